@@ -1,0 +1,18 @@
+"""ttd: Test-Time Diffusion Deep Researcher.
+
+A research report is treated like a diffusion sample: plan, write a rough draft from the model's own
+knowledge, then denoise it step by step with retrieval (question -> cited answer -> revision).
+"""
+
+import os
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from ttd.api import aresearch, astream, research, stream  # noqa: E402
+from ttd.config import ResearchConfig  # noqa: E402
+from ttd.errors import TTDError  # noqa: E402
+from ttd.events import ProgressEvent  # noqa: E402
+from ttd.report import Report  # noqa: E402
+
+__all__ = ["ProgressEvent", "Report", "ResearchConfig", "TTDError", "aresearch", "astream", "research", "stream"]
+__version__ = "0.1.0"

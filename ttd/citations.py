@@ -1,0 +1,103 @@
+"""Make every citation in a report resolve to a source retrieved in this run.
+
+Models cite the run-wide source numbers they were shown ([n]). Before a report is returned we read every
+bracketed mark, repair the forms small models produce ([S3], [source 3], [^3], [3-5], a passage id),
+drop numbers that point at nothing retrieved (fabrications), renumber the survivors 1..K in order of
+first use, and write the Sources list from the registry. The counts go into the report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ttd.state import CitationStats
+
+_BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")
+_PLAIN = re.compile(r"^\d{1,4}$")
+_RANGE = re.compile(r"^(\d{1,4})\s*[-–]\s*(\d{1,4})$")
+_PREFIXED = re.compile(r"^(?:\^|s|src|source|sources|ref|passage|doc|citation)\s*[:#]?\s*(\d{1,4})$", re.I)
+_SOURCES_HEADING = re.compile(
+    r"^\s*(?:#{1,6}\s*|\*\*)?(?:sources|references|bibliography|citations|works cited)\b.*$", re.I | re.M
+)
+
+
+@dataclass
+class Finalized:
+    markdown: str
+    sources: list[dict[str, Any]]  # registry records in report order, each with "n" renumbered and "run_n"
+    stats: CitationStats
+    body: str = field(default="")
+
+
+def _tokens(inner: str, ids: dict[str, int]) -> list[tuple[int, bool]] | None:
+    """Cited numbers in a bracket with whether each needed repair, or None if it is not a citation."""
+    out: list[tuple[int, bool]] = []
+    for raw in re.split(r"[,;]", inner):
+        tok = raw.strip()
+        if _PLAIN.match(tok):
+            out.append((int(tok), False))
+        elif m := _RANGE.match(tok):
+            lo, hi = int(m.group(1)), int(m.group(2))
+            if not 0 < hi - lo < 20:
+                return None
+            out.extend((n, True) for n in range(lo, hi + 1))
+        elif m := _PREFIXED.match(tok):
+            out.append((int(m.group(1)), True))
+        elif tok in ids:
+            out.append((ids[tok], True))
+        else:
+            return None
+    return out or None
+
+
+def strip_sources_section(markdown: str) -> str:
+    """Remove a Sources/References list the model wrote itself; ours replaces it."""
+    matches = [m for m in _SOURCES_HEADING.finditer(markdown) if m.start() > len(markdown) // 3]
+    return markdown[: matches[-1].start()].rstrip() if matches else markdown
+
+
+def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
+    """Validate, repair and renumber the citations of `markdown` against the run's `sources`."""
+    by_n = {int(r["n"]): r for r in sources.values()}
+    ids = {sid: int(r["n"]) for sid, r in sources.items()}
+    order: dict[int, int] = {}  # run-wide number -> report number
+    stats: CitationStats = {"cited": 0, "resolved": 0, "repaired": 0, "dropped": 0}
+
+    def replace(match: re.Match[str]) -> str:
+        cited = _tokens(match.group(1), ids)
+        if cited is None:
+            return match.group(0)
+        kept: list[int] = []
+        for n, repaired in cited:
+            if n not in by_n:
+                stats["dropped"] += 1
+                continue
+            stats["resolved"] += 1
+            stats["repaired"] += int(repaired)
+            new = order.setdefault(n, len(order) + 1)
+            if new not in kept:
+                kept.append(new)
+        if not kept:
+            return ""
+        lead = " " if match.group(0)[0] in " \t" else ""
+        return lead + "".join(f"[{k}]" for k in kept)
+
+    body = _BRACKET.sub(replace, strip_sources_section(markdown)).strip()
+    stats["cited"] = len(order)
+    report_sources = []
+    for run_n, new in sorted(order.items(), key=lambda kv: kv[1]):
+        record = dict(by_n[run_n])
+        record["run_n"], record["n"] = run_n, new
+        report_sources.append(record)
+    lines = [f"[{s['n']}] {_source_line(s)}" for s in report_sources]
+    full = body + ("\n\n## Sources\n\n" + "\n".join(lines) + "\n" if lines else "\n")
+    return Finalized(markdown=full, sources=report_sources, stats=stats, body=body)
+
+
+def _source_line(source: dict[str, Any]) -> str:
+    title, location = str(source.get("title") or "Untitled"), str(source.get("location") or "")
+    if location.startswith(("http://", "https://")):
+        return f"{title}. <{location}>"
+    return f"{title}. {location}".strip()

@@ -1,0 +1,157 @@
+"""The `ttd` command line: a thin layer over the Python API (`ttd.api`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ttd.errors import TTDError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Test-Time Diffusion Deep Researcher.")
+err = Console(stderr=True)
+out = Console()
+
+
+class Format(str, Enum):
+    md = "md"
+    json = "json"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def research(
+    question: Annotated[str | None, typer.Argument(help="The research question.")] = None,
+    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Preset from agents/ (see 'ttd agents').")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model for every role, e.g. openai/gpt-4.1-mini.")] = None,
+    plan_model: Annotated[str | None, typer.Option(help="Model for the planner.")] = None,
+    draft_model: Annotated[str | None, typer.Option(help="Model for the initial draft.")] = None,
+    question_model: Annotated[str | None, typer.Option(help="Model for search questions.")] = None,
+    answer_model: Annotated[str | None, typer.Option(help="Model for cited answers.")] = None,
+    revise_model: Annotated[str | None, typer.Option(help="Model for draft revision (the denoiser).")] = None,
+    report_model: Annotated[str | None, typer.Option(help="Model for the final report.")] = None,
+    judge_model: Annotated[str | None, typer.Option(help="Model for judging (self-evolution).")] = None,
+    steps: Annotated[int | None, typer.Option("--steps", "-n", help="Denoising steps N.")] = None,
+    k: Annotated[int | None, typer.Option("--k", help="Passages retrieved per question.")] = None,
+    api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML file with config overrides.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Print the report as Markdown or JSON.")] = Format.md,
+    resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or path).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
+) -> None:
+    """Research QUESTION and print a cited report; the run directory keeps drafts, sources and usage."""
+    from rich.live import Live
+
+    from ttd.api import astream, prepare
+    from ttd.display import RunView
+
+    overrides = dict(
+        model=model, plan_model=plan_model, draft_model=draft_model, question_model=question_model,
+        answer_model=answer_model, revise_model=revise_model, report_model=report_model,
+        judge_model=judge_model, steps=steps, k=k, api_base=api_base,
+    )
+    kwargs = dict(resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
+    try:
+        prepare(question, **kwargs)  # every input error surfaces here, before a run directory exists
+    except TTDError as exc:
+        _fail(str(exc))
+    view = RunView(question or f"resume {resume}")
+    report = None
+
+    async def consume() -> None:
+        nonlocal report
+        async for event in astream(question, **kwargs):
+            view.update(event)
+            if event.kind == "report":
+                report = event.data["report"]
+
+    live = Live(view, console=err, refresh_per_second=4, transient=True) if not quiet and err.is_terminal else None
+    try:
+        if live:
+            with live:
+                asyncio.run(consume())
+        else:
+            asyncio.run(consume())
+    except KeyboardInterrupt:
+        _fail(f"interrupted; finished steps are saved: resume with ttd research --resume {_run_id(view)}", 130)
+    except TTDError as exc:
+        _fail(f"{exc} (finished steps are saved: resume with ttd research --resume {_run_id(view)})")
+    except Exception as exc:  # an unexpected failure: one line, and how to continue
+        _fail(f"{exc.__class__.__name__}: {exc} (run saved: ttd research --resume {_run_id(view)})", 1)
+    assert report is not None
+    if fmt is Format.json:
+        sys.stdout.write(report.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(report.markdown.rstrip() + "\n")
+    c, u = report.citations, report.usage.total
+    err.print(
+        f"[dim]run {report.run_id}: {len(report.trajectory.drafts)} drafts, {c.cited} sources cited"
+        f" ({c.dropped} unresolved citations dropped), {u.calls} model calls, {u.tokens:,} tokens,"
+        f" {report.wall_time_s:.0f} s[/]\n[bold]run directory:[/] {report.run_dir}",
+        highlight=False,
+    )
+
+
+def _run_id(view: object) -> str:
+    return Path(getattr(view, "run_dir", "") or "RUN_ID").name
+
+
+@app.command()
+def runs(
+    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")] = None,
+) -> None:
+    """List past runs, newest first."""
+    from rich.table import Table
+
+    from ttd.runs import list_runs
+
+    table = Table("run id", "status", "wall s", "cited", "tokens", "question")
+    for meta in list_runs(out_dir):
+        table.add_row(
+            meta["run_id"], str(meta.get("status", "?")), f"{meta.get('wall_time_s') or 0:.0f}",
+            str(meta.get("citations", "")), str(meta.get("tokens", "")), str(meta.get("question", ""))[:60],
+        )
+    out.print(table)
+
+
+@app.command()
+def agents() -> None:
+    """List the agent presets."""
+    from ttd.config import load_preset
+    from ttd.resources import preset_names
+
+    for name in preset_names():
+        out.print(f"[bold]{name}[/]: {load_preset(name).get('description', '')}", highlight=False)
+
+
+@app.command()
+def models() -> None:
+    """List the embedded local models (hosted ones are any litellm name: openai/..., anthropic/...)."""
+    from ttd.llm.local import LOCAL_MODELS
+
+    for m in LOCAL_MODELS.values():
+        out.print(f"[bold]local/{m.name}[/]: {m.description}", highlight=False)
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr with exit code 2."""
+    try:
+        app()
+    except TTDError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

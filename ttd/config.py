@@ -1,0 +1,184 @@
+"""One typed configuration for a research run.
+
+Layers, later wins: the preset in `agents/NAME.toml`, a user config file (`--config`), environment
+variables (`TTD_MODEL`, `TTD_<ROLE>_MODEL`, `TTD_STEPS`, `TTD_API_BASE`), then explicit arguments from the
+CLI or the Python API. The resolved config is saved in the run directory, so a resumed run uses the
+same models and steps as the run it continues.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ttd.errors import ConfigError
+from ttd.resources import agents_dir, preset_names
+
+Role = Literal["plan", "draft", "question", "answer", "revise", "report", "judge"]
+ROLES: tuple[Role, ...] = ("plan", "draft", "question", "answer", "revise", "report", "judge")
+DEFAULT_MODEL = "local/qwen2.5-1.5b"
+
+
+class Models(BaseModel):
+    """The model behind each role (any litellm model name, or `local/<name>`, or `dllm/<path>`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = DEFAULT_MODEL
+    draft: str = DEFAULT_MODEL
+    question: str = DEFAULT_MODEL
+    answer: str = DEFAULT_MODEL
+    revise: str = DEFAULT_MODEL
+    report: str = DEFAULT_MODEL
+    judge: str = DEFAULT_MODEL
+
+    def for_role(self, role: str) -> str:
+        return str(getattr(self, role))
+
+    def distinct(self) -> list[str]:
+        return sorted({self.for_role(r) for r in ROLES})
+
+
+class RetrievalConfig(BaseModel):
+    """What the answer agent searches. With nothing named, the offline Wikipedia index is used."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(5, ge=1, le=50, description="passages retrieved per question")
+    corpora: list[str] = Field(default_factory=list, description="local corpora built with `ttd index`")
+    search: list[str] = Field(default_factory=list, description="web search providers")
+    wiki: bool | None = Field(None, description="offline Wikipedia; default: on when nothing else is named")
+    dense: bool = True
+    cache: bool = True
+    allow_hosts: list[str] = Field(default_factory=list)
+    passage_chars: int = Field(700, ge=100, description="characters of each passage shown to the model")
+
+
+class ResearchConfig(BaseModel):
+    """Everything that shapes a run. Field names are the keys of preset files and API keyword arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = "default"
+    description: str = ""
+    models: Models = Field(default_factory=Models)
+    steps: int = Field(4, ge=0, le=100, description="denoising steps N (paper: 20)")
+    min_steps: int = Field(1, ge=0, description="steps before the question agent may declare the plan covered")
+    early_exit: bool = True
+    dedup_threshold: float = Field(0.8, gt=0, le=1, description="question similarity that counts as a repeat")
+    temperature: float = Field(0.4, ge=0, le=2)
+    max_tokens: dict[str, int] = Field(
+        default_factory=lambda: {
+            "plan": 400, "draft": 700, "question": 120, "answer": 350, "revise": 1000, "report": 1400,
+            "judge": 400,
+        }
+    )
+    api_base: str | None = None
+    concurrency: int = Field(4, ge=1, description="model calls in flight at once")
+    timeout: float = Field(900, gt=0, description="seconds per model call")
+    retries: int = Field(3, ge=0, description="retries of transient failures (429, 5xx, timeouts)")
+    retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> ResearchConfig:
+        unknown = set(self.max_tokens) - set(ROLES)
+        if unknown:
+            raise ValueError(f"max_tokens has unknown roles {sorted(unknown)}; roles are {', '.join(ROLES)}")
+        return self
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def _expand_models(data: dict[str, Any]) -> dict[str, Any]:
+    """`models.default` (or a top-level `model`) fills every role not named explicitly."""
+    data = dict(data)
+    models = dict(data.get("models") or {})
+    default = data.pop("model", None) or models.pop("default", None)
+    if default:
+        models = {**{r: default for r in ROLES}, **models}
+    if models:
+        data["models"] = models
+    return data
+
+
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} {path} does not exist: check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{what} {path} cannot be read ({exc.__class__.__name__}): check its permissions") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not valid TOML ({exc}): fix the file") from None
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    path = agents_dir() / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown agent preset '{name}': choose one of {', '.join(preset_names())}")
+    return _expand_models(read_toml(path, "preset"))
+
+
+def _from_env(env: dict[str, str]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if env.get("TTD_MODEL"):
+        data["model"] = env["TTD_MODEL"]
+    roles = {r: env[f"TTD_{r.upper()}_MODEL"] for r in ROLES if env.get(f"TTD_{r.upper()}_MODEL")}
+    if roles:
+        data["models"] = roles
+    if env.get("TTD_STEPS"):
+        try:
+            data["steps"] = int(env["TTD_STEPS"])
+        except ValueError:
+            raise ConfigError(f"TTD_STEPS={env['TTD_STEPS']!r} is not a whole number: fix or unset it") from None
+    if env.get("TTD_API_BASE"):
+        data["api_base"] = env["TTD_API_BASE"]
+    return _expand_models(data)
+
+
+def resolve_config(
+    agent: str | None = None,
+    config_file: str | Path | None = None,
+    env: dict[str, str] | None = None,
+    **overrides: Any,
+) -> ResearchConfig:
+    """Build the run's config from preset, file, environment and explicit overrides (in that order).
+
+    Overrides take config field names, plus `model` (all roles) and `<role>_model` (one role).
+    """
+    env = dict(os.environ) if env is None else env
+    agent = agent or env.get("TTD_AGENT") or "default"
+    data = load_preset(agent)
+    data["agent"] = agent
+    if config_file:
+        data = _merge(data, _expand_models(read_toml(Path(config_file), "config file")))
+    data = _merge(data, _from_env(env))
+    explicit: dict[str, Any] = {"models": {}}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key.endswith("_model") and key[: -len("_model")] in ROLES:
+            explicit["models"][key[: -len("_model")]] = value
+        elif key in RetrievalConfig.model_fields:
+            explicit.setdefault("retrieval", {})[key] = value
+        else:
+            explicit[key] = value
+    data = _merge(data, _expand_models(explicit))
+    try:
+        return ResearchConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        raise ConfigError(f"invalid setting {where}: {err['msg']} (preset '{agent}')") from None

@@ -1,0 +1,63 @@
+"""The live terminal view of a run: stage, denoising step t/N, current question, elapsed time, tokens."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ttd.events import ProgressEvent
+
+
+class RunView:
+    """A rich renderable that folds progress events into a small status panel."""
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+        self.started = time.time()
+        self.stage = "starting"
+        self.step: int | None = None
+        self.total: int | None = None
+        self.current_question = ""
+        self.tokens = 0
+        self.calls = 0
+        self.run_dir = ""
+        self.log: list[str] = []
+
+    def update(self, e: ProgressEvent) -> None:
+        if e.total_steps is not None:
+            self.total = e.total_steps
+        if e.kind == "run_started":
+            self.run_dir = e.detail
+        elif e.kind == "stage_started":
+            self.stage = e.stage or self.stage
+            self.step = e.step
+        elif e.kind == "question":
+            self.current_question = e.detail
+            self.log.append(f"Q{e.step}: {e.detail}")
+        elif e.kind == "exit":
+            self.log.append(f"loop ended early at step {e.step}: {e.detail}")
+        elif e.kind == "llm_call":
+            self.tokens += e.tokens
+            self.calls += 1
+        elif e.kind == "dllm_step":
+            self.stage = f"{self.stage.split(' ')[0]} (diffusion step {e.step})"
+        elif e.kind == "variant":
+            self.log.append(f"{e.stage} variant: {e.detail}")
+        self.log = self.log[-6:]
+
+    def __rich__(self) -> RenderableType:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold cyan")
+        grid.add_column()
+        step = f"{self.step}/{self.total}" if self.step and self.total else "-"
+        grid.add_row("stage", self.stage)
+        grid.add_row("denoising step", step)
+        grid.add_row("question", self.current_question or "-")
+        grid.add_row("elapsed", f"{time.time() - self.started:,.0f} s")
+        grid.add_row("model calls", f"{self.calls}  ({self.tokens:,} tokens)")
+        body = Group(grid, Text("\n".join(self.log), style="dim")) if self.log else grid
+        return Panel(body, title=f"ttd research: {self.question[:70]}", border_style="cyan")

@@ -1,0 +1,33 @@
+"""How state is shown to models: the plan, the Q/A history and retrieved passages as prompt text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ttd.state import PlanArea, QARecord
+
+
+def plan_text(plan: Iterable[PlanArea]) -> str:
+    return "\n".join(f"{i}. {a['title']}: {a['goal']}" for i, a in enumerate(plan, 1)) or "(no plan)"
+
+
+def history_text(qa: Iterable[QARecord], max_chars: int = 6000) -> str:
+    """Earlier questions and answers, newest kept whole when the history must be clipped."""
+    blocks = [f"Q: {r['question']}\nA: {r['answer']}" for r in qa]
+    text = "\n\n".join(blocks)
+    while len(text) > max_chars and len(blocks) > 1:
+        blocks.pop(0)
+        text = "(earlier notes omitted)\n\n" + "\n\n".join(blocks)
+    return text or "(none yet)"
+
+
+def passages_text(records: Iterable[dict[str, Any]], max_chars: int) -> str:
+    """Passages as `[n] Title: text`, n being the run-wide source number the model must cite."""
+    lines = []
+    for r in records:
+        text = " ".join(str(r["text"]).split())
+        if len(text) > max_chars:
+            text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
+        lines.append(f"[{r['n']}] {r['title']}: {text}")
+    return "\n".join(lines) or "(no passages found)"

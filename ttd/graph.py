@@ -1,0 +1,77 @@
+"""The research graph: Algorithm 1 of TTD-DR as a LangGraph `StateGraph`.
+
+    plan  ->  draft R0  ->  for t = 1..N:  question Q_t  ->  answer A_t  ->  revise R_t  ->  report
+                                           (exit early: plan covered, or Q_t repeats)
+
+Every node is one stage module in `ttd/stages/`; this file is only the wiring and the exit rules.
+A checkpointer saves the state after every node, so a run can resume at the step it stopped in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from ttd.context import Deps
+from ttd.events import emit
+from ttd.stages import answer, draft, plan, question, report, revise
+from ttd.state import ResearchState
+
+Stage = Callable[[ResearchState, Deps], Awaitable[dict[str, Any]]]
+
+
+def _node(name: str, stage: Stage, deps: Deps) -> Callable[[ResearchState], Awaitable[dict[str, Any]]]:
+    """Bind a stage to the run's dependencies and report its start and end as progress events."""
+
+    async def node(state: ResearchState) -> dict[str, Any]:
+        step = len(state.get("qa", [])) + (1 if name in ("question", "answer") else 0)
+        total = deps.config.steps
+        emit("stage_started", stage=name, step=step, total_steps=total)
+        update = await stage(state, deps)
+        if name == "question" and update.get("pending_question"):
+            emit("question", stage=name, step=step, total_steps=total, detail=update["pending_question"])
+        if update.get("exit_reason") and name == "question":
+            emit("exit", stage=name, step=step, total_steps=total, detail=update["exit_reason"])
+        emit("stage_finished", stage=name, step=step, total_steps=total)
+        return update
+
+    node.__name__ = name
+    return node
+
+
+def after_draft(state: ResearchState, deps: Deps) -> str:
+    return "question" if deps.config.steps > 0 else "report"
+
+
+def after_question(state: ResearchState) -> str:
+    """Exit the denoising loop if the question agent declared the plan covered or repeated itself."""
+    return "report" if state.get("exit_reason") else "answer"
+
+
+def after_revise(state: ResearchState, deps: Deps) -> str:
+    """Stop after N denoising steps."""
+    return "report" if len(state.get("qa", [])) >= deps.config.steps else "question"
+
+
+def build_graph(deps: Deps, checkpointer: Any = None) -> Any:
+    g = StateGraph(ResearchState)
+    for name, stage in [
+        ("plan", plan.run),
+        ("draft", draft.run),
+        ("question", question.run),
+        ("answer", answer.run),
+        ("revise", revise.run),
+        ("report", report.run),
+    ]:
+        g.add_node(name, _node(name, stage, deps))
+
+    g.add_edge(START, "plan")
+    g.add_edge("plan", "draft")
+    g.add_conditional_edges("draft", lambda s: after_draft(s, deps), ["question", "report"])
+    g.add_conditional_edges("question", after_question, ["answer", "report"])
+    g.add_edge("answer", "revise")
+    g.add_conditional_edges("revise", lambda s: after_revise(s, deps), ["question", "report"])
+    g.add_edge("report", END)
+    return g.compile(checkpointer=checkpointer)

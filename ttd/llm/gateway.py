@@ -1,0 +1,179 @@
+"""The LLM gateway: every model call in ttd goes through `Gateway.complete` or `Gateway.structured`.
+
+One place decides which model serves a role, retries transient failures (tenacity: 429, 5xx,
+timeouts, dropped connections), bounds how many calls are in flight, records tokens, dollars and
+latency per call, and turns provider errors the user can fix into one-line `TTDError`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import litellm
+from pydantic import BaseModel
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from ttd.config import ResearchConfig
+from ttd.errors import ConfigError
+from ttd.events import emit
+from ttd.llm import providers
+from ttd.llm.parsing import ParseError, parse_model, schema_hint, strip_think
+from ttd.state import UsageRecord
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+
+T = TypeVar("T", bound=BaseModel)
+
+TRANSIENT = (
+    litellm.RateLimitError,
+    litellm.InternalServerError,
+    litellm.ServiceUnavailableError,
+    litellm.BadGatewayError,
+    litellm.Timeout,
+    litellm.APIConnectionError,
+)
+
+
+@dataclass
+class Completion:
+    text: str
+    usage: UsageRecord
+
+
+class StructuredOutputError(ParseError):
+    """Two replies in a row could not be parsed; carries the calls' usage and the last raw reply."""
+
+    def __init__(self, message: str, raw: str, usage: list[UsageRecord]) -> None:
+        super().__init__(message)
+        self.raw, self.usage = raw, usage
+
+
+def check_models(config: ResearchConfig) -> None:
+    """Fail before any work if a role's model cannot run: unknown provider, missing key or extra."""
+    for model in config.models.distinct():
+        providers.check(model, config.api_base)
+
+
+class Gateway:
+    """Role-aware access to models for one run."""
+
+    def __init__(self, config: ResearchConfig) -> None:
+        self.config = config
+        self._slots = asyncio.Semaphore(config.concurrency)
+        for model in config.models.distinct():
+            providers.ensure_registered(model)
+
+    def model_for(self, role: str) -> str:
+        return self.config.models.for_role(role)
+
+    async def complete(
+        self,
+        role: str,
+        messages: list[dict[str, str]],
+        *,
+        step: int | None = None,
+        json_mode: bool = False,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        **params: Any,
+    ) -> Completion:
+        """One chat completion for `role`, with retries; returns the text (reasoning stripped) and usage."""
+        model = self.model_for(role)
+        kwargs: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "temperature": self.config.temperature if temperature is None else temperature,
+            "max_tokens": max_tokens or self.config.max_tokens.get(role, 800),
+            "timeout": self.config.timeout,
+            "num_retries": 0,  # tenacity below owns retries
+            **params,
+        }
+        if self.config.api_base and not providers.is_embedded(model):
+            kwargs["api_base"] = self.config.api_base
+            kwargs.setdefault("api_key", providers.api_key_for(model))
+        if json_mode and providers.supports_json_mode(model):
+            kwargs["response_format"] = {"type": "json_object"}
+
+        started, attempts = time.perf_counter(), 0
+        async with self._slots:
+            try:
+                async for attempt in AsyncRetrying(
+                    retry=retry_if_exception_type(TRANSIENT),
+                    wait=wait_exponential_jitter(initial=1, max=30),
+                    stop=stop_after_attempt(self.config.retries + 1),
+                    reraise=True,
+                ):
+                    with attempt:
+                        attempts += 1
+                        response = await litellm.acompletion(**kwargs)
+            except litellm.AuthenticationError:
+                raise ConfigError(
+                    f"{model} rejected the API key: check {providers.key_hint(model)} or pick another --model"
+                ) from None
+            except litellm.NotFoundError:
+                raise ConfigError(f"model '{model}' was not found by its provider: check the model name") from None
+
+        text = strip_think(response.choices[0].message.content or "")
+        usage = getattr(response, "usage", None)
+        record: UsageRecord = {
+            "role": role,
+            "model": model,
+            "step": step,
+            "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
+            "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+            "cost_usd": _cost(response),
+            "latency_s": round(time.perf_counter() - started, 3),
+            "attempts": attempts,
+            "parse_error": None,
+        }
+        emit(
+            "llm_call",
+            stage=role,
+            step=step,
+            tokens=record["prompt_tokens"] + record["completion_tokens"],
+            data=dict(record),
+        )
+        return Completion(text=text, usage=record)
+
+    async def structured(
+        self,
+        role: str,
+        messages: list[dict[str, str]],
+        schema: type[T],
+        *,
+        step: int | None = None,
+        **params: Any,
+    ) -> tuple[T, list[UsageRecord]]:
+        """A reply parsed into `schema`. On a parse failure the model sees its error once and tries again."""
+        first = await self.complete(role, messages, step=step, json_mode=True, **params)
+        try:
+            return parse_model(first.text, schema), [first.usage]
+        except ParseError as exc:
+            first.usage["parse_error"] = str(exc)
+            retry_messages = [
+                *messages,
+                {"role": "assistant", "content": first.text},
+                {
+                    "role": "user",
+                    "content": f"Your reply could not be parsed: {exc}. Reply again with only one JSON "
+                    f"object matching this JSON schema, nothing else: {schema_hint(schema)}",
+                },
+            ]
+        second = await self.complete(role, retry_messages, step=step, json_mode=True, **params)
+        try:
+            return parse_model(second.text, schema), [first.usage, second.usage]
+        except ParseError as exc:
+            second.usage["parse_error"] = str(exc)
+            raise StructuredOutputError(str(exc), second.text, [first.usage, second.usage]) from None
+
+
+def _cost(response: Any) -> float | None:
+    """Dollars for the call where litellm knows the model's price; None where it does not."""
+    try:
+        return float(litellm.completion_cost(completion_response=response))
+    except Exception:  # unknown price (local models, new hosted models)
+        return None

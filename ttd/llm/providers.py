@@ -1,0 +1,108 @@
+"""Which providers exist and whether a model can run here, checked before a run starts.
+
+Hosted models go straight to litellm. Three prefixes are ttd's own litellm custom providers:
+`local/` (llama.cpp in-process), `dllm/` (diffusion LMs, the `dllm` extra) and `scripted/` (the
+test double in `ttd.llm.scripted`). They are registered on first use so importing ttd stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+
+import litellm
+from litellm.utils import custom_llm_setup
+
+from ttd.errors import ConfigError, MissingExtraError
+
+EMBEDDED = ("local", "dllm", "scripted")
+_EXAMPLES = "openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, ollama/llama3.1 or local/qwen2.5-1.5b"
+
+
+def prefix(model: str) -> str:
+    return model.split("/", 1)[0] if "/" in model else ""
+
+
+def is_embedded(model: str) -> bool:
+    return prefix(model) in EMBEDDED
+
+
+def register(name: str, handler: litellm.CustomLLM) -> None:
+    """Add a litellm custom provider once (re-registering keeps the first handler)."""
+    if not any(item["provider"] == name for item in litellm.custom_provider_map):
+        litellm.custom_provider_map.append({"provider": name, "custom_handler": handler})
+    custom_llm_setup()
+
+
+def ensure_registered(model: str) -> None:
+    kind = prefix(model)
+    if kind == "local":
+        from ttd.llm.local import LocalLLM
+
+        register("local", LocalLLM.shared())
+    elif kind == "dllm":
+        try:
+            from ttd.dllm.provider import register as register_dllm
+        except ImportError as exc:
+            raise MissingExtraError("dllm", f"the diffusion model '{model}' ({exc.name} is missing)") from None
+        register_dllm()
+
+
+def check(model: str, api_base: str | None = None) -> None:
+    """Raise a one-line `TTDError` if `model` cannot be called as configured."""
+    if not model or not model.strip():
+        raise ConfigError("a model name is empty: pass --model PROVIDER/NAME, e.g. " + _EXAMPLES)
+    ensure_registered(model)
+    kind = prefix(model)
+    if kind == "local":
+        from ttd.llm.local import check_available
+
+        check_available(model.split("/", 1)[1])
+        return
+    if kind in EMBEDDED:
+        if kind == "scripted" and not any(i["provider"] == "scripted" for i in litellm.custom_provider_map):
+            raise ConfigError("the scripted test provider is not installed: call ttd.llm.scripted.install()")
+        return
+    try:
+        litellm.get_llm_provider(model)
+    except Exception:
+        raise ConfigError(f"unknown model or provider '{model}': name it as PROVIDER/MODEL, e.g. {_EXAMPLES}") from None
+    if api_base:
+        return
+    missing = [k for k in _missing_keys(model) if not k.endswith("_API_BASE")]
+    if missing:
+        raise ConfigError(
+            f"{model} needs the environment variable {missing[0]}: export {missing[0]}=... "
+            "(or --api-base URL for a self-hosted OpenAI-compatible server, or --model local/qwen2.5-1.5b)"
+        )
+
+
+def _missing_keys(model: str) -> list[str]:
+    try:
+        return list(litellm.validate_environment(model=model).get("missing_keys") or [])
+    except Exception:
+        return []
+
+
+def key_hint(model: str) -> str:
+    keys = _missing_keys(model) or [f"{prefix(model).upper() or 'PROVIDER'}_API_KEY"]
+    return keys[0]
+
+
+def api_key_for(model: str) -> str:
+    """A key for an OpenAI-compatible server at --api-base; many accept any value."""
+    for name in (f"{prefix(model).upper()}_API_KEY", "OPENAI_API_KEY"):
+        if os.environ.get(name):
+            return os.environ[name]
+    return "sk-no-key"
+
+
+def supports_json_mode(model: str) -> bool:
+    kind = prefix(model)
+    if kind in ("local", "scripted"):
+        return True
+    if kind == "dllm":
+        return False
+    try:
+        return "response_format" in (litellm.get_supported_openai_params(model=model) or [])
+    except Exception:
+        return False

@@ -1,0 +1,132 @@
+"""The public result of a run: a pydantic `Report` built from the final graph state."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ttd.state import ResearchState
+
+
+class Source(BaseModel):
+    """A source cited in the report; `n` is its number in the report's [n] marks."""
+
+    n: int
+    id: str
+    title: str
+    location: str
+    provider: str = ""
+    excerpt: str = ""
+
+
+class Step(BaseModel):
+    """Denoising step t: the question asked, the cited answer, and the draft R_t it produced."""
+
+    step: int
+    question: str
+    answer: str
+    source_ids: list[str]
+    draft: str | None = None
+
+
+class Trajectory(BaseModel):
+    plan: list[dict[str, str]]
+    drafts: list[str] = Field(description="R_0 .. R_T")
+    steps: list[Step]
+    retrieved: list[Source] = Field(description="every source retrieved in the run, in run-wide numbering")
+    exit_reason: str | None = None
+
+
+class RoleUsage(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    parse_errors: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class Usage(BaseModel):
+    calls: list[dict[str, Any]]
+    by_role: dict[str, RoleUsage]
+    total: RoleUsage
+
+
+class CitationSummary(BaseModel):
+    cited: int = 0
+    resolved: int = 0
+    repaired: int = 0
+    dropped: int = 0
+
+
+class Report(BaseModel):
+    run_id: str
+    run_dir: str
+    question: str
+    markdown: str
+    sources: list[Source]
+    trajectory: Trajectory
+    usage: Usage
+    citations: CitationSummary
+    wall_time_s: float | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+def summarize_usage(calls: list[dict[str, Any]]) -> Usage:
+    by_role: dict[str, RoleUsage] = defaultdict(RoleUsage)
+    total = RoleUsage()
+    for c in calls:
+        for bucket in (by_role[c["role"]], total):
+            bucket.calls += 1
+            bucket.prompt_tokens += c["prompt_tokens"]
+            bucket.completion_tokens += c["completion_tokens"]
+            bucket.latency_s = round(bucket.latency_s + c["latency_s"], 3)
+            bucket.parse_errors += int(bool(c.get("parse_error")))
+            if c.get("cost_usd") is not None:
+                bucket.cost_usd = (bucket.cost_usd or 0.0) + c["cost_usd"]
+    return Usage(calls=list(calls), by_role=dict(by_role), total=total)
+
+
+def _source(record: dict[str, Any], n: int) -> Source:
+    return Source(
+        n=n,
+        id=record["id"],
+        title=record["title"],
+        location=record["location"],
+        provider=record.get("provider", ""),
+        excerpt=str(record.get("text", ""))[:500],
+    )
+
+
+def build_report(
+    state: ResearchState, run_id: str, run_dir: str, config: dict[str, Any], wall_time_s: float | None = None
+) -> Report:
+    drafts = list(state.get("drafts", []))
+    steps = [
+        Step(**qa, draft=drafts[i + 1] if i + 1 < len(drafts) else None) for i, qa in enumerate(state.get("qa", []))
+    ]
+    retrieved = sorted(state.get("sources", {}).values(), key=lambda r: int(r["n"]))
+    return Report(
+        run_id=run_id,
+        run_dir=run_dir,
+        question=state["question"],
+        markdown=state.get("report", ""),
+        sources=[_source(r, int(r["n"])) for r in state.get("report_sources", [])],
+        trajectory=Trajectory(
+            plan=[dict(a) for a in state.get("plan", [])],
+            drafts=drafts,
+            steps=steps,
+            retrieved=[_source(r, int(r["n"])) for r in retrieved],
+            exit_reason=state.get("exit_reason"),
+        ),
+        usage=summarize_usage(list(state.get("usage", []))),
+        citations=CitationSummary(**state.get("citations", {})),
+        wall_time_s=wall_time_s,
+        config=config,
+    )

@@ -1,0 +1,65 @@
+"""Prompt templates and agent presets, read from the source tree or from an installed wheel.
+
+They live at the top level (`prompts/`, `agents/`) so they are easy to find and edit; the wheel maps them
+to `ttd.prompts` and `ttd.agents`. A checkout wins over an installed copy so edits show at once.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from functools import cache
+from pathlib import Path
+from string import Template
+
+from ttd.errors import ConfigError
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _folder(name: str) -> Path:
+    source = _ROOT / name
+    if source.is_dir():
+        return source
+    return Path(str(importlib.resources.files(f"ttd.{name}")))
+
+
+def prompts_dir() -> Path:
+    return _folder("prompts")
+
+
+def agents_dir() -> Path:
+    return _folder("agents")
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in agents_dir().glob("*.toml"))
+
+
+class Prompt:
+    """A prompt file: a system part and a user part, with `$name` placeholders.
+
+    `string.Template` is used rather than `str.format` so JSON examples need no escaped braces.
+    """
+
+    def __init__(self, name: str, system: str, user: str) -> None:
+        self.name, self.system, self.user = name, Template(system), Template(user)
+
+    def messages(self, **values: object) -> list[dict[str, str]]:
+        text = {k: "" if v is None else str(v) for k, v in values.items()}
+        return [
+            {"role": "system", "content": self.system.substitute(text).strip()},
+            {"role": "user", "content": self.user.substitute(text).strip()},
+        ]
+
+
+@cache
+def load_prompt(name: str) -> Prompt:
+    path = prompts_dir() / f"{name}.md"
+    if not path.is_file():
+        raise ConfigError(f"prompt template '{name}' not found in {prompts_dir()}: reinstall ttd-dr")
+    raw = path.read_text(encoding="utf-8")
+    if "=== user ===" not in raw or "=== system ===" not in raw:
+        raise ConfigError(f"prompt file {path} needs '=== system ===' and '=== user ===' sections")
+    head, user = raw.split("=== user ===", 1)
+    system = head.split("=== system ===", 1)[1]
+    return Prompt(name, system, user)

@@ -1,0 +1,34 @@
+"""Denoising step t, part 2 (M_A): retrieve passages for the question and synthesise a cited answer.
+
+The answer is a concise summary, not raw documents; it cites the run-wide source numbers that the
+`SourceRegistry` gives each passage on first retrieval, so later stages can keep and check them.
+"""
+
+from __future__ import annotations
+
+from ttd.context import Deps
+from ttd.formatting import passages_text
+from ttd.resources import load_prompt
+from ttd.retrieval.base import SourceRegistry
+from ttd.state import QARecord, ResearchState
+
+
+async def run(state: ResearchState, deps: Deps) -> dict:
+    question = state["pending_question"] or state["question"]
+    step = len(state.get("qa", [])) + 1
+    passages = await deps.retriever.search(question, k=deps.config.retrieval.k)
+    registry = SourceRegistry(state.get("sources"))
+    numbered = [registry.add(p) for p in passages]
+    shown = [registry.records()[p.id] for p in passages]
+    messages = load_prompt("answer").messages(
+        question=question, passages=passages_text(shown, deps.config.retrieval.passage_chars)
+    )
+    out = await deps.gateway.complete("answer", messages, step=step)
+    record: QARecord = {
+        "step": step,
+        "question": question,
+        "answer": out.text.strip(),
+        "source_ids": [p.id for p in passages],
+    }
+    new_sources = {p.id: registry.records()[p.id] for p, n in zip(passages, numbered, strict=True)}
+    return {"qa": [record], "sources": new_sources, "pending_question": None, "usage": [out.usage]}

@@ -1,0 +1,94 @@
+"""Denoising step t, part 1 (M_Q): the search question the current draft most needs, or an exit.
+
+The loop ends early when the agent declares the plan covered (allowed after `min_steps`), or when its
+question repeats an earlier one even after being shown the repeat once.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+from pydantic import BaseModel
+
+from ttd.context import Deps
+from ttd.formatting import history_text, plan_text
+from ttd.llm.gateway import StructuredOutputError
+from ttd.resources import load_prompt
+from ttd.state import ResearchState, UsageRecord
+
+_STOP = frozenset(
+    "a an the of in on at to for and or is are was were what which who whom how why when where did do does "
+    "its it this that with by from as be been about into".split()
+)
+
+
+class Decision(BaseModel):
+    question: str = ""
+    covered: bool = False
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two questions are: the larger of content-word overlap and character similarity."""
+
+    def words(s: str) -> set[str]:
+        return {w for w in re.findall(r"[a-z0-9]+", s.lower()) if w not in _STOP}
+
+    wa, wb = words(a), words(b)
+    jaccard = len(wa & wb) / len(wa | wb) if wa | wb else 1.0
+    chars = SequenceMatcher(None, " ".join(sorted(wa)), " ".join(sorted(wb))).ratio()
+    return max(jaccard, chars)
+
+
+def _clean(text: str) -> str:
+    text = text.strip().strip('"').strip()
+    return text.splitlines()[0].strip() if text else ""
+
+
+async def _ask(deps: Deps, messages: list[dict[str, str]], step: int) -> tuple[Decision, list[UsageRecord]]:
+    try:
+        return await deps.gateway.structured("question", messages, Decision, step=step)
+    except StructuredOutputError as exc:  # take the first line of prose as the question
+        return Decision(question=_clean(exc.raw)), exc.usage
+
+
+async def run(state: ResearchState, deps: Deps) -> dict:
+    cfg = deps.config
+    step = len(state.get("qa", [])) + 1
+    may_stop = cfg.early_exit and step > cfg.min_steps
+    rule = (
+        'Set "covered" to true only if every plan area is already well supported by the answers above.'
+        if may_stop
+        else 'Set "covered" to false: more research is required.'
+    )
+    messages = load_prompt("question").messages(
+        question=state["question"],
+        plan=plan_text(state["plan"]),
+        draft=state["drafts"][-1],
+        history=history_text(state.get("qa", [])),
+        step=step,
+        total_steps=cfg.steps,
+        coverage_rule=rule,
+    )
+    decision, usage = await _ask(deps, messages, step)
+    if may_stop and decision.covered:
+        return {"exit_reason": "covered", "pending_question": None, "usage": usage}
+
+    earlier = [r["question"] for r in state.get("qa", [])]
+
+    def unusable(q: str) -> bool:
+        return not q or any(similarity(q, old) >= cfg.dedup_threshold for old in earlier)
+
+    question = _clean(decision.question)
+    if unusable(question):
+        retry = [
+            *messages,
+            {"role": "assistant", "content": decision.model_dump_json()},
+            {"role": "user", "content": "That question is empty or repeats an earlier one. Ask a different one."},
+        ]
+        decision, more = await _ask(deps, retry, step)
+        usage = usage + more
+        question = _clean(decision.question)
+        if unusable(question):
+            return {"exit_reason": "repeat", "pending_question": None, "usage": usage}
+    return {"pending_question": question, "exit_reason": None, "usage": usage}
