@@ -6,21 +6,21 @@ to `ttd.prompts` and `ttd.agents`. A checkout wins over an installed copy so edi
 
 from __future__ import annotations
 
-import importlib.resources
 from functools import cache
 from pathlib import Path
 from string import Template
 
 from ttd.errors import ConfigError
 
-_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_ROOT = _PACKAGE.parent
 
 
 def _folder(name: str) -> Path:
     source = _ROOT / name
-    if source.is_dir():
-        return source
-    return Path(str(importlib.resources.files(f"ttd.{name}")))
+    if (_ROOT / "pyproject.toml").is_file() and source.is_dir():
+        return source  # a checkout (also an editable install)
+    return _PACKAGE / name  # an installed wheel: mapped to ttd/prompts, ttd/agents
 
 
 def prompts_dir() -> Path:

@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
-from transformers.utils import ModelOutput
 
 KV = tuple[tuple[torch.Tensor, torch.Tensor], ...]  # per layer: (keys, values), each (B, heads, L, head_dim)
 
@@ -62,7 +61,9 @@ def llada_8b_config() -> DiffusionConfig:
 
 
 @dataclass
-class DiffusionOutput(ModelOutput):
+class DiffusionOutput:
+    """A plain dataclass: transformers 5's ModelOutput renames past_key_values."""
+
     logits: torch.Tensor | None = None
     past_key_values: KV | None = None
 

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import litellm
-from platformdirs import user_cache_dir
 
 from ttd.errors import ConfigError, MissingExtraError
 from ttd.events import emit
+from ttd.paths import cache_dir as default_cache_dir
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ def model_path(name: str, cache_dir: Path | None = None) -> Path:
     if len(parts) == 1:
         target = parts[0]
     else:
-        target = (cache_dir or Path(user_cache_dir("ttd"))) / "models" / f"{spec.name}.gguf"
+        target = (cache_dir or default_cache_dir()) / "models" / f"{spec.name}.gguf"
     stamp = target.with_name(target.name + ".verified")
     stat_key = f"{spec.sha256} {sum(p.stat().st_size for p in parts)}"
     if target.exists() and stamp.exists() and stamp.read_text() == stat_key:

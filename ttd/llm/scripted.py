@@ -43,7 +43,7 @@ def _default(role: str, messages: list[dict[str, Any]]) -> str:
     if role == "plan":
         return json.dumps({"areas": [{"title": f"Area {i}", "goal": f"Explain area {i}"} for i in (1, 2, 3)]})
     if role == "question":
-        topic = _TOPICS[prompt.count("Q: ") % len(_TOPICS)]
+        topic = next((t for t in _TOPICS if f"What role did {t} play?" not in prompt), "chance")
         return json.dumps({"question": f"What role did {topic} play?", "covered": False})
     if role == "answer":
         numbers = re.findall(r"^\[(\d+)\]", prompt, re.MULTILINE)

@@ -35,7 +35,7 @@ class _Block:
 
 
 def _blocks(text: str) -> list[_Block]:
-    """Paragraph blocks with offsets; markdown `#` headings and rst underlined titles become heading blocks."""
+    """Paragraph blocks with offsets; markdown `#` and rst underlined titles become heading blocks."""
     blocks: list[_Block] = []
     pos = 0
     for m in [*_PARA_BREAK.finditer(text), None]:

@@ -67,8 +67,10 @@ class IndexReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        return (f"{self.name}: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{self.removed} removed; {self.chunks} chunks in total ({self.seconds:.1f}s)")
+        return (
+            f"{self.name}: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.removed} removed; {self.chunks} chunks in total ({self.seconds:.1f}s)"
+        )
 
 
 def check_name(name: str) -> str:
@@ -87,8 +89,15 @@ def list_corpora() -> list[dict[str, object]]:
     d = corpora_dir()
     for p in sorted(d.glob("*.sqlite")) if d.exists() else []:
         with Corpus(p.stem, create=False) as c:
-            out.append({"name": p.stem, "files": c.count_files(), "chunks": c.count_chunks(),
-                        "roots": c.roots(), "path": str(p)})
+            out.append(
+                {
+                    "name": p.stem,
+                    "files": c.count_files(),
+                    "chunks": c.count_chunks(),
+                    "roots": c.roots(),
+                    "path": str(p),
+                }
+            )
     return out
 
 
@@ -117,8 +126,9 @@ class Corpus:
         self.path = corpus_path(name)
         if not create and not self.path.exists():
             known = ", ".join(str(c) for c in (p.stem for p in corpora_dir().glob("*.sqlite"))) or "none"
-            raise TTDError(f"no corpus named {name!r} (known: {known}); build it with `ttd index PATH "
-                           f"--name {name}`")
+            raise TTDError(
+                f"no corpus named {name!r} (known: {known}); build it with `ttd index PATH --name {name}`"
+            )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path)
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -182,10 +192,25 @@ class Corpus:
                 self.db.executemany(
                     'INSERT OR REPLACE INTO chunks (id, path, location, title, section, text, start, "end", '
                     "meta) VALUES (?,?,?,?,?,?,?,?,?)",
-                    [(r.id, key, r.location, r.title, r.section, r.text, r.start, r.end, json.dumps(r.meta))
-                     for r in rows])
-                self.db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
-                                (key, digest, f.stat().st_size, time.time(), len(rows)))
+                    [
+                        (
+                            r.id,
+                            key,
+                            r.location,
+                            r.title,
+                            r.section,
+                            r.text,
+                            r.start,
+                            r.end,
+                            json.dumps(r.meta),
+                        )
+                        for r in rows
+                    ],
+                )
+                self.db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?)",
+                    (key, digest, f.stat().st_size, time.time(), len(rows)),
+                )
         for key in known:
             p = Path(key)
             under_scan = any(p.is_relative_to(r) for r in roots)
@@ -194,7 +219,9 @@ class Corpus:
                     self._delete_file(key)
                 report.removed += 1
         with self.db:
-            all_roots = sorted({*self.roots(), *(str(r) for r in live_roots)} - {str(r) for r in missing_roots})
+            all_roots = sorted(
+                {*self.roots(), *(str(r) for r in live_roots)} - {str(r) for r in missing_roots}
+            )
             self._set_meta("roots", json.dumps(all_roots))
             if report.added or report.updated or report.removed:
                 self._set_meta("generation", str(self.generation() + 1))
@@ -203,7 +230,9 @@ class Corpus:
         return report
 
     def _delete_file(self, key: str) -> None:
-        self.db.execute("DELETE FROM embeddings WHERE chunk_id IN (SELECT id FROM chunks WHERE path=?)", (key,))
+        self.db.execute(
+            "DELETE FROM embeddings WHERE chunk_id IN (SELECT id FROM chunks WHERE path=?)", (key,)
+        )
         self.db.execute("DELETE FROM chunks WHERE path=?", (key,))
         self.db.execute("DELETE FROM files WHERE path=?", (key,))
 
@@ -216,15 +245,26 @@ class Corpus:
                 page = doc.page_at(c.start)
                 if page is not None:
                     meta["page"] = page
-                rows.append(ChunkRow(stable_id(doc.location, f"{c.start}-{c.end}"), doc.location, doc.title,
-                                     c.section, c.text, c.start, c.end, meta))
+                rows.append(
+                    ChunkRow(
+                        stable_id(doc.location, f"{c.start}-{c.end}"),
+                        doc.location,
+                        doc.title,
+                        c.section,
+                        c.text,
+                        c.start,
+                        c.end,
+                        meta,
+                    )
+                )
         return rows
 
     # -- reading --------------------------------------------------------------------------------------
     def chunks(self) -> list[ChunkRow]:
         """Every chunk in insertion order (the order in-memory indexes use)."""
-        cur = self.db.execute('SELECT id, location, title, section, text, start, "end", meta FROM chunks '
-                              "ORDER BY seq")
+        cur = self.db.execute(
+            'SELECT id, location, title, section, text, start, "end", meta FROM chunks ORDER BY seq'
+        )
         return [ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7])) for r in cur]
 
     def embeddings(self, model: str, ids: list[str]) -> dict[str, np.ndarray]:
@@ -239,12 +279,12 @@ class Corpus:
 
     def store_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
-                                [(cid, model, np.asarray(v, dtype=np.float32).tobytes())
-                                 for cid, v in vectors.items()])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO embeddings VALUES (?,?,?)",
+                [(cid, model, np.asarray(v, dtype=np.float32).tobytes()) for cid, v in vectors.items()],
+            )
 
-    def embed_missing(self, model: str, encode: Callable[[list[str]], np.ndarray],
-                      batch: int = 256) -> int:
+    def embed_missing(self, model: str, encode: Callable[[list[str]], np.ndarray], batch: int = 256) -> int:
         """Compute and store vectors for chunks that have none for `model`; returns how many."""
         rows = self.chunks()
         have = self.embeddings(model, [r.id for r in rows])

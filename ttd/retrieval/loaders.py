@@ -88,8 +88,12 @@ def html_to_text(html: str) -> tuple[str, str]:
     except ImportError:
         trafilatura = None  # type: ignore[assignment]
     if trafilatura is not None:
-        text = trafilatura.extract(html, output_format="markdown", include_comments=False,
-                                   include_tables=True, favor_recall=True) or ""
+        text = (
+            trafilatura.extract(
+                html, output_format="markdown", include_comments=False, include_tables=True, favor_recall=True
+            )
+            or ""
+        )
         meta = trafilatura.extract_metadata(html)
         title = (meta.title if meta and meta.title else "") or ""
         if text.strip():

@@ -1,0 +1,39 @@
+"""Shared fixtures: an isolated TTD_HOME and the scripted litellm provider."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+ROLES = ("plan", "draft", "question", "answer", "revise", "report", "judge")
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ttd_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One TTD_HOME per test session: the wiki index and assembled models are built once, not per test.
+
+    A CI run may pass its own TTD_HOME (to keep a warm cache); otherwise a temporary folder is used.
+    """
+    home = Path(os.environ.get("TTD_HOME") or tmp_path_factory.mktemp("ttd-home"))
+    os.environ["TTD_HOME"] = str(home)
+    return home
+
+
+@pytest.fixture
+def scripted():
+    from ttd.llm import scripted as scripted_provider
+
+    handler = scripted_provider.install()
+    yield handler
+    handler.reset()
+
+
+def scripted_models() -> dict[str, str]:
+    """API keyword arguments that send every role to `scripted/<role>`."""
+    return {f"{role}_model": f"scripted/{role}" for role in ROLES}

@@ -1,0 +1,55 @@
+"""Citation validation and repair, on hand-written cases."""
+
+from ttd.citations import finalize, strip_sources_section
+
+
+def sources(*numbers):
+    return {
+        f"wiki:{n:03d}": {"id": f"wiki:{n:03d}", "n": n, "title": f"Title {n}", "location": f"https://x/{n}", "text": ""}
+        for n in numbers
+    }
+
+
+def test_renumbers_in_order_of_first_use_and_lists_sources():
+    out = finalize("B is true [7]. A is true [3]. Again [7].", sources(3, 7))
+    assert out.body == "B is true [1]. A is true [2]. Again [1]."
+    assert [s["run_n"] for s in out.sources] == [7, 3]
+    assert "[1] Title 7. <https://x/7>" in out.markdown
+    assert out.stats == {"cited": 2, "resolved": 3, "repaired": 0, "dropped": 0}
+
+
+def test_repairs_the_forms_small_models_write():
+    text = "a [S3]. b [source 4]. c [^3]. d [3-4]. e [wiki:004]. f [3, 4]."
+    out = finalize(text, sources(3, 4))
+    assert out.body == "a [1]. b [2]. c [1]. d [1][2]. e [2]. f [1][2]."
+    assert out.stats["repaired"] == 6
+    assert out.stats["dropped"] == 0
+
+
+def test_drops_what_does_not_resolve_and_counts_it():
+    out = finalize("x [1]. y [12]. z [2][40].", sources(1, 2))
+    assert out.body == "x [1]. y. z [2]."
+    assert out.stats["dropped"] == 2
+    assert out.stats["cited"] == 2
+
+
+def test_leaves_links_and_other_brackets_alone():
+    text = "See [the docs](https://example.org) and [to verify] and a list [ ] item [1]."
+    out = finalize(text, sources(1))
+    assert "[the docs](https://example.org)" in out.body
+    assert "[to verify]" in out.body
+    assert out.body.endswith("item [1].")
+
+
+def test_model_written_reference_lists_are_replaced():
+    text = "Intro line.\n\nBody with claim [1].\n\nMore body.\n\n## References\n[1] A made-up book, 1999\n"
+    assert "made-up" not in strip_sources_section(text)
+    out = finalize(text, sources(1))
+    assert "made-up" not in out.markdown
+    assert out.markdown.count("## Sources") == 1
+
+
+def test_no_citations_gives_no_sources_section():
+    out = finalize("Nothing cited here.", sources(1))
+    assert "## Sources" not in out.markdown
+    assert out.stats["cited"] == 0

@@ -1,0 +1,104 @@
+"""The CLI: bad input gives one line, exit code 2, no traceback, and nothing is created or lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ttd.cli import app
+from ttd.runs import list_runs
+
+runner = CliRunner()
+
+
+def invoke(args, env=None):
+    result = runner.invoke(app, args, env=env)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["research", ""], "the question is empty"),
+        (["research", "   "], "the question is empty"),
+        (["research", "q", "--agent", "nope"], "unknown agent preset 'nope'"),
+        (["research", "q", "--model", "foo/bar"], "unknown model or provider 'foo/bar'"),
+        (["research", "q", "--model", "no-such-model"], "unknown model or provider"),
+        (["research", "q", "--model", "local/llama-99b"], "unknown local model 'llama-99b'"),
+        (["research", "q", "--steps", "-3"], "invalid setting steps"),
+        (["research", "--resume", "no-such-run"], "no run 'no-such-run'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, message, tmp_path):
+    code, output = invoke([*args, "--out", str(tmp_path)])
+    assert code == 2, output
+    assert message in output
+    assert "Traceback" not in output
+    assert len(output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # no run directory was started
+
+
+def test_missing_api_key_names_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, output = invoke(["research", "q", "--model", "openai/gpt-4.1-mini", "--out", str(tmp_path)])
+    assert code == 2
+    assert "OPENAI_API_KEY" in output and "Traceback" not in output
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    code, output = invoke(["research", "q", "--revise-model", "anthropic/claude-sonnet-4-5", "--out", str(tmp_path)])
+    assert code == 2 and "ANTHROPIC_API_KEY" in output
+
+
+def test_unreadable_config_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("steps = [\n")
+    code, output = invoke(["research", "q", "--config", str(bad)])
+    assert code == 2 and "is not valid TOML" in output
+    code, output = invoke(["research", "q", "--config", str(tmp_path / "missing.toml")])
+    assert code == 2 and "does not exist" in output
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("stepz = 3\n")
+    code, output = invoke(["research", "q", "--config", str(unknown)])
+    assert code == 2 and "stepz" in output
+
+
+def test_local_extra_missing_is_reported(tmp_path):
+    # Hide llama_cpp behind a module that fails to import, as on a machine without the 'local' extra.
+    shadow = tmp_path / "shadow" / "llama_cpp"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('llama_cpp is not installed')\n")
+    env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ttd.cli", "research", "q", "--out", str(tmp_path / "runs")],
+        env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "pip install 'ttd-dr[local]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
+    models = [a for role in ("plan", "draft", "question", "answer", "revise", "report")
+              for a in (f"--{role}-model", f"scripted/{role}")]
+    code, output = invoke(["research", "Why did Rome fall?", "--steps", "2", "--format", "json", "-q",
+                           "--out", str(tmp_path), *models])
+    assert code == 0, output
+    data = json.loads(output[output.index("{"): output.rindex("}") + 1])
+    assert len(data["trajectory"]["drafts"]) == 3
+    run_dir = Path(data["run_dir"])
+    assert (run_dir / "report.md").read_text().startswith(data["markdown"].strip()[:20])
+    code, listing = invoke(["runs", "--out", str(tmp_path)])
+    assert code == 0 and data["run_id"][:15] in listing
+
+
+def test_console_script_exists_and_helps():
+    proc = subprocess.run([sys.executable, "-m", "ttd.cli", "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0
+    for command in ("research", "runs", "agents", "models"):
+        assert command in proc.stdout

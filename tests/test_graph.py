@@ -1,0 +1,148 @@
+"""Orchestration of Algorithm 1 through the real gateway and graph, with the scripted provider."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import litellm
+import pytest
+
+import ttd
+from tests.conftest import scripted_models
+
+Q = "What caused the fall of the Western Roman Empire?"
+
+
+def run(tmp_path, **kw):
+    return ttd.research(Q, out=tmp_path, **scripted_models(), **kw)
+
+
+def test_stage_order_and_trajectory_for_n_steps(scripted, tmp_path):
+    report = run(tmp_path, steps=3)
+    assert scripted.roles() == ["plan", "draft"] + ["question", "answer", "revise"] * 3 + ["report"]
+    assert len(report.trajectory.drafts) == 4  # R0..R3
+    assert [s.step for s in report.trajectory.steps] == [1, 2, 3]
+    assert report.trajectory.exit_reason == "steps"
+    assert report.usage.total.calls == len(scripted.calls)
+    assert set(report.usage.by_role) == {"plan", "draft", "question", "answer", "revise", "report"}
+    drafts = sorted((tmp_path / report.run_id / "drafts").glob("R*.md"))
+    assert [d.name for d in drafts] == ["R00.md", "R01.md", "R02.md", "R03.md"]
+    saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
+    assert saved["markdown"] == report.markdown
+
+
+def test_the_draft_is_written_without_retrieval_and_questions_see_the_draft(scripted, tmp_path):
+    scripted.reply("draft", "DRAFT-ZERO about Rome")
+    run(tmp_path, steps=1)
+    draft_call = next(c for c in scripted.calls if c.role == "draft")
+    assert "[1]" not in draft_call.prompt  # no passages shown to the draft
+    question_call = next(c for c in scripted.calls if c.role == "question")
+    assert "DRAFT-ZERO about Rome" in question_call.prompt
+
+
+def test_zero_steps_goes_from_draft_to_report(scripted, tmp_path):
+    report = run(tmp_path, steps=0)
+    assert scripted.roles() == ["plan", "draft", "report"]
+    assert len(report.trajectory.drafts) == 1
+
+
+def test_early_exit_when_plan_is_covered(scripted, tmp_path):
+    scripted.reply(
+        "question",
+        json.dumps({"question": "What role did the army play?", "covered": False}),
+        json.dumps({"question": "", "covered": True}),
+    )
+    report = run(tmp_path, steps=5, min_steps=1)
+    assert report.trajectory.exit_reason == "covered"
+    assert len(report.trajectory.steps) == 1
+    assert len(report.trajectory.drafts) == 2
+    assert scripted.roles()[-1] == "report"
+
+
+def test_covered_is_ignored_before_min_steps(scripted, tmp_path):
+    scripted.reply("question", json.dumps({"question": "What role did the army play?", "covered": True}))
+    report = run(tmp_path, steps=2, min_steps=1)
+    assert len(report.trajectory.steps) == 2
+    assert report.trajectory.exit_reason == "steps"
+
+
+def test_exit_on_a_repeated_question_after_one_retry(scripted, tmp_path):
+    same = json.dumps({"question": "What role did the army play in the fall?", "covered": False})
+    near = json.dumps({"question": "What role did the army play in the fall of Rome?", "covered": False})
+    scripted.reply("question", same, same, near)
+    report = run(tmp_path, steps=4)
+    assert report.trajectory.exit_reason == "repeat"
+    assert len(report.trajectory.steps) == 1
+    assert scripted.roles().count("question") == 3  # step 1, step 2, step 2's retry
+
+
+def test_citations_resolve_and_a_fabricated_one_is_dropped(scripted, tmp_path):
+    scripted.respond("report", lambda m: "# Rome\n\nInvasions mattered [1]. Coins were debased [2][99].\n")
+    report = run(tmp_path, steps=2)
+    assert report.citations.dropped == 1
+    assert "[99]" not in report.markdown
+    retrieved = {s.id for s in report.trajectory.retrieved}
+    assert {s.id for s in report.sources} <= retrieved
+    marks = {int(n) for n in re.findall(r"\[(\d+)\]", report.markdown.split("## Sources")[0])}
+    assert marks == {s.n for s in report.sources} == {1, 2}
+    for source in report.sources:
+        assert f"[{source.n}] {source.title}" in report.markdown
+
+
+def test_structured_output_retries_once_with_the_parse_error(scripted, tmp_path):
+    scripted.reply("plan", "Sure! Here is a plan without JSON", json.dumps({"areas": [{"title": "Economy"}]}))
+    report = run(tmp_path, steps=1)
+    plan_calls = [c for c in scripted.calls if c.role == "plan"]
+    assert len(plan_calls) == 2
+    assert "could not be parsed" in plan_calls[1].messages[-1]["content"]
+    assert plan_calls[0].params.get("response_format") == {"type": "json_object"}
+    assert report.trajectory.plan == [{"title": "Economy", "goal": ""}]
+    assert report.usage.by_role["plan"].parse_errors == 1
+
+
+def test_unparseable_plan_falls_back_to_list_lines(scripted, tmp_path):
+    scripted.reply("plan", "1. Economy\n2. Army", "- Economy\n- Army and frontier")
+    report = run(tmp_path, steps=1)
+    assert [a["title"] for a in report.trajectory.plan] == ["Economy", "Army and frontier"]
+
+
+def test_transient_errors_are_retried_with_backoff(scripted, tmp_path):
+    def fail_first_answer(call, n):
+        if call.role == "answer" and sum(c.role == "answer" for c in scripted.calls) == 1:
+            return litellm.RateLimitError("slow down", llm_provider="scripted", model="scripted/answer")
+        return None
+
+    scripted.fail = fail_first_answer
+    report = run(tmp_path, steps=1, retries=2)
+    answer_usage = [c for c in report.usage.calls if c["role"] == "answer"]
+    assert answer_usage[0]["attempts"] == 2
+    assert len(report.trajectory.steps) == 1
+
+
+def test_a_permanent_error_is_not_retried(scripted, tmp_path):
+    scripted.fail = lambda call, n: (
+        litellm.BadRequestError("bad", model="scripted/plan", llm_provider="scripted") if call.role == "plan" else None
+    )
+    with pytest.raises(litellm.BadRequestError):
+        run(tmp_path, steps=1)
+    assert scripted.roles() == ["plan"]
+
+
+def test_stream_yields_typed_events_in_order(scripted, tmp_path):
+    events = list(ttd.stream(Q, out=tmp_path, steps=2, **scripted_models()))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "run_started" and kinds[-1] == "report"
+    assert isinstance(events[-1].data["report"], ttd.Report)
+    stages = [e.stage for e in events if e.kind == "stage_started"]
+    assert stages == ["plan", "draft", "question", "answer", "revise", "question", "answer", "revise", "report"]
+    questions = [e for e in events if e.kind == "question"]
+    assert [e.step for e in questions] == [1, 2] and all(e.total_steps == 2 for e in questions)
+    assert sum(e.tokens for e in events if e.kind == "llm_call") == events[-1].data["report"].usage.total.tokens
+
+
+async def test_aresearch_runs_inside_an_event_loop(scripted, tmp_path):
+    report = await ttd.aresearch(Q, out=tmp_path, steps=1, **scripted_models())
+    assert len(report.trajectory.drafts) == 2
+    with pytest.raises(RuntimeError, match="aresearch"):
+        ttd.research(Q, out=tmp_path, steps=1, **scripted_models())

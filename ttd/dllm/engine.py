@@ -1,0 +1,138 @@
+"""Pick and run a sampler for a loaded model: the one place options meet the sampler functions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields, replace
+from typing import Any, Literal
+
+from ttd.dllm import deps
+from ttd.dllm.loader import DiffusionLM
+from ttd.errors import ConfigError
+
+Sampler = Literal["auto", "llada", "block"]
+Cache = Literal["auto", "none", "prefix", "dual"]
+
+
+@dataclass(frozen=True)
+class SamplerOptions:
+    """Parameters named as in the LLaDA / Fast-dLLM papers; `auto` picks what the model supports."""
+
+    sampler: Sampler = "auto"
+    cache: Cache = "auto"
+    gen_length: int = 128
+    block_length: int = 32
+    steps: int | None = None  # LLaDA: total steps (default gen_length, one token per step); block: per block
+    sub_block_length: int | None = None
+    temperature: float = 0.0
+    cfg_scale: float = 0.0
+    remasking: Literal["low_confidence", "random"] = "low_confidence"
+    threshold: float | None = 0.9  # None: LLaDA's fixed schedule
+    dynamic_length: bool = False  # DAEDAL: grow gen_length from block_length while the tail is not EOS
+    seed: int | None = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any], base: SamplerOptions | None = None) -> SamplerOptions:
+        """Options from litellm-style params: max_tokens sets gen_length; unknown keys are ignored."""
+        base = base or cls()
+        names = {f.name for f in fields(cls)}
+        update = {k: v for k, v in params.items() if k in names and v is not None}
+        if "threshold" in params and params["threshold"] is None:
+            update["threshold"] = None
+        max_tokens = params.get("max_tokens") or params.get("max_completion_tokens")
+        if max_tokens and "gen_length" not in update:
+            update["gen_length"] = int(max_tokens)
+        return replace(base, **update)
+
+
+def resolved(lm: DiffusionLM, options: SamplerOptions) -> SamplerOptions:
+    """Fill `auto` choices and round lengths so the block schedule divides evenly."""
+    sampler = options.sampler
+    if sampler == "auto":
+        sampler = "block" if lm.block_diffusion else "llada"
+    block_length = options.block_length
+    if sampler == "block" and options.block_length == SamplerOptions.block_length and lm.family == "sdar":
+        block_length = 4  # SDAR's released checkpoints are trained with 4-token blocks
+    block_length = max(1, min(block_length, options.gen_length))
+    gen_length = -(-options.gen_length // block_length) * block_length
+    cache = options.cache
+    if cache == "auto":
+        cache = "dual" if lm.dual_cache else "none"
+        if sampler == "block":
+            cache = "prefix"
+    if sampler == "llada" and cache in ("prefix", "dual") and not lm.dual_cache:
+        raise ConfigError(f"{lm.name} does not support a KV cache (its forward takes no replace_position): use --cache none")
+    if sampler == "llada" and cache in ("prefix", "dual") and options.cfg_scale > 0:
+        raise ConfigError("classifier-free guidance runs only without a cache: use --cache none")
+    steps = options.steps
+    if sampler == "llada":
+        steps = steps or gen_length
+        num_blocks = gen_length // block_length
+        steps = max(num_blocks, -(-steps // num_blocks) * num_blocks)
+    return replace(options, sampler=sampler, cache=cache, block_length=block_length, gen_length=gen_length, steps=steps)
+
+
+def generate_ids(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOptions) -> Any:
+    """Run the chosen sampler on left-padded prompts; returns a `ttd.dllm.sampling.Generation`."""
+    torch = deps.torch()
+    from ttd.dllm import block, daedal, llada
+    from ttd.dllm.sampling import Trace
+
+    if options.seed is not None:
+        torch.manual_seed(options.seed)
+    prompt, attention_mask = lm.batch(prompts)
+    opts = resolved(lm, options)
+    trace = Trace(total_tokens=opts.gen_length * len(prompts))
+    started = time.perf_counter()
+    if opts.dynamic_length:
+        length = daedal.initial_gen_length(
+            lm.model, prompt, attention_mask, lm.mask_id, lm.eos_ids, initial_length=opts.block_length,
+            max_length=opts.gen_length, expansion=opts.block_length, trace=trace,
+        )
+        per_token = (opts.steps or opts.gen_length) / opts.gen_length
+        opts = replace(opts, gen_length=length, steps=max(length // opts.block_length, round(length * per_token)))
+        opts = resolved(lm, opts)
+        trace.total_tokens = opts.gen_length * len(prompts)
+    common = dict(
+        attention_mask=attention_mask, gen_length=opts.gen_length, block_length=opts.block_length,
+        temperature=opts.temperature, remasking=opts.remasking, mask_id=lm.mask_id, threshold=opts.threshold,
+        eos_ids=lm.eos_ids, trace=trace,
+    )
+    if opts.sampler == "block":
+        out = block.generate_block_diffusion(
+            lm.model, prompt, sub_block_length=opts.sub_block_length, steps=opts.steps,
+            shift_logits=lm.shift_logits, use_cache=opts.cache != "none", **common,
+        )
+    elif opts.cache == "dual":
+        out = llada.generate_with_dual_cache(lm.model, prompt, steps=opts.steps, **common)
+    elif opts.cache == "prefix":
+        out = llada.generate_with_prefix_cache(lm.model, prompt, steps=opts.steps, **common)
+    else:
+        out = llada.generate(lm.model, prompt, steps=opts.steps, cfg_scale=opts.cfg_scale, **common)
+    if lm.device.type == "cuda":
+        torch.cuda.synchronize()
+    out.seconds = time.perf_counter() - started
+    out.nfe = trace.nfe  # includes DAEDAL's length probes
+    return out
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    nfe: int
+    steps: int
+    seconds: float
+
+
+def complete(lm: DiffusionLM, messages: list[dict[str, Any]], options: SamplerOptions) -> Completion:
+    """One chat completion: template, sample, cut at EOS, decode."""
+    prompt = lm.encode_chat(messages)
+    out = generate_ids(lm, [prompt], options)
+    generated = out.generated[0].tolist()
+    answer = lm.answer_ids(generated)
+    return Completion(
+        text=lm.decode(generated), prompt_tokens=len(prompt), completion_tokens=len(answer),
+        nfe=out.nfe, steps=out.steps, seconds=out.seconds,
+    )
