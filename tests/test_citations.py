@@ -5,7 +5,13 @@ from ttd.citations import finalize, strip_sources_section
 
 def sources(*numbers):
     return {
-        f"wiki:{n:03d}": {"id": f"wiki:{n:03d}", "n": n, "title": f"Title {n}", "location": f"https://x/{n}", "text": ""}
+        f"wiki:{n:03d}": {
+            "id": f"wiki:{n:03d}",
+            "n": n,
+            "title": f"Title {n}",
+            "location": f"https://x/{n}",
+            "text": "",
+        }
         for n in numbers
     }
 

@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from ttd.cli import app
-from ttd.runs import list_runs
 
 runner = CliRunner()
 
@@ -50,7 +49,9 @@ def test_missing_api_key_names_the_variable(tmp_path, monkeypatch):
     assert code == 2
     assert "OPENAI_API_KEY" in output and "Traceback" not in output
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    code, output = invoke(["research", "q", "--revise-model", "anthropic/claude-sonnet-4-5", "--out", str(tmp_path)])
+    code, output = invoke(
+        ["research", "q", "--revise-model", "anthropic/claude-sonnet-4-5", "--out", str(tmp_path)]
+    )
     assert code == 2 and "ANTHROPIC_API_KEY" in output
 
 
@@ -75,7 +76,10 @@ def test_local_extra_missing_is_reported(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
     proc = subprocess.run(
         [sys.executable, "-m", "ttd.cli", "research", "q", "--out", str(tmp_path / "runs")],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "pip install 'ttd-dr[local]'" in proc.stderr
@@ -84,12 +88,27 @@ def test_local_extra_missing_is_reported(tmp_path):
 
 
 def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
-    models = [a for role in ("plan", "draft", "question", "answer", "revise", "report")
-              for a in (f"--{role}-model", f"scripted/{role}")]
-    code, output = invoke(["research", "Why did Rome fall?", "--steps", "2", "--format", "json", "-q",
-                           "--out", str(tmp_path), *models])
+    models = [
+        a
+        for role in ("plan", "draft", "question", "answer", "revise", "report")
+        for a in (f"--{role}-model", f"scripted/{role}")
+    ]
+    code, output = invoke(
+        [
+            "research",
+            "Why did Rome fall?",
+            "--steps",
+            "2",
+            "--format",
+            "json",
+            "-q",
+            "--out",
+            str(tmp_path),
+            *models,
+        ]
+    )
     assert code == 0, output
-    data = json.loads(output[output.index("{"): output.rindex("}") + 1])
+    data = json.loads(output[output.index("{") : output.rindex("}") + 1])
     assert len(data["trajectory"]["drafts"]) == 3
     run_dir = Path(data["run_dir"])
     assert (run_dir / "report.md").read_text().startswith(data["markdown"].strip()[:20])
@@ -98,7 +117,9 @@ def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
 
 
 def test_console_script_exists_and_helps():
-    proc = subprocess.run([sys.executable, "-m", "ttd.cli", "--help"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ttd.cli", "--help"], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0
     for command in ("research", "runs", "agents", "models"):
         assert command in proc.stdout

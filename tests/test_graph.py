@@ -122,7 +122,9 @@ def test_transient_errors_are_retried_with_backoff(scripted, tmp_path):
 
 def test_a_permanent_error_is_not_retried(scripted, tmp_path):
     scripted.fail = lambda call, n: (
-        litellm.BadRequestError("bad", model="scripted/plan", llm_provider="scripted") if call.role == "plan" else None
+        litellm.BadRequestError("bad", model="scripted/plan", llm_provider="scripted")
+        if call.role == "plan"
+        else None
     )
     with pytest.raises(litellm.BadRequestError):
         run(tmp_path, steps=1)
@@ -135,10 +137,22 @@ def test_stream_yields_typed_events_in_order(scripted, tmp_path):
     assert kinds[0] == "run_started" and kinds[-1] == "report"
     assert isinstance(events[-1].data["report"], ttd.Report)
     stages = [e.stage for e in events if e.kind == "stage_started"]
-    assert stages == ["plan", "draft", "question", "answer", "revise", "question", "answer", "revise", "report"]
+    assert stages == [
+        "plan",
+        "draft",
+        "question",
+        "answer",
+        "revise",
+        "question",
+        "answer",
+        "revise",
+        "report",
+    ]
     questions = [e for e in events if e.kind == "question"]
     assert [e.step for e in questions] == [1, 2] and all(e.total_steps == 2 for e in questions)
-    assert sum(e.tokens for e in events if e.kind == "llm_call") == events[-1].data["report"].usage.total.tokens
+    assert (
+        sum(e.tokens for e in events if e.kind == "llm_call") == events[-1].data["report"].usage.total.tokens
+    )
 
 
 async def test_aresearch_runs_inside_an_event_loop(scripted, tmp_path):

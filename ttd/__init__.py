@@ -14,5 +14,14 @@ from ttd.errors import TTDError  # noqa: E402
 from ttd.events import ProgressEvent  # noqa: E402
 from ttd.report import Report  # noqa: E402
 
-__all__ = ["ProgressEvent", "Report", "ResearchConfig", "TTDError", "aresearch", "astream", "research", "stream"]
+__all__ = [
+    "ProgressEvent",
+    "Report",
+    "ResearchConfig",
+    "TTDError",
+    "aresearch",
+    "astream",
+    "research",
+    "stream",
+]
 __version__ = "0.1.0"

@@ -47,7 +47,9 @@ def prepare(
         question = str(run.meta().get("question") or "")
     else:
         if question is None or not question.strip():
-            raise ConfigError('the question is empty: pass the research question, e.g. ttd research "Why did Rome fall?"')
+            raise ConfigError(
+                'the question is empty: pass the research question, e.g. ttd research "Why did Rome fall?"'
+            )
         run = None
         config = resolve_config(agent=agent, config_file=config_file, **overrides)
     check_models(config)
@@ -62,8 +64,12 @@ async def _execute(question: str, config: ResearchConfig, run: runs.RunDir | Non
     started = time.time()
     previous_wall = float(run.meta().get("wall_time_s") or 0.0)
     run.update_meta(status="running")
-    emit("run_started", detail=str(run.path), data={"run_id": run.run_id, "resumed": resumed},
-         total_steps=config.steps)
+    emit(
+        "run_started",
+        detail=str(run.path),
+        data={"run_id": run.run_id, "resumed": resumed},
+        total_steps=config.steps,
+    )
     thread = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 3 * config.steps + 20}
     try:
         async with AsyncSqliteSaver.from_conn_string(str(run.checkpoint)) as saver:
@@ -81,16 +87,24 @@ async def _execute(question: str, config: ResearchConfig, run: runs.RunDir | Non
                             drafts += 1
                 values = (await graph.aget_state(thread)).values
     except BaseException as exc:
-        run.update_meta(status="failed", error=f"{exc.__class__.__name__}: {exc}"[:500],
-                        wall_time_s=round(previous_wall + time.time() - started, 2))
+        run.update_meta(
+            status="failed",
+            error=f"{exc.__class__.__name__}: {exc}"[:500],
+            wall_time_s=round(previous_wall + time.time() - started, 2),
+        )
         raise
     finally:
         await retriever.aclose()
     wall = round(previous_wall + time.time() - started, 2)
     report = build_report(values, run.run_id, str(run.path), config.model_dump(mode="json"), wall)
     run.write_report(report.markdown, report.model_dump_json(indent=2))
-    run.update_meta(status="done", wall_time_s=wall, error=None, citations=report.citations.cited,
-                    tokens=report.usage.total.tokens)
+    run.update_meta(
+        status="done",
+        wall_time_s=wall,
+        error=None,
+        citations=report.citations.cited,
+        tokens=report.usage.total.tokens,
+    )
     emit("report", detail=str(run.path), data={"report": report}, tokens=report.usage.total.tokens)
     return report
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ err = Console(stderr=True)
 out = Console()
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     md = "md"
     json = "json"
 
@@ -33,8 +32,12 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command()
 def research(
     question: Annotated[str | None, typer.Argument(help="The research question.")] = None,
-    agent: Annotated[str | None, typer.Option("--agent", "-a", help="Preset from agents/ (see 'ttd agents').")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model for every role, e.g. openai/gpt-4.1-mini.")] = None,
+    agent: Annotated[
+        str | None, typer.Option("--agent", "-a", help="Preset from agents/ (see 'ttd agents').")
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model for every role, e.g. openai/gpt-4.1-mini.")
+    ] = None,
     plan_model: Annotated[str | None, typer.Option(help="Model for the planner.")] = None,
     draft_model: Annotated[str | None, typer.Option(help="Model for the initial draft.")] = None,
     question_model: Annotated[str | None, typer.Option(help="Model for search questions.")] = None,
@@ -45,10 +48,18 @@ def research(
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Denoising steps N.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages retrieved per question.")] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", help="A TOML file with config overrides.")] = None,
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Print the report as Markdown or JSON.")] = Format.md,
-    resume: Annotated[str | None, typer.Option("--resume", help="Continue an interrupted run (id or path).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="A TOML file with config overrides.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
+    ] = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="Print the report as Markdown or JSON.")
+    ] = Format.md,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue an interrupted run (id or path).")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
 ) -> None:
     """Research QUESTION and print a cited report; the run directory keeps drafts, sources and usage."""
@@ -58,9 +69,17 @@ def research(
     from ttd.display import RunView
 
     overrides = dict(
-        model=model, plan_model=plan_model, draft_model=draft_model, question_model=question_model,
-        answer_model=answer_model, revise_model=revise_model, report_model=report_model,
-        judge_model=judge_model, steps=steps, k=k, api_base=api_base,
+        model=model,
+        plan_model=plan_model,
+        draft_model=draft_model,
+        question_model=question_model,
+        answer_model=answer_model,
+        revise_model=revise_model,
+        report_model=report_model,
+        judge_model=judge_model,
+        steps=steps,
+        k=k,
+        api_base=api_base,
     )
     kwargs = dict(resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
     try:
@@ -77,7 +96,11 @@ def research(
             if event.kind == "report":
                 report = event.data["report"]
 
-    live = Live(view, console=err, refresh_per_second=4, transient=True) if not quiet and err.is_terminal else None
+    live = (
+        Live(view, console=err, refresh_per_second=4, transient=True)
+        if not quiet and err.is_terminal
+        else None
+    )
     try:
         if live:
             with live:
@@ -85,7 +108,9 @@ def research(
         else:
             asyncio.run(consume())
     except KeyboardInterrupt:
-        _fail(f"interrupted; finished steps are saved: resume with ttd research --resume {_run_id(view)}", 130)
+        _fail(
+            f"interrupted; finished steps are saved: resume with ttd research --resume {_run_id(view)}", 130
+        )
     except TTDError as exc:
         _fail(f"{exc} (finished steps are saved: resume with ttd research --resume {_run_id(view)})")
     except Exception as exc:  # an unexpected failure: one line, and how to continue
@@ -110,7 +135,9 @@ def _run_id(view: object) -> str:
 
 @app.command()
 def runs(
-    out_dir: Annotated[Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
+    ] = None,
 ) -> None:
     """List past runs, newest first."""
     from rich.table import Table
@@ -120,8 +147,12 @@ def runs(
     table = Table("run id", "status", "wall s", "cited", "tokens", "question")
     for meta in list_runs(out_dir):
         table.add_row(
-            meta["run_id"], str(meta.get("status", "?")), f"{meta.get('wall_time_s') or 0:.0f}",
-            str(meta.get("citations", "")), str(meta.get("tokens", "")), str(meta.get("question", ""))[:60],
+            meta["run_id"],
+            str(meta.get("status", "?")),
+            f"{meta.get('wall_time_s') or 0:.0f}",
+            str(meta.get("citations", "")),
+            str(meta.get("tokens", "")),
+            str(meta.get("question", ""))[:60],
         )
     out.print(table)
 

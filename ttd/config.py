@@ -67,13 +67,22 @@ class ResearchConfig(BaseModel):
     description: str = ""
     models: Models = Field(default_factory=Models)
     steps: int = Field(4, ge=0, le=100, description="denoising steps N (paper: 20)")
-    min_steps: int = Field(1, ge=0, description="steps before the question agent may declare the plan covered")
-    early_exit: bool = True
+    min_steps: int = Field(
+        1, ge=0, description="steps before the question agent may declare the plan covered"
+    )
+    early_exit: bool = Field(
+        True, description="stop before N steps when the plan is covered or questions repeat"
+    )
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="question similarity that counts as a repeat")
     temperature: float = Field(0.4, ge=0, le=2)
     max_tokens: dict[str, int] = Field(
         default_factory=lambda: {
-            "plan": 400, "draft": 700, "question": 120, "answer": 350, "revise": 1000, "report": 1400,
+            "plan": 400,
+            "draft": 700,
+            "question": 120,
+            "answer": 350,
+            "revise": 1000,
+            "report": 1400,
             "judge": 400,
         }
     )
@@ -119,7 +128,9 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"{what} {path} does not exist: check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{what} {path} cannot be read ({exc.__class__.__name__}): check its permissions") from None
+        raise ConfigError(
+            f"{what} {path} cannot be read ({exc.__class__.__name__}): check its permissions"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{what} {path} is not valid TOML ({exc}): fix the file") from None
 
@@ -142,7 +153,9 @@ def _from_env(env: dict[str, str]) -> dict[str, Any]:
         try:
             data["steps"] = int(env["TTD_STEPS"])
         except ValueError:
-            raise ConfigError(f"TTD_STEPS={env['TTD_STEPS']!r} is not a whole number: fix or unset it") from None
+            raise ConfigError(
+                f"TTD_STEPS={env['TTD_STEPS']!r} is not a whole number: fix or unset it"
+            ) from None
     if env.get("TTD_API_BASE"):
         data["api_base"] = env["TTD_API_BASE"]
     return _expand_models(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,3 +32,16 @@ def passages_text(records: Iterable[dict[str, Any]], max_chars: int) -> str:
             text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
         lines.append(f"[{r['n']}] {r['title']}: {text}")
     return "\n".join(lines) or "(no passages found)"
+
+
+_FENCED = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
+_LABEL = re.compile(r"^\s*(?:\*\*)?(?:revised draft|final report|draft|report)\s*:?(?:\*\*)?\s*\n", re.I)
+
+
+def clean_markdown(text: str) -> str:
+    """Strip what small models wrap around a document: a code fence around all of it, a leading label."""
+    text = text.strip()
+    if m := _FENCED.match(text):
+        text = m.group(1).strip()
+    text = re.sub(r"</?draft>", "", text)
+    return _LABEL.sub("", text, count=1).strip()

@@ -109,7 +109,8 @@ def build_report(
 ) -> Report:
     drafts = list(state.get("drafts", []))
     steps = [
-        Step(**qa, draft=drafts[i + 1] if i + 1 < len(drafts) else None) for i, qa in enumerate(state.get("qa", []))
+        Step(**qa, draft=drafts[i + 1] if i + 1 < len(drafts) else None)
+        for i, qa in enumerate(state.get("qa", []))
     ]
     retrieved = sorted(state.get("sources", {}).values(), key=lambda r: int(r["n"]))
     return Report(

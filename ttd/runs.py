@@ -1,10 +1,10 @@
 """Run directories: where a run's config, checkpoint, drafts and report live, and how to find them again.
 
-    <runs>/<run_id>/config.json        the resolved ResearchConfig (a resume reuses it)
-                    meta.json          question, status, times, error
-                    checkpoint.sqlite  LangGraph's SQLite checkpointer (state after every node)
-                    drafts/R00.md ..   every draft R_0..R_T, written as soon as it exists
-                    report.md, report.json
+<runs>/<run_id>/config.json        the resolved ResearchConfig (a resume reuses it)
+                meta.json          question, status, times, error
+                checkpoint.sqlite  LangGraph's SQLite checkpointer (state after every node)
+                drafts/R00.md ..   every draft R_0..R_T, written as soon as it exists
+                report.md, report.json
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ class RunDir:
         try:
             return ResearchConfig.model_validate_json((self.path / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"run {self.run_id} has no readable config.json ({exc.__class__.__name__})") from None
+            raise ConfigError(
+                f"run {self.run_id} has no readable config.json ({exc.__class__.__name__})"
+            ) from None
 
     def write_draft(self, index: int, text: str) -> None:
         _write(self.path / "drafts" / f"R{index:02d}.md", text)
@@ -86,7 +88,9 @@ def open_run(ref: str, out: str | Path | None = None) -> RunDir:
     candidate = Path(ref).expanduser()
     path = candidate if candidate.is_dir() and (candidate / "config.json").exists() else root(out) / ref
     if not (path / "config.json").exists():
-        raise ConfigError(f"no run '{ref}' in {root(out)}: list runs with 'ttd runs' (add --out DIR if you used one)")
+        raise ConfigError(
+            f"no run '{ref}' in {root(out)}: list runs with 'ttd runs' (add --out DIR if you used one)"
+        )
     return RunDir(path.name, path)
 
 
@@ -95,5 +99,8 @@ def list_runs(out: str | Path | None = None) -> list[dict[str, Any]]:
     if not base.is_dir():
         return []
     runs = [RunDir(p.name, p) for p in base.iterdir() if (p / "config.json").exists()]
-    return sorted((r.meta() | {"run_id": r.run_id, "path": str(r.path)} for r in runs),
-                  key=lambda m: m.get("created", 0), reverse=True)
+    return sorted(
+        (r.meta() | {"run_id": r.run_id, "path": str(r.path)} for r in runs),
+        key=lambda m: m.get("created", 0),
+        reverse=True,
+    )

@@ -20,7 +20,11 @@ def make_graph(config: dict[str, Any] | None = None) -> Any:
     configurable = dict((config or {}).get("configurable") or {})
     settings = resolve_config(
         agent=configurable.pop("agent", None),
-        **{k: v for k, v in configurable.items() if not k.startswith(("thread_", "checkpoint_", "langgraph_"))},
+        **{
+            k: v
+            for k, v in configurable.items()
+            if not k.startswith(("thread_", "checkpoint_", "langgraph_"))
+        },
     )
     check_models(settings)
     deps = Deps(config=settings, gateway=Gateway(settings), retriever=build_retriever(settings.retrieval))

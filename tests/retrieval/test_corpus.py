@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ttd.errors import TTDError
+from ttd.retrieval import paths
 from ttd.retrieval.chunking import chunk_text
 from ttd.retrieval.corpus import Corpus, corpus_path, drop_corpus, list_corpora
 from ttd.retrieval.hybrid import CorpusRetriever, rrf
-from ttd.retrieval import paths
 
 MD = """# Lighthouses
 
@@ -204,7 +204,7 @@ def test_deleted_embeddings_follow_their_chunks(docs: Path) -> None:
 def test_chunking_offsets_overlap_and_structure() -> None:
     para = " ".join(f"Sentence number {i} talks about topic {i % 7}." for i in range(120))
     text = f"# Title\n\n{para}\n\n## Second\n\nShort closing section."
-    chunks = chunk_text(text, max_chars=500, overlap=100)
+    chunks = chunk_text(text, max_chars=500, overlap=100, min_chars=50)
     assert all(text[c.start : c.end] == c.text for c in chunks)
     assert all(len(c.text) <= 500 for c in chunks)
     body = [c for c in chunks if "Sentence number" in c.text]

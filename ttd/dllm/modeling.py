@@ -152,9 +152,7 @@ class DiffusionTransformer(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         std = 0.02
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, std=std)
-        elif isinstance(module, nn.Embedding):
+        if isinstance(module, nn.Linear) or isinstance(module, nn.Embedding):
             nn.init.normal_(module.weight, std=std)
         elif isinstance(module, RMSNorm):
             nn.init.ones_(module.weight)

@@ -115,7 +115,9 @@ class Gateway:
                     f"{model} rejected the API key: check {providers.key_hint(model)} or pick another --model"
                 ) from None
             except litellm.NotFoundError:
-                raise ConfigError(f"model '{model}' was not found by its provider: check the model name") from None
+                raise ConfigError(
+                    f"model '{model}' was not found by its provider: check the model name"
+                ) from None
 
         text = strip_think(response.choices[0].message.content or "")
         usage = getattr(response, "usage", None)

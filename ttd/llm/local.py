@@ -91,7 +91,9 @@ def part_files(spec: LocalModel) -> list[Path]:
             key=lambda f: [int(n) for n in re.findall(r"\d+", Path(str(f)).name)] or [0],
         )
         if not found:
-            raise ConfigError(f"package {dist_name} holds no weight file: reinstall it (pip install --force-reinstall)")
+            raise ConfigError(
+                f"package {dist_name} holds no weight file: reinstall it (pip install --force-reinstall)"
+            )
         files.extend(Path(str(dist.locate_file(f))) for f in found)
     return files
 
@@ -140,13 +142,14 @@ def model_path(name: str, cache_dir: Path | None = None) -> Path:
         if actual != spec.sha256:
             partial.unlink(missing_ok=True)
             raise ConfigError(
-                f"the assembled {spec.name} weights have sha256 {actual[:12]}..., expected {spec.sha256[:12]}...: "
-                "reinstall the 'local' extra with the pinned versions"
+                f"the assembled {spec.name} weights have sha256 {actual[:12]}..., expected "
+                f"{spec.sha256[:12]}...: reinstall the 'local' extra with the pinned versions"
             )
         partial.replace(target)
     elif (actual := _sha256(parts)) != spec.sha256:
         raise ConfigError(
-            f"{parts[0]} has sha256 {actual[:12]}..., expected {spec.sha256[:12]}...: reinstall the 'local' extra"
+            f"{parts[0]} has sha256 {actual[:12]}..., expected {spec.sha256[:12]}...: "
+            "reinstall the 'local' extra"
         )
     stamp.write_text(stat_key)
     return target
@@ -222,12 +225,23 @@ class LocalLLM(litellm.CustomLLM):
         response._hidden_params["local_seconds"] = time.perf_counter() - started
         return response
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+    async def acompletion(
+        self, model: str, messages: list, *args: Any, **kwargs: Any
+    ) -> litellm.ModelResponse:
         # llama.cpp blocks; a worker thread keeps the event loop (and the live display) responsive.
         return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
 
 
-_LLAMA_PARAMS = {"temperature", "top_p", "top_k", "repeat_penalty", "seed", "stop", "min_p", "presence_penalty"}
+_LLAMA_PARAMS = {
+    "temperature",
+    "top_p",
+    "top_k",
+    "repeat_penalty",
+    "seed",
+    "stop",
+    "min_p",
+    "presence_penalty",
+}
 
 
 def _fit(llm: Any, messages: list[dict[str, Any]], max_tokens: int) -> list[dict[str, Any]]:

@@ -43,7 +43,9 @@ def ensure_registered(model: str) -> None:
         try:
             from ttd.dllm.provider import register as register_dllm
         except ImportError as exc:
-            raise MissingExtraError("dllm", f"the diffusion model '{model}' ({exc.name} is missing)") from None
+            raise MissingExtraError(
+                "dllm", f"the diffusion model '{model}' ({exc.name} is missing)"
+            ) from None
         register_dllm()
 
 
@@ -65,7 +67,9 @@ def check(model: str, api_base: str | None = None) -> None:
     try:
         litellm.get_llm_provider(model)
     except Exception:
-        raise ConfigError(f"unknown model or provider '{model}': name it as PROVIDER/MODEL, e.g. {_EXAMPLES}") from None
+        raise ConfigError(
+            f"unknown model or provider '{model}': name it as PROVIDER/MODEL, e.g. {_EXAMPLES}"
+        ) from None
     if api_base:
         return
     missing = [k for k in _missing_keys(model) if not k.endswith("_API_BASE")]

@@ -33,8 +33,18 @@ class Call:
         return "\n".join(str(m.get("content") or "") for m in self.messages)
 
 
-_TOPICS = ["the economy", "the army", "barbarian migrations", "political instability", "religion", "plague",
-           "taxation", "trade routes", "climate", "the senate"]
+_TOPICS = [
+    "the economy",
+    "the army",
+    "barbarian migrations",
+    "political instability",
+    "religion",
+    "plague",
+    "taxation",
+    "trade routes",
+    "climate",
+    "the senate",
+]
 
 
 def _default(role: str, messages: list[dict[str, Any]]) -> str:
@@ -91,7 +101,9 @@ class ScriptedLLM(litellm.CustomLLM):
             text = _default(role, call.messages)
         response = litellm.ModelResponse(
             model=model,
-            choices=[{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            choices=[
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+            ],
         )
         prompt_tokens = len(call.prompt.split())
         response.usage = litellm.Usage(
@@ -101,7 +113,9 @@ class ScriptedLLM(litellm.CustomLLM):
         )
         return response
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+    async def acompletion(
+        self, model: str, messages: list, *args: Any, **kwargs: Any
+    ) -> litellm.ModelResponse:
         if self.delay:
             await asyncio.sleep(self.delay)
         return self.completion(model, messages, *args, **kwargs)

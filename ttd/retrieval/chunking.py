@@ -110,7 +110,9 @@ def chunk_text(text: str, max_chars: int = 1200, overlap: int = 150, min_chars: 
         if b.heading is not None:
             units.append((b.start, b.end, b.heading))
         else:
-            units.extend((s, e, None) for s, e in _split_long(text, b.start, b.end, max_chars))
+            # pieces leave room for the overlap carried into the next chunk
+            piece = max(max_chars - overlap, max_chars // 2)
+            units.extend((s, e, None) for s, e in _split_long(text, b.start, b.end, piece))
 
     chunks: list[Chunk] = []
     trail: list[str] = []

@@ -14,7 +14,11 @@ def build_retriever(cfg: RetrievalConfig) -> Retriever:
         from ttd.retrieval.commands import build_from_options
 
         others = build_from_options(
-            corpora=cfg.corpora, search=cfg.search, dense=cfg.dense, cache=cfg.cache, allow_hosts=cfg.allow_hosts
+            corpora=cfg.corpora,
+            search=cfg.search,
+            dense=cfg.dense,
+            cache=cfg.cache,
+            allow_hosts=cfg.allow_hosts,
         )
     use_wiki = cfg.wiki if cfg.wiki is not None else others is None
     if others is None:

@@ -31,7 +31,9 @@ def data_path() -> Path:
     for f in dist.files or []:
         if str(f).replace("\\", "/") == DATA_FILE:
             return Path(str(dist.locate_file(f)))
-    raise MissingExtraError("local", f"the offline Wikipedia corpus ({DATA_FILE} missing from {DISTRIBUTION})")
+    raise MissingExtraError(
+        "local", f"the offline Wikipedia corpus ({DATA_FILE} missing from {DISTRIBUTION})"
+    )
 
 
 def load_articles(path: Path | None = None) -> list[dict[str, str]]:

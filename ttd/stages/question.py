@@ -1,7 +1,8 @@
 """Denoising step t, part 1 (M_Q): the search question the current draft most needs, or an exit.
 
 The loop ends early when the agent declares the plan covered (allowed after `min_steps`), or when its
-question repeats an earlier one even after being shown the repeat once.
+question repeats an earlier one even after being shown the repeat once. `early_exit = false` turns both
+off: the loop then always runs N steps.
 """
 
 from __future__ import annotations
@@ -18,8 +19,46 @@ from ttd.resources import load_prompt
 from ttd.state import ResearchState, UsageRecord
 
 _STOP = frozenset(
-    "a an the of in on at to for and or is are was were what which who whom how why when where did do does "
-    "its it this that with by from as be been about into".split()
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "how",
+        "why",
+        "when",
+        "where",
+        "did",
+        "do",
+        "does",
+        "its",
+        "it",
+        "this",
+        "that",
+        "with",
+        "by",
+        "from",
+        "as",
+        "be",
+        "been",
+        "about",
+        "into",
+    ]
 )
 
 
@@ -84,11 +123,15 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         retry = [
             *messages,
             {"role": "assistant", "content": decision.model_dump_json()},
-            {"role": "user", "content": "That question is empty or repeats an earlier one. Ask a different one."},
+            {
+                "role": "user",
+                "content": "That question is empty or repeats an earlier one. Ask a different one.",
+            },
         ]
         decision, more = await _ask(deps, retry, step)
         usage = usage + more
-        question = _clean(decision.question)
-        if unusable(question):
+        retried = _clean(decision.question)
+        if unusable(retried) and cfg.early_exit:
             return {"exit_reason": "repeat", "pending_question": None, "usage": usage}
+        question = retried or question or state["question"]
     return {"pending_question": question, "exit_reason": None, "usage": usage}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ttd.citations import finalize
 from ttd.context import Deps
-from ttd.formatting import history_text, plan_text
+from ttd.formatting import clean_markdown, history_text, plan_text
 from ttd.resources import load_prompt
 from ttd.state import ResearchState
 
@@ -17,7 +17,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         draft=state["drafts"][-1],
     )
     out = await deps.gateway.complete("report", messages, step=len(state.get("qa", [])))
-    final = finalize(out.text.strip() or state["drafts"][-1], state.get("sources", {}))
+    final = finalize(clean_markdown(out.text) or state["drafts"][-1], state.get("sources", {}))
     return {
         "report": final.markdown,
         "report_sources": final.sources,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ttd.context import Deps
+from ttd.formatting import clean_markdown
 from ttd.resources import load_prompt
 from ttd.state import ResearchState
 
@@ -17,6 +18,6 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         new_answer=latest["answer"],
     )
     out = await deps.gateway.complete("revise", messages, step=latest["step"])
-    revised = out.text.strip()
+    revised = clean_markdown(out.text)
     # An empty reply (a model that stopped at once) must not erase the draft; keep R_{t-1} as R_t.
     return {"drafts": [revised or previous], "usage": [out.usage]}
