@@ -51,7 +51,7 @@ Handler = Callable[[Request], Reply]
 
 
 class Loopback:
-    """Routes by path; a route is a Reply, a list of Replies served in turn (last one repeats) or a callable."""
+    """Routes by path: a Reply, a list of Replies served in turn (the last repeats), or a callable."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Reply | list[Reply] | Handler] = {}
@@ -66,8 +66,13 @@ class Loopback:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 n = int(self.headers.get("content-length") or 0)
-                req = Request(self.command, parts.path, parse_qs(parts.query), dict(self.headers),
-                              self.rfile.read(n) if n else b"")
+                req = Request(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    dict(self.headers),
+                    self.rfile.read(n) if n else b"",
+                )
                 with loop._lock:
                     loop.requests.append(req)
                     route = loop.routes.get(parts.path)

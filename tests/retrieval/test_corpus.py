@@ -65,13 +65,21 @@ def docs(tmp_path: Path) -> Path:
     (d / "sub" / "geo.rst").write_text(RST)
     (d / "tea.html").write_text(HTML)
     (d / "records.jsonl").write_text(
-        json.dumps({"title": "Zebra stripes", "text": "Zebra stripes deter biting horseflies."}) + "\n\n"
-        + json.dumps({"title": "Axolotl", "text": "Axolotls regenerate limbs and spinal cord."}) + "\n")
+        json.dumps({"title": "Zebra stripes", "text": "Zebra stripes deter biting horseflies."})
+        + "\n\n"
+        + json.dumps({"title": "Axolotl", "text": "Axolotls regenerate limbs and spinal cord."})
+        + "\n"
+    )
     (d / "image.png").write_bytes(b"\x89PNG not indexed")
     (d / ".hidden" / "secret.txt").write_text("hidden text must not be indexed")
     pytest.importorskip("pypdf")
-    make_pdf(d / "paper.pdf", ["Quokkas live on Rottnest Island near Perth.",
-                               "The second page mentions the marsupial diet of grasses."])
+    make_pdf(
+        d / "paper.pdf",
+        [
+            "Quokkas live on Rottnest Island near Perth.",
+            "The second page mentions the marsupial diet of grasses.",
+        ],
+    )
     return d
 
 

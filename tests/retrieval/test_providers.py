@@ -47,33 +47,48 @@ def _json(req: Request) -> dict[str, Any]:
 
 SPECS: dict[str, Spec] = {
     "tavily": Spec(
-        {"TAVILY_API_KEY": "tv-key"}, "/search", "POST",
+        {"TAVILY_API_KEY": "tv-key"},
+        "/search",
+        "POST",
         lambda: {"results": [{"url": u, "title": t, "content": s} for u, t, s in RESULTS]},
-        lambda r: (r.headers["Authorization"] == "Bearer tv-key" and _json(r)["query"] == "q words")
-        or pytest.fail(f"bad tavily request {r}"),
+        lambda r: (
+            (r.headers["Authorization"] == "Bearer tv-key" and _json(r)["query"] == "q words")
+            or pytest.fail(f"bad tavily request {r}")
+        ),
     ),
     "searxng": Spec(
-        {}, "/search", "GET",
+        {},
+        "/search",
+        "GET",
         lambda: {"results": [{"url": u, "title": t, "content": s} for u, t, s in RESULTS]},
         lambda r: (r.query["format"] == ["json"] and r.query["q"] == ["q words"]) or pytest.fail(str(r)),
     ),
     "brave": Spec(
-        {"BRAVE_API_KEY": "br-key"}, "/res/v1/web/search", "GET",
+        {"BRAVE_API_KEY": "br-key"},
+        "/res/v1/web/search",
+        "GET",
         lambda: {"web": {"results": [{"url": u, "title": t, "description": s} for u, t, s in RESULTS]}},
         lambda r: (r.headers["X-Subscription-Token"] == "br-key") or pytest.fail(str(r)),
     ),
     "serper": Spec(
-        {"SERPER_API_KEY": "sp-key"}, "/search", "POST",
+        {"SERPER_API_KEY": "sp-key"},
+        "/search",
+        "POST",
         lambda: {"organic": [{"link": u, "title": t, "snippet": s} for u, t, s in RESULTS]},
         lambda r: (r.headers["X-API-KEY"] == "sp-key" and _json(r)["q"] == "q words") or pytest.fail(str(r)),
     ),
     "exa": Spec(
-        {"EXA_API_KEY": "ex-key"}, "/search", "POST",
+        {"EXA_API_KEY": "ex-key"},
+        "/search",
+        "POST",
         lambda: {"results": [{"url": u, "title": t, "text": s} for u, t, s in RESULTS]},
         lambda r: (r.headers["x-api-key"] == "ex-key" and _json(r)["numResults"] == 5) or pytest.fail(str(r)),
     ),
     "duckduckgo": Spec(
-        {}, "/html/", "POST", lambda: _ddg_html(RESULTS),
+        {},
+        "/html/",
+        "POST",
+        lambda: _ddg_html(RESULTS),
         lambda r: (b"q=q+words" in r.body) or pytest.fail(str(r)),
         malformed=b"",
     ),
