@@ -21,7 +21,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
     assert out.body == "B is true [1]. A is true [2]. Again [1]."
     assert [s["run_n"] for s in out.sources] == [7, 3]
     assert "[1] Title 7. <https://x/7>" in out.markdown
-    assert out.stats == {"cited": 2, "resolved": 3, "repaired": 0, "dropped": 0}
+    assert out.stats == {"cited": 2, "resolved": 3, "repaired": 0, "dropped": 0, "from_draft": 0}
 
 
 def test_repairs_the_forms_small_models_write():

@@ -14,8 +14,8 @@ pytestmark = pytest.mark.real
 def test_real_research_run_produces_a_cited_report(tmp_path):
     report = ttd.research(
         "What caused the fall of the Western Roman Empire?",
-        agent="quick",
         model="local/qwen2.5-0.5b",
+        k=3,
         steps=2,
         early_exit=False,
         out=tmp_path,

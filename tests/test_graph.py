@@ -9,6 +9,7 @@ import litellm
 import pytest
 
 import ttd
+import ttd.retrieval
 from tests.conftest import scripted_models
 
 Q = "What caused the fall of the Western Roman Empire?"
@@ -160,3 +161,33 @@ async def test_aresearch_runs_inside_an_event_loop(scripted, tmp_path):
     assert len(report.trajectory.drafts) == 2
     with pytest.raises(RuntimeError, match="aresearch"):
         ttd.research(Q, out=tmp_path, steps=1, **scripted_models())
+
+
+class FixedRetriever(ttd.retrieval.Retriever):
+    name = "fixed"
+
+    def __init__(self):
+        self.queries = []
+
+    async def search(self, query, k=5):
+        self.queries.append(query)
+        return [
+            ttd.retrieval.Passage(id=f"doc:{i}", title=f"Doc {i}", text=f"Text {i}", location=f"/docs/{i}.txt")
+            for i in range(k)
+        ]
+
+
+def test_a_retriever_instance_can_be_passed_in(scripted, tmp_path):
+    retriever = FixedRetriever()
+    report = run(tmp_path, steps=2, k=2, retriever=retriever)
+    assert retriever.queries == [s.question for s in report.trajectory.steps]
+    assert {s.id for s in report.trajectory.retrieved} == {"doc:0", "doc:1"}  # merged across steps
+    assert all(s.location.startswith("/docs/") for s in report.sources)
+
+
+def test_a_report_that_loses_every_citation_falls_back_to_the_denoised_draft(scripted, tmp_path):
+    scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
+    report = run(tmp_path, steps=2)
+    assert report.citations.from_draft == 1
+    assert report.citations.cited >= 1
+    assert report.markdown.startswith(report.trajectory.drafts[-1].split("[")[0].strip()[:10])

@@ -5,7 +5,8 @@
     for event in ttd.stream(question): ...        # typed ProgressEvents; the last one carries the Report
 
 Configuration keywords are `ResearchConfig` field names, plus `model` (every role), `<role>_model`,
-retrieval fields (`k`, `corpora`, `search`, ...), `agent` (a preset) and `config_file`.
+retrieval fields (`k`, `corpora`, `search`, ...), `agent` (a preset) and `config_file`. `retriever=` takes
+a ready `Retriever` instance instead of the configured one (the benchmark runner passes its own corpus).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ttd.events import ProgressEvent, capture, emit
 from ttd.graph import build_graph
 from ttd.llm.gateway import Gateway, check_models
 from ttd.report import Report, build_report
+from ttd.retrieval.base import Retriever
 from ttd.retrieval.factory import build_retriever
 
 
@@ -56,9 +58,12 @@ def prepare(
     return question.strip(), config, run
 
 
-async def _execute(question: str, config: ResearchConfig, run: runs.RunDir | None, out: Any) -> Report:
+async def _execute(
+    question: str, config: ResearchConfig, run: runs.RunDir | None, out: Any, retriever: Retriever | None = None
+) -> Report:
     resumed = run is not None
-    retriever = build_retriever(config.retrieval)
+    owned = retriever is None  # a retriever passed in belongs to the caller, who closes it
+    retriever = retriever or build_retriever(config.retrieval)
     deps = Deps(config=config, gateway=Gateway(config), retriever=retriever)
     run = run or runs.new_run(question, config, out)
     started = time.time()
@@ -75,6 +80,7 @@ async def _execute(question: str, config: ResearchConfig, run: runs.RunDir | Non
         async with AsyncSqliteSaver.from_conn_string(str(run.checkpoint)) as saver:
             graph = build_graph(deps, saver)
             snapshot = await graph.aget_state(thread)
+            deps.gateway.count(list((snapshot.values or {}).get("usage", [])))  # a budget spans resumes
             if resumed and snapshot.values and not snapshot.next:
                 values = snapshot.values  # finished already: nothing to redo
             else:
@@ -94,7 +100,8 @@ async def _execute(question: str, config: ResearchConfig, run: runs.RunDir | Non
         )
         raise
     finally:
-        await retriever.aclose()
+        if owned:
+            await retriever.aclose()
     wall = round(previous_wall + time.time() - started, 2)
     report = build_report(values, run.run_id, str(run.path), config.model_dump(mode="json"), wall)
     run.write_report(report.markdown, report.model_dump_json(indent=2))
@@ -112,6 +119,7 @@ async def _execute(question: str, config: ResearchConfig, run: runs.RunDir | Non
 async def astream(question: str | None = None, **kwargs: Any) -> AsyncIterator[ProgressEvent]:
     """Run and yield progress events as they happen; the last event (kind "report") has data["report"]."""
     out = kwargs.get("out")
+    retriever = kwargs.pop("retriever", None)
     question, config, run = prepare(question, **kwargs)
     events: asyncio.Queue[ProgressEvent | BaseException | None] = asyncio.Queue()
     loop = asyncio.get_running_loop()
@@ -122,7 +130,7 @@ async def astream(question: str | None = None, **kwargs: Any) -> AsyncIterator[P
     async def runner() -> None:
         with capture(sink):
             try:
-                await _execute(question, config, run, out)
+                await _execute(question, config, run, out, retriever)
             except BaseException as exc:  # handed to the consumer, re-raised there
                 loop.call_soon_threadsafe(events.put_nowait, exc)
             finally:

@@ -58,6 +58,51 @@ class RetrievalConfig(BaseModel):
     passage_chars: int = Field(700, ge=100, description="characters of each passage shown to the model")
 
 
+Component = Literal["plan", "question", "answer", "report"]
+COMPONENTS: tuple[Component, ...] = ("plan", "question", "answer", "report")
+
+
+class EvolutionConfig(BaseModel):
+    """Component-wise self-evolution (paper section 2.2): n variants, s judge-guided revisions, one merge.
+
+    n = 1 and s = 0 for a component means it is generated once, as in the plain loop.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    n: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COMPONENTS, 1))
+    s: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(COMPONENTS, 0))
+    temperatures: list[float] = Field(
+        default_factory=lambda: [0.4, 0.8, 1.0, 0.6, 0.9], description="per-variant temperature, cycled"
+    )
+    top_k: list[int] = Field(default_factory=lambda: [40, 20, 80, 60, 30], description="per-variant top_k, cycled")
+
+    @model_validator(mode="after")
+    def _known_components(self) -> EvolutionConfig:
+        for name, table in (("n", self.n), ("s", self.s)):
+            unknown = set(table) - set(COMPONENTS)
+            if unknown:
+                raise ValueError(f"evolution.{name} has unknown components {sorted(unknown)}; use {COMPONENTS}")
+            if any(v < (1 if name == "n" else 0) for v in table.values()):
+                raise ValueError(f"evolution.{name} values must be at least {1 if name == 'n' else 0}")
+        self.n = {c: int(self.n.get(c, 1)) for c in COMPONENTS}
+        self.s = {c: int(self.s.get(c, 0)) for c in COMPONENTS}
+        return self
+
+    def active(self, component: str) -> bool:
+        return self.n.get(component, 1) > 1 or self.s.get(component, 0) > 0
+
+
+class BudgetConfig(BaseModel):
+    """Caps on spending. When one is reached, evolution and denoising stop and the report is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_calls: int | None = Field(None, ge=1)
+    max_tokens: int | None = Field(None, ge=1)
+    max_usd: float | None = Field(None, gt=0)
+
+
 class ResearchConfig(BaseModel):
     """Everything that shapes a run. Field names are the keys of preset files and API keyword arguments."""
 
@@ -73,6 +118,7 @@ class ResearchConfig(BaseModel):
     early_exit: bool = Field(
         True, description="stop before N steps when the plan is covered or questions repeat"
     )
+    denoise: bool = Field(True, description="draft R0 and revise it each step; false = the paper's backbone agent")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="question similarity that counts as a repeat")
     temperature: float = Field(0.4, ge=0, le=2)
     max_tokens: dict[str, int] = Field(
@@ -91,6 +137,8 @@ class ResearchConfig(BaseModel):
     timeout: float = Field(900, gt=0, description="seconds per model call")
     retries: int = Field(3, ge=0, description="retries of transient failures (429, 5xx, timeouts)")
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
+    evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
 
     @model_validator(mode="after")
     def _known_roles(self) -> ResearchConfig:

@@ -1,9 +1,11 @@
 """The research graph: Algorithm 1 of TTD-DR as a LangGraph `StateGraph`.
 
     plan  ->  draft R0  ->  for t = 1..N:  question Q_t  ->  answer A_t  ->  revise R_t  ->  report
-                                           (exit early: plan covered, or Q_t repeats)
+                                           (exit early: plan covered, Q_t repeats, or budget reached)
 
-Every node is one stage module in `ttd/stages/`; this file is only the wiring and the exit rules.
+Every node is one stage module in `ttd/stages/`, and any of plan, question, answer and report may
+self-evolve inside its stage (`ttd/evolution.py`). This file is only the wiring and the exit rules.
+With `denoise = false` it is the paper's backbone agent: no draft, no revision, search then report.
 A checkpointer saves the state after every node, so a run can resume at the step it stopped in.
 """
 
@@ -41,17 +43,30 @@ def _node(name: str, stage: Stage, deps: Deps) -> Callable[[ResearchState], Awai
     return node
 
 
+def after_plan(state: ResearchState, deps: Deps) -> str:
+    """Draft R0 for the diffusion loop; the backbone agent (denoise off) goes straight to searching."""
+    if deps.config.denoise:
+        return "draft"
+    return "question" if deps.config.steps > 0 else "report"
+
+
 def after_draft(state: ResearchState, deps: Deps) -> str:
     return "question" if deps.config.steps > 0 else "report"
 
 
 def after_question(state: ResearchState) -> str:
-    """Exit the denoising loop if the question agent declared the plan covered or repeated itself."""
+    """Leave the loop if the question agent declared the plan covered, repeated itself, or hit the budget."""
     return "report" if state.get("exit_reason") else "answer"
 
 
-def after_revise(state: ResearchState, deps: Deps) -> str:
-    """Stop after N denoising steps."""
+def after_answer(state: ResearchState, deps: Deps) -> str:
+    if deps.config.denoise:
+        return "revise"
+    return next_step(state, deps)
+
+
+def next_step(state: ResearchState, deps: Deps) -> str:
+    """Stop after N steps; otherwise ask the next question."""
     return "report" if len(state.get("qa", [])) >= deps.config.steps else "question"
 
 
@@ -68,10 +83,10 @@ def build_graph(deps: Deps, checkpointer: Any = None) -> Any:
         g.add_node(name, _node(name, stage, deps))
 
     g.add_edge(START, "plan")
-    g.add_edge("plan", "draft")
+    g.add_conditional_edges("plan", lambda s: after_plan(s, deps), ["draft", "question", "report"])
     g.add_conditional_edges("draft", lambda s: after_draft(s, deps), ["question", "report"])
     g.add_conditional_edges("question", after_question, ["answer", "report"])
-    g.add_edge("answer", "revise")
-    g.add_conditional_edges("revise", lambda s: after_revise(s, deps), ["question", "report"])
+    g.add_conditional_edges("answer", lambda s: after_answer(s, deps), ["revise", "question", "report"])
+    g.add_conditional_edges("revise", lambda s: next_step(s, deps), ["question", "report"])
     g.add_edge("report", END)
     return g.compile(checkpointer=checkpointer)

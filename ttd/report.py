@@ -36,6 +36,9 @@ class Trajectory(BaseModel):
     drafts: list[str] = Field(description="R_0 .. R_T")
     steps: list[Step]
     retrieved: list[Source] = Field(description="every source retrieved in the run, in run-wide numbering")
+    evolution: list[dict[str, Any]] = Field(
+        default_factory=list, description="self-evolution: every variant, score, critique, revision and merge"
+    )
     exit_reason: str | None = None
 
 
@@ -55,6 +58,9 @@ class RoleUsage(BaseModel):
 class Usage(BaseModel):
     calls: list[dict[str, Any]]
     by_role: dict[str, RoleUsage]
+    by_component: dict[str, RoleUsage] = Field(
+        default_factory=dict, description="calls grouped by what they built (judge calls count for their component)"
+    )
     total: RoleUsage
 
 
@@ -63,6 +69,7 @@ class CitationSummary(BaseModel):
     resolved: int = 0
     repaired: int = 0
     dropped: int = 0
+    from_draft: int = 0
 
 
 class Report(BaseModel):
@@ -74,15 +81,17 @@ class Report(BaseModel):
     trajectory: Trajectory
     usage: Usage
     citations: CitationSummary
+    budget_reached: str | None = Field(None, description="the spending cap that stopped the run early, if any")
     wall_time_s: float | None = None
     config: dict[str, Any] = Field(default_factory=dict)
 
 
 def summarize_usage(calls: list[dict[str, Any]]) -> Usage:
     by_role: dict[str, RoleUsage] = defaultdict(RoleUsage)
+    by_component: dict[str, RoleUsage] = defaultdict(RoleUsage)
     total = RoleUsage()
     for c in calls:
-        for bucket in (by_role[c["role"]], total):
+        for bucket in (by_role[c["role"]], by_component[c.get("component") or c["role"]], total):
             bucket.calls += 1
             bucket.prompt_tokens += c["prompt_tokens"]
             bucket.completion_tokens += c["completion_tokens"]
@@ -90,7 +99,7 @@ def summarize_usage(calls: list[dict[str, Any]]) -> Usage:
             bucket.parse_errors += int(bool(c.get("parse_error")))
             if c.get("cost_usd") is not None:
                 bucket.cost_usd = (bucket.cost_usd or 0.0) + c["cost_usd"]
-    return Usage(calls=list(calls), by_role=dict(by_role), total=total)
+    return Usage(calls=list(calls), by_role=dict(by_role), by_component=dict(by_component), total=total)
 
 
 def _source(record: dict[str, Any], n: int) -> Source:
@@ -124,8 +133,10 @@ def build_report(
             drafts=drafts,
             steps=steps,
             retrieved=[_source(r, int(r["n"])) for r in retrieved],
+            evolution=[dict(r) for r in state.get("evolution", [])],
             exit_reason=state.get("exit_reason"),
         ),
+        budget_reached=state.get("budget_reached"),
         usage=summarize_usage(list(state.get("usage", []))),
         citations=CitationSummary(**state.get("citations", {})),
         wall_time_s=wall_time_s,

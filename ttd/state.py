@@ -15,6 +15,7 @@ class UsageRecord(TypedDict):
     """One model call: who made it, on which model, what it cost."""
 
     role: str
+    component: str | None  # the component being built (a judge call evolving the plan counts as "plan")
     model: str
     step: int | None
     prompt_tokens: int
@@ -39,11 +40,30 @@ class QARecord(TypedDict):
     source_ids: list[str]
 
 
+class VariantRecord(TypedDict):
+    """One self-evolution variant: how it was sampled, each fitness score, and each revision."""
+
+    temperature: float
+    top_k: int
+    texts: list[str]  # the initial state, then one text per revision
+    scores: list[dict[str, Any]]  # per text: helpfulness, comprehensiveness, critique, parsed
+
+
+class EvolutionRecord(TypedDict):
+    component: str
+    step: int
+    variants: list[VariantRecord]
+    result: str  # the merged (or selected) text
+    how: str  # "merge", "select" or "single"
+    judge_fallbacks: int  # judge replies that could not be parsed (equal weights used)
+
+
 class CitationStats(TypedDict):
     cited: int  # distinct sources cited in the final report
     resolved: int  # citation marks kept
     repaired: int  # marks rewritten into [n] form (e.g. [S3], [source 3], a passage id)
     dropped: int  # marks removed because they point at nothing retrieved in this run
+    from_draft: int  # 1 if the report model lost every citation and the denoised draft R_T was used
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -57,8 +77,10 @@ class ResearchState(TypedDict, total=False):
     qa: Annotated[list[QARecord], operator.add]
     sources: Annotated[dict[str, dict[str, Any]], merge_dicts]  # passage id -> Passage fields + "n"
     pending_question: str | None  # asked at step t, answered by the next node
-    exit_reason: str | None  # "steps", "covered", "repeat", "no_steps"
+    exit_reason: str | None  # "steps", "covered", "repeat", "budget"
     usage: Annotated[list[UsageRecord], operator.add]
+    evolution: Annotated[list[EvolutionRecord], operator.add]
+    budget_reached: str | None  # which cap stopped evolution and denoising, if any
     report: str  # final Markdown, citations renumbered 1..K, Sources list appended
     report_sources: list[dict[str, Any]]  # the K cited sources in report order ("n" = report number)
     citations: CitationStats

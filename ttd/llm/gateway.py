@@ -64,8 +64,27 @@ class Gateway:
     def __init__(self, config: ResearchConfig) -> None:
         self.config = config
         self._slots = asyncio.Semaphore(config.concurrency)
+        self.spent: dict[str, float] = {"calls": 0, "tokens": 0, "usd": 0.0}
         for model in config.models.distinct():
             providers.ensure_registered(model)
+
+    def budget_reached(self) -> str | None:
+        """Which spending cap (if any) the calls so far have reached."""
+        b = self.config.budget
+        if b.max_calls is not None and self.spent["calls"] >= b.max_calls:
+            return f"{int(self.spent['calls'])} model calls (max_calls = {b.max_calls})"
+        if b.max_tokens is not None and self.spent["tokens"] >= b.max_tokens:
+            return f"{int(self.spent['tokens'])} tokens (max_tokens = {b.max_tokens})"
+        if b.max_usd is not None and self.spent["usd"] >= b.max_usd:
+            return f"${self.spent['usd']:.4f} (max_usd = {b.max_usd})"
+        return None
+
+    def count(self, records: list[UsageRecord]) -> None:
+        """Add calls to what has been spent (a resumed run counts the calls of its earlier life)."""
+        for r in records:
+            self.spent["calls"] += 1
+            self.spent["tokens"] += r["prompt_tokens"] + r["completion_tokens"]
+            self.spent["usd"] += r["cost_usd"] or 0.0
 
     def model_for(self, role: str) -> str:
         return self.config.models.for_role(role)
@@ -76,6 +95,7 @@ class Gateway:
         messages: list[dict[str, str]],
         *,
         step: int | None = None,
+        component: str | None = None,
         json_mode: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -123,6 +143,7 @@ class Gateway:
         usage = getattr(response, "usage", None)
         record: UsageRecord = {
             "role": role,
+            "component": component or role,
             "model": model,
             "step": step,
             "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
@@ -132,6 +153,7 @@ class Gateway:
             "attempts": attempts,
             "parse_error": None,
         }
+        self.count([record])
         emit(
             "llm_call",
             stage=role,

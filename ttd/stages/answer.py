@@ -7,6 +7,7 @@ The answer is a concise summary, not raw documents; it cites the run-wide source
 from __future__ import annotations
 
 from ttd.context import Deps
+from ttd.evolution import Task, generate
 from ttd.formatting import passages_text
 from ttd.resources import load_prompt
 from ttd.retrieval.base import SourceRegistry
@@ -20,10 +21,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     registry = SourceRegistry(state.get("sources"))
     numbered = [registry.add(p) for p in passages]
     shown = [registry.records()[p.id] for p in passages]
-    messages = load_prompt("answer").messages(
-        question=question, passages=passages_text(shown, deps.config.retrieval.passage_chars)
-    )
-    out = await deps.gateway.complete("answer", messages, step=step)
+    passages_block = passages_text(shown, deps.config.retrieval.passage_chars)
+    messages = load_prompt("answer").messages(question=question, passages=passages_block)
+    out = await generate(deps, Task("answer", "answer", messages, step, context=f"Passages:\n{passages_block}"))
     record: QARecord = {
         "step": step,
         "question": question,
@@ -31,4 +31,5 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "source_ids": [p.id for p in passages],
     }
     new_sources = {p.id: registry.records()[p.id] for p, n in zip(passages, numbered, strict=True)}
-    return {"qa": [record], "sources": new_sources, "pending_question": None, "usage": [out.usage]}
+    evolved = [out.record] if out.record else []
+    return {"qa": [record], "sources": new_sources, "pending_question": None, "usage": out.usage, "evolution": evolved}

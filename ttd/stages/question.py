@@ -13,8 +13,10 @@ from difflib import SequenceMatcher
 from pydantic import BaseModel
 
 from ttd.context import Deps
+from ttd.evolution import Task, generate
 from ttd.formatting import history_text, plan_text
 from ttd.llm.gateway import StructuredOutputError
+from ttd.llm.parsing import ParseError, parse_model
 from ttd.resources import load_prompt
 from ttd.state import ResearchState, UsageRecord
 
@@ -84,16 +86,27 @@ def _clean(text: str) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
-async def _ask(deps: Deps, messages: list[dict[str, str]], step: int) -> tuple[Decision, list[UsageRecord]]:
+async def _ask(deps: Deps, messages: list[dict[str, str]], step: int) -> tuple[Decision, list[UsageRecord], list]:
+    """One decision: self-evolved (variants judged on gap-targeting and novelty) or a single call."""
+    if deps.config.evolution.active("question"):
+        out = await generate(deps, Task("question", "question", messages, step, json_mode=True))
+        try:
+            decision = parse_model(out.text, Decision)
+        except ParseError:
+            decision = Decision(question=_clean(out.text))
+        return decision, out.usage, [out.record] if out.record else []
     try:
-        return await deps.gateway.structured("question", messages, Decision, step=step)
+        decision, usage = await deps.gateway.structured("question", messages, Decision, step=step)
+        return decision, usage, []
     except StructuredOutputError as exc:  # take the first line of prose as the question
-        return Decision(question=_clean(exc.raw)), exc.usage
+        return Decision(question=_clean(exc.raw)), exc.usage, []
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     cfg = deps.config
     step = len(state.get("qa", [])) + 1
+    if reason := deps.gateway.budget_reached():
+        return {"exit_reason": "budget", "budget_reached": reason, "pending_question": None}
     may_stop = cfg.early_exit and step > cfg.min_steps
     rule = (
         'Set "covered" to true only if every plan area is already well supported by the answers above.'
@@ -103,15 +116,15 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     messages = load_prompt("question").messages(
         question=state["question"],
         plan=plan_text(state["plan"]),
-        draft=state["drafts"][-1],
+        draft=state["drafts"][-1] if state.get("drafts") else "(no draft: this agent answers from the notes)",
         history=history_text(state.get("qa", [])),
         step=step,
         total_steps=cfg.steps,
         coverage_rule=rule,
     )
-    decision, usage = await _ask(deps, messages, step)
+    decision, usage, evolved = await _ask(deps, messages, step)
     if may_stop and decision.covered:
-        return {"exit_reason": "covered", "pending_question": None, "usage": usage}
+        return {"exit_reason": "covered", "pending_question": None, "usage": usage, "evolution": evolved}
 
     earlier = [r["question"] for r in state.get("qa", [])]
 
@@ -128,10 +141,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 "content": "That question is empty or repeats an earlier one. Ask a different one.",
             },
         ]
-        decision, more = await _ask(deps, retry, step)
-        usage = usage + more
+        decision, more, more_evolved = await _ask(deps, retry, step)
+        usage, evolved = usage + more, evolved + more_evolved
         retried = _clean(decision.question)
         if unusable(retried) and cfg.early_exit:
-            return {"exit_reason": "repeat", "pending_question": None, "usage": usage}
+            return {"exit_reason": "repeat", "pending_question": None, "usage": usage, "evolution": evolved}
         question = retried or question or state["question"]
-    return {"pending_question": question, "exit_reason": None, "usage": usage}
+    return {"pending_question": question, "exit_reason": None, "usage": usage, "evolution": evolved}

@@ -4,24 +4,42 @@ from __future__ import annotations
 
 from ttd.citations import finalize
 from ttd.context import Deps
+from ttd.evolution import Task, generate
 from ttd.formatting import clean_markdown, history_text, plan_text
 from ttd.resources import load_prompt
 from ttd.state import ResearchState
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
+    drafts = state.get("drafts") or []
+    notes = history_text(state.get("qa", []), max_chars=9000)
     messages = load_prompt("report").messages(
         question=state["question"],
         plan=plan_text(state["plan"]),
-        history=history_text(state.get("qa", []), max_chars=9000),
-        draft=state["drafts"][-1],
+        history=notes,
+        draft=drafts[-1] if drafts else "(no draft: write the report from the notes)",
     )
-    out = await deps.gateway.complete("report", messages, step=len(state.get("qa", [])))
-    final = finalize(clean_markdown(out.text) or state["drafts"][-1], state.get("sources", {}))
+    step = len(state.get("qa", []))
+    out = await generate(deps, Task("report", "report", messages, step, context=f"Research notes:\n{notes}"))
+    budget = state.get("budget_reached") or deps.gateway.budget_reached()
+    note = (
+        f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
+        f"after {step} step(s) and this report was written from what had been found."
+        if budget
+        else ""
+    )
+    sources = state.get("sources", {})
+    final = finalize((clean_markdown(out.text) or (drafts[-1] if drafts else "")) + note, sources)
+    if drafts and final.stats["cited"] == 0 and finalize(drafts[-1], sources).stats["cited"] > 0:
+        # A small model's rewrite lost every citation the denoised draft had: R_T is the better sample.
+        final = finalize(drafts[-1] + note, sources)
+        final.stats["from_draft"] = 1
     return {
         "report": final.markdown,
         "report_sources": final.sources,
         "citations": final.stats,
         "exit_reason": state.get("exit_reason") or "steps",
-        "usage": [out.usage],
+        "budget_reached": budget,
+        "usage": out.usage,
+        "evolution": [out.record] if out.record else [],
     }
