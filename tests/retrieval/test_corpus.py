@@ -45,14 +45,54 @@ a treatise describing cultivation, preparation and the ceremony of drinking tea 
 </article></body></html>"""
 
 
+def _hand_pdf(pages: list[str]) -> bytes:
+    """A minimal valid PDF written by hand (catalog, page tree, Helvetica, one text line per page)."""
+    n = len(pages)
+    objs = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids ["
+        + b" ".join(b"%d 0 R" % (4 + 2 * i) for i in range(n))
+        + b"] /Count %d >>" % n,
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    for i, text in enumerate(pages):
+        stream = b"BT /F1 12 Tf 72 720 Td (" + text.encode("latin-1") + b") Tj ET"
+        objs.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >>"
+            b" >> /Contents %d 0 R >>" % (5 + 2 * i)
+        )
+        objs.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for i, body in enumerate(objs, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
 def make_pdf(path: Path, pages: list[str]) -> None:
-    """A real PDF drawn with reportlab (one text line per page)."""
-    canvas = pytest.importorskip("reportlab.pdfgen.canvas")
+    """A real PDF: drawn with reportlab when installed, else written by hand."""
+    try:
+        from reportlab.pdfgen import canvas
+    except ImportError:
+        path.write_bytes(_hand_pdf(pages))
+        return
     c = canvas.Canvas(str(path))
     for text in pages:
         c.drawString(72, 720, text)
         c.showPage()
     c.save()
+
+
+def test_hand_written_pdf_reads_back(tmp_path: Path) -> None:
+    from ttd.retrieval.loaders import pdf_pages
+
+    pytest.importorskip("pypdf")
+    (tmp_path / "h.pdf").write_bytes(_hand_pdf(["First page text", "Second page text"]))
+    assert pdf_pages(tmp_path / "h.pdf") == ["First page text", "Second page text"]
 
 
 @pytest.fixture
@@ -228,3 +268,14 @@ def test_chunking_offsets_overlap_and_structure() -> None:
 def test_rrf_prefers_agreement() -> None:
     fused = rrf([["a", "b", "c"], ["b", "c", "a"], ["b"]])
     assert fused[0][0] == "b"
+
+
+def test_factory_uses_corpora(docs: Path) -> None:
+    from ttd.config import RetrievalConfig
+    from ttd.retrieval.factory import build_retriever
+
+    with Corpus("fac") as c:
+        c.update([docs / "notes.txt"])
+    retr = build_retriever(RetrievalConfig(corpora=["fac"], dense=False))
+    assert isinstance(retr, CorpusRetriever)
+    assert asyncio.run(retr.search("octopus hearts", 1))[0].provider == "corpus:fac"

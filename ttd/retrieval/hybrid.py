@@ -1,33 +1,24 @@
-"""Reciprocal-rank fusion and the retriever over local corpora (lexical, dense, or both fused).
+"""The retriever over local corpora: lexical, dense, or both fused by reciprocal rank (hybrid).
 
-RRF (Cormack et al., 2009) fuses rankings by position alone, so BM25 scores and cosine similarities never
-have to be put on one scale; k=60 is the constant from that paper.
+`rrf` and `MultiRetriever` (local corpora and the web together) are re-exported here for callers that
+think of both as "hybrid".
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Hashable, Sequence
-from typing import TypeVar
+from collections.abc import Sequence
 
 import numpy as np
 
 from ttd.retrieval.base import Passage, Retriever
 from ttd.retrieval.corpus import ChunkRow, Corpus, embed_text
+from ttd.retrieval.fusion import rrf
 from ttd.retrieval.lexical import LexicalIndex
+from ttd.retrieval.multi import MultiRetriever
 
-K = TypeVar("K", bound=Hashable)
-RRF_K = 60
-
-
-def rrf(rankings: Sequence[Sequence[K]], k: int = RRF_K) -> list[tuple[K, float]]:
-    """Fuse ranked lists of keys: score(d) = sum over lists of 1 / (k + rank), best first."""
-    scores: dict[K, float] = {}
-    for ranking in rankings:
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda kv: -kv[1])
+__all__ = ["CorpusRetriever", "MultiRetriever", "rrf"]
 
 
 class CorpusRetriever(Retriever):
@@ -47,6 +38,10 @@ class CorpusRetriever(Retriever):
             raise ValueError(f"unknown mode {self.mode!r}")
         for n in self.names:  # fail early, with the one-line error, on an unknown corpus
             Corpus(n, create=False).close()
+        if self.uses_dense:
+            from ttd.retrieval.dense import model_dir
+
+            model_dir()  # fail early with the one-line MissingExtraError naming --no-dense
         self._key: tuple[int, ...] | None = None
         self._rows: list[ChunkRow] = []
         self._providers: list[str] = []

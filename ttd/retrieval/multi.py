@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ttd.errors import TTDError
 from ttd.retrieval.base import Passage, Retriever
-from ttd.retrieval.hybrid import rrf
+from ttd.retrieval.fusion import rrf
 
 log = logging.getLogger("ttd.retrieval")
 

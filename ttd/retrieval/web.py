@@ -19,7 +19,7 @@ from ttd.retrieval.base import Passage, Retriever, stable_id
 from ttd.retrieval.cache import Cache, cache_key
 from ttd.retrieval.chunking import chunk_text
 from ttd.retrieval.fetch import Page, PageFetcher
-from ttd.retrieval.hybrid import rrf
+from ttd.retrieval.fusion import rrf
 from ttd.retrieval.providers import SearchError, SearchHit, WebProvider
 
 log = logging.getLogger("ttd.retrieval")
