@@ -88,7 +88,9 @@ def generate_block_diffusion(
     """
     sub_block_length = sub_block_length or block_length
     if block_length <= 0 or block_length % sub_block_length:
-        raise ConfigError(f"block_length {block_length} is not a multiple of sub_block_length {sub_block_length}")
+        raise ConfigError(
+            f"block_length {block_length} is not a multiple of sub_block_length {sub_block_length}"
+        )
     if threshold is None and not steps:
         raise ConfigError("block diffusion needs a threshold or a number of steps per block")
     batch, lp = prompt.shape
@@ -129,7 +131,9 @@ def generate_block_diffusion(
                 mask_index[:, : sub_start - s] = False
                 mask_index[:, sub_end - s :] = False
                 k = None if quota is None else quota[:, min(i, quota.shape[1] - 1)]
-                x0, transfer_index = get_transfer_index(logits, temperature, remasking, mask_index, x[:, s:e], k, threshold)
+                x0, transfer_index = get_transfer_index(
+                    logits, temperature, remasking, mask_index, x[:, s:e], k, threshold, mask_id
+                )
                 x[:, s:e][transfer_index] = x0[transfer_index]
                 trace.step(int(transfer_index.sum()), num_block)
                 i += 1

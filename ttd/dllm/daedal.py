@@ -34,10 +34,18 @@ def initial_gen_length(
     length = min(initial_length, max_length)
     eos = torch.tensor(eos_ids, device=prompt.device)
     while True:
-        x = torch.cat([prompt, torch.full((prompt.shape[0], length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
+        x = torch.cat(
+            [
+                prompt,
+                torch.full((prompt.shape[0], length), mask_id, dtype=prompt.dtype, device=prompt.device),
+            ],
+            1,
+        )
         am = None
         if attention_mask is not None:
-            am = torch.cat([attention_mask, torch.ones_like(x[:, prompt.shape[1] :], dtype=attention_mask.dtype)], 1)
+            am = torch.cat(
+                [attention_mask, torch.ones_like(x[:, prompt.shape[1] :], dtype=attention_mask.dtype)], 1
+            )
         probs = torch.softmax(model(x, attention_mask=am).logits[:, -eos_window:].float(), dim=-1)
         if trace is not None:
             trace.forward()

@@ -61,7 +61,9 @@ def resolved(lm: DiffusionLM, options: SamplerOptions) -> SamplerOptions:
         if sampler == "block":
             cache = "prefix"
     if sampler == "llada" and cache in ("prefix", "dual") and not lm.dual_cache:
-        raise ConfigError(f"{lm.name} does not support a KV cache (its forward takes no replace_position): use --cache none")
+        raise ConfigError(
+            f"{lm.name} does not support a KV cache (its forward takes no replace_position): use --cache none"
+        )
     if sampler == "llada" and cache in ("prefix", "dual") and options.cfg_scale > 0:
         raise ConfigError("classifier-free guidance runs only without a cache: use --cache none")
     steps = options.steps
@@ -69,7 +71,9 @@ def resolved(lm: DiffusionLM, options: SamplerOptions) -> SamplerOptions:
         steps = steps or gen_length
         num_blocks = gen_length // block_length
         steps = max(num_blocks, -(-steps // num_blocks) * num_blocks)
-    return replace(options, sampler=sampler, cache=cache, block_length=block_length, gen_length=gen_length, steps=steps)
+    return replace(
+        options, sampler=sampler, cache=cache, block_length=block_length, gen_length=gen_length, steps=steps
+    )
 
 
 def generate_ids(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOptions) -> Any:
@@ -86,22 +90,42 @@ def generate_ids(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOpti
     started = time.perf_counter()
     if opts.dynamic_length:
         length = daedal.initial_gen_length(
-            lm.model, prompt, attention_mask, lm.mask_id, lm.eos_ids, initial_length=opts.block_length,
-            max_length=opts.gen_length, expansion=opts.block_length, trace=trace,
+            lm.model,
+            prompt,
+            attention_mask,
+            lm.mask_id,
+            lm.eos_ids,
+            initial_length=opts.block_length,
+            max_length=opts.gen_length,
+            expansion=opts.block_length,
+            trace=trace,
         )
         per_token = (opts.steps or opts.gen_length) / opts.gen_length
-        opts = replace(opts, gen_length=length, steps=max(length // opts.block_length, round(length * per_token)))
+        opts = replace(
+            opts, gen_length=length, steps=max(length // opts.block_length, round(length * per_token))
+        )
         opts = resolved(lm, opts)
         trace.total_tokens = opts.gen_length * len(prompts)
     common = dict(
-        attention_mask=attention_mask, gen_length=opts.gen_length, block_length=opts.block_length,
-        temperature=opts.temperature, remasking=opts.remasking, mask_id=lm.mask_id, threshold=opts.threshold,
-        eos_ids=lm.eos_ids, trace=trace,
+        attention_mask=attention_mask,
+        gen_length=opts.gen_length,
+        block_length=opts.block_length,
+        temperature=opts.temperature,
+        remasking=opts.remasking,
+        mask_id=lm.mask_id,
+        threshold=opts.threshold,
+        eos_ids=lm.eos_ids,
+        trace=trace,
     )
     if opts.sampler == "block":
         out = block.generate_block_diffusion(
-            lm.model, prompt, sub_block_length=opts.sub_block_length, steps=opts.steps,
-            shift_logits=lm.shift_logits, use_cache=opts.cache != "none", **common,
+            lm.model,
+            prompt,
+            sub_block_length=opts.sub_block_length,
+            steps=opts.steps,
+            shift_logits=lm.shift_logits,
+            use_cache=opts.cache != "none",
+            **common,
         )
     elif opts.cache == "dual":
         out = llada.generate_with_dual_cache(lm.model, prompt, steps=opts.steps, **common)
@@ -133,6 +157,10 @@ def complete(lm: DiffusionLM, messages: list[dict[str, Any]], options: SamplerOp
     generated = out.generated[0].tolist()
     answer = lm.answer_ids(generated)
     return Completion(
-        text=lm.decode(generated), prompt_tokens=len(prompt), completion_tokens=len(answer),
-        nfe=out.nfe, steps=out.steps, seconds=out.seconds,
+        text=lm.decode(generated),
+        prompt_tokens=len(prompt),
+        completion_tokens=len(answer),
+        nfe=out.nfe,
+        steps=out.steps,
+        seconds=out.seconds,
     )

@@ -35,7 +35,9 @@ def check_lengths(steps: int, gen_length: int, block_length: int) -> int:
 
 
 def _init(prompt: torch.Tensor, attention_mask: torch.Tensor | None, gen_length: int, mask_id: int) -> tuple:
-    x = torch.full((prompt.shape[0], prompt.shape[1] + gen_length), mask_id, dtype=torch.long, device=prompt.device)
+    x = torch.full(
+        (prompt.shape[0], prompt.shape[1] + gen_length), mask_id, dtype=torch.long, device=prompt.device
+    )
     x[:, : prompt.shape[1]] = prompt
     if attention_mask is not None:
         ones = torch.ones((prompt.shape[0], gen_length), dtype=attention_mask.dtype, device=prompt.device)
@@ -55,7 +57,11 @@ def answer_ended(x: torch.Tensor, start: int, end: int, eos_ids: tuple[int, ...]
     is_eos = torch.isin(region, torch.tensor(eos_ids, device=x.device))
     if not bool(is_eos[:, -1].all()):
         return False
-    first = torch.where(is_eos.any(dim=1), is_eos.float().argmax(dim=1), torch.full_like(is_eos[:, 0], 10**9, dtype=torch.long))
+    first = torch.where(
+        is_eos.any(dim=1),
+        is_eos.float().argmax(dim=1),
+        torch.full_like(is_eos[:, 0], 10**9, dtype=torch.long),
+    )
     cols = torch.arange(region.shape[1], device=x.device).unsqueeze(0)
     return bool(((cols < first.unsqueeze(1)) | is_eos).all())
 
@@ -101,13 +107,17 @@ def generate(
                 un_x = x.clone()
                 un_x[prompt_index] = mask_id
                 am = None if attention_mask is None else torch.cat([attention_mask, attention_mask])
-                logits, un_logits = torch.chunk(model(torch.cat([x, un_x]), attention_mask=am).logits, 2, dim=0)
+                logits, un_logits = torch.chunk(
+                    model(torch.cat([x, un_x]), attention_mask=am).logits, 2, dim=0
+                )
                 logits = un_logits + (cfg_scale + 1) * (logits - un_logits)
             else:
                 logits = model(x, attention_mask=attention_mask).logits
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
-            x0, transfer_index = get_transfer_index(logits, temperature, remasking, mask_index, x, quota, threshold)
+            x0, transfer_index = get_transfer_index(
+                logits, temperature, remasking, mask_index, x, quota, threshold, mask_id
+            )
             x[transfer_index] = x0[transfer_index]
             trace.step(int(transfer_index.sum()), num_block)
             i += 1
@@ -157,7 +167,9 @@ def generate_with_prefix_cache(
         mask_index = x == mask_id
         mask_index[:, e:] = False
         quota = None if threshold is not None else num_transfer_tokens[:, 0]
-        x0, transfer_index = get_transfer_index(output.logits, temperature, remasking, mask_index, x, quota, threshold)
+        x0, transfer_index = get_transfer_index(
+            output.logits, temperature, remasking, mask_index, x, quota, threshold, mask_id
+        )
         x[transfer_index] = x0[transfer_index]
         trace.step(int(transfer_index.sum()), num_block)
         past_key_values = _crop(output.past_key_values, s)
@@ -165,10 +177,14 @@ def generate_with_prefix_cache(
         while (x[:, s:e] == mask_id).any():
             mask_index = x[:, s:] == mask_id
             mask_index[:, block_length:] = False
-            logits = model(x[:, s:], attention_mask=attention_mask, past_key_values=past_key_values, use_cache=True).logits
+            logits = model(
+                x[:, s:], attention_mask=attention_mask, past_key_values=past_key_values, use_cache=True
+            ).logits
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
-            x0, transfer_index = get_transfer_index(logits, temperature, remasking, mask_index, x[:, s:], quota, threshold)
+            x0, transfer_index = get_transfer_index(
+                logits, temperature, remasking, mask_index, x[:, s:], quota, threshold, mask_id
+            )
             x[:, s:][transfer_index] = x0[transfer_index]
             trace.step(int(transfer_index.sum()), num_block)
             i += 1
@@ -213,19 +229,26 @@ def generate_with_dual_cache(
         mask_index = x == mask_id
         mask_index[:, e:] = False
         quota = None if threshold is not None else num_transfer_tokens[:, 0]
-        x0, transfer_index = get_transfer_index(output.logits, temperature, remasking, mask_index, x, quota, threshold)
+        x0, transfer_index = get_transfer_index(
+            output.logits, temperature, remasking, mask_index, x, quota, threshold, mask_id
+        )
         x[transfer_index] = x0[transfer_index]
         trace.step(int(transfer_index.sum()), num_block)
         i = 1
         while (x[:, s:e] == mask_id).any():
             mask_blk = x[:, s:e] == mask_id
             logits = model(
-                x[:, s:e], attention_mask=attention_mask, past_key_values=past_key_values,
-                use_cache=True, replace_position=replace_position,
+                x[:, s:e],
+                attention_mask=attention_mask,
+                past_key_values=past_key_values,
+                use_cache=True,
+                replace_position=replace_position,
             ).logits
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
-            x0, transfer_index = get_transfer_index(logits, temperature, remasking, mask_blk, x[:, s:e], quota, threshold)
+            x0, transfer_index = get_transfer_index(
+                logits, temperature, remasking, mask_blk, x[:, s:e], quota, threshold, mask_id
+            )
             x[:, s:e][transfer_index] = x0[transfer_index]
             trace.step(int(transfer_index.sum()), num_block)
             i += 1

@@ -103,7 +103,9 @@ class _Bidirectional:
         if attention_mask is None:
             attention_mask = torch.ones((b, n), dtype=torch.long, device=input_ids.device)
         keys = attention_mask.bool()
-        mask4d = (keys[:, None, :, None] & keys[:, None, None, :]) | torch.eye(n, dtype=torch.bool, device=keys.device)
+        mask4d = (keys[:, None, :, None] & keys[:, None, None, :]) | torch.eye(
+            n, dtype=torch.bool, device=keys.device
+        )
         position_ids = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
         out = self.model(input_ids=input_ids, attention_mask=mask4d, position_ids=position_ids)
         logits = out.logits
@@ -130,7 +132,10 @@ def resolve(ref: str) -> tuple[str, bool]:
             raise ConfigError(f"{path} has no config.json: point dllm/ at a saved model directory")
         return str(path.resolve()), True
     if ref.startswith(("/", ".", "~")) or ref.count("/") != 1:
-        raise ConfigError(f"no model directory at {path}: give a local model directory or a hub id like GSAI-ML/LLaDA-8B-Instruct")
+        raise ConfigError(
+            f"no model directory at {path}: give a local model directory "
+            "or a hub id like GSAI-ML/LLaDA-8B-Instruct"
+        )
     return ref, False
 
 
@@ -186,8 +191,10 @@ def _load(ref: str, device: str) -> DiffusionLM:
             cls = tf.AutoModel
         else:
             cls = tf.AutoModelForCausalLM
-        model = cls.from_pretrained(source, dtype=dtype, **common) if _new_dtype_kw(tf) else (
-            cls.from_pretrained(source, torch_dtype=dtype, **common)
+        model = (
+            cls.from_pretrained(source, dtype=dtype, **common)
+            if _new_dtype_kw(tf)
+            else (cls.from_pretrained(source, torch_dtype=dtype, **common))
         )
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot load diffusion LM '{ref}': {str(exc).splitlines()[0]}") from None
@@ -196,9 +203,16 @@ def _load(ref: str, device: str) -> DiffusionLM:
     eos_ids = _eos_ids(family, config, tokenizer)
     forward_params = inspect.signature(model.forward).parameters
     lm = DiffusionLM(
-        name=ref, model=model, tokenizer=tokenizer, family=family, mask_id=mask_id, eos_ids=eos_ids,
-        device=torch.device(device), block_diffusion=family in ("fast_dllm_v2", "sdar"),
-        shift_logits=family in ("dream", "fast_dllm_v2"), dual_cache="replace_position" in forward_params,
+        name=ref,
+        model=model,
+        tokenizer=tokenizer,
+        family=family,
+        mask_id=mask_id,
+        eos_ids=eos_ids,
+        device=torch.device(device),
+        block_diffusion=family in ("fast_dllm_v2", "sdar"),
+        shift_logits=family in ("dream", "fast_dllm_v2"),
+        dual_cache="replace_position" in forward_params,
     )
     if family == "dream":
         lm.model = _Bidirectional(model, shift=True)
@@ -217,7 +231,9 @@ def _mask_id(family: Family, config: Any, tokenizer: Any) -> int:
             return candidate
     if family in KNOWN_MASK_IDS:
         return KNOWN_MASK_IDS[family]
-    raise ConfigError(f"cannot tell the mask token of this {family} model: set mask_token_id in its config.json")
+    raise ConfigError(
+        f"cannot tell the mask token of this {family} model: set mask_token_id in its config.json"
+    )
 
 
 def _eos_ids(family: Family, config: Any, tokenizer: Any) -> tuple[int, ...]:

@@ -55,8 +55,15 @@ class DiffusionConfig(PretrainedConfig):
 def llada_8b_config() -> DiffusionConfig:
     """LLaDA-8B-Instruct's shape (hidden 4096, 32 layers, 32 heads, MLP 12288, vocab 126464)."""
     return DiffusionConfig(
-        vocab_size=126464, d_model=4096, n_layers=32, n_heads=32, mlp_hidden_size=12288,
-        rope_theta=500000.0, mask_token_id=126336, eos_token_id=126081, pad_token_id=126081,
+        vocab_size=126464,
+        d_model=4096,
+        n_layers=32,
+        n_heads=32,
+        mlp_hidden_size=12288,
+        rope_theta=500000.0,
+        mask_token_id=126336,
+        eos_token_id=126081,
+        pad_token_id=126081,
     )
 
 
@@ -152,7 +159,7 @@ class DiffusionTransformer(PreTrainedModel):
 
     def _init_weights(self, module: nn.Module) -> None:
         std = 0.02
-        if isinstance(module, nn.Linear) or isinstance(module, nn.Embedding):
+        if isinstance(module, (nn.Linear, nn.Embedding)):
             nn.init.normal_(module.weight, std=std)
         elif isinstance(module, RMSNorm):
             nn.init.ones_(module.weight)

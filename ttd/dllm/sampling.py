@@ -52,13 +52,18 @@ def get_transfer_index(
     x: torch.Tensor,
     num_transfer_tokens: torch.Tensor | None,
     threshold: float | None = None,
+    mask_id: int | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Proposed tokens x0 (B, L) and the bool positions (B, L) to commit this step.
 
     Without a threshold, each row commits its `num_transfer_tokens` most confident masked positions
     (LLaDA). With one, it commits every masked position whose confidence reaches the threshold, and always
     at least the single most confident one so decoding cannot stall (Fast-dLLM, Theorem 1's regime).
+    `mask_id`, when given, is never proposed.
     """
+    if mask_id is not None:  # committing [MASK] would leave the position masked: never propose it
+        logits = logits.clone()
+        logits[..., mask_id] = -torch.inf
     x0 = torch.argmax(add_gumbel_noise(logits, temperature), dim=-1)
     if remasking == "low_confidence":
         p = F.softmax(logits.to(torch.float64), dim=-1)
@@ -77,7 +82,9 @@ def get_transfer_index(
         raise ValueError("num_transfer_tokens is required without a threshold")
     k = num_transfer_tokens.reshape(-1).clamp(min=0)
     order = confidence.argsort(dim=1, descending=True)
-    ranks = torch.empty_like(order).scatter_(1, order, torch.arange(x.shape[1], device=x.device).expand_as(order))
+    ranks = torch.empty_like(order).scatter_(
+        1, order, torch.arange(x.shape[1], device=x.device).expand_as(order)
+    )
     transfer_index = (ranks < k.unsqueeze(1)) & mask_index
     return x0, transfer_index
 
