@@ -34,11 +34,3 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     report = toy.train(model)
     assert report.final_loss < 0.05, report
     return toy.save_model(model, tmp_path_factory.mktemp("dllm") / "trained")
-
-
-def tiny_model(n_layers: int = 2, seed: int = 0):
-    from ttd.dllm import toy
-    from ttd.dllm.modeling import DiffusionTransformer
-
-    torch.manual_seed(seed)
-    return DiffusionTransformer(toy.tiny_config(n_layers=n_layers)).eval()

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.dllm.conftest import tiny_model
 from ttd.dllm import llada, toy
 from ttd.dllm.loader import load_model
+from ttd.dllm.toy import tiny_model
 
 
 def _later_token_changes_earlier_logits(model) -> bool:

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from tests.dllm.conftest import tiny_model
 from ttd.dllm import block, daedal, llada, toy
 from ttd.dllm.sampling import add_gumbel_noise, get_num_transfer_tokens, get_transfer_index
+from ttd.dllm.toy import tiny_model
 from ttd.events import capture
 
 PROMPT = torch.tensor([toy.encode_prompt("abcd"), toy.encode_prompt("fedc")])

@@ -78,6 +78,15 @@ def build_random_model(path: Path, seed: int = 0, **overrides: Any) -> Path:
     return save_model(DiffusionTransformer(tiny_config(**overrides)), path)
 
 
+def tiny_model(n_layers: int = 2, seed: int = 0) -> Any:
+    """A random-weight tiny model in eval mode (tests and smoke runs)."""
+    torch = deps.torch()
+    from ttd.dllm.modeling import DiffusionTransformer
+
+    torch.manual_seed(seed)
+    return DiffusionTransformer(tiny_config(n_layers=n_layers)).eval()
+
+
 def sample_word(rng: random.Random) -> str:
     return "".join(rng.choice(LETTERS) for _ in range(rng.randint(3, 6)))
 
