@@ -28,7 +28,9 @@ def expected_calls(n: int, s: int, component: str) -> int:
     return n + n * (s + 1) + n * s + merge
 
 
-@pytest.mark.parametrize("agent", ["paper-longform", "paper-qa", "quick", "backbone", "backbone+evolution", "full"])
+@pytest.mark.parametrize(
+    "agent", ["paper-longform", "paper-qa", "quick", "backbone", "backbone+evolution", "full"]
+)
 def test_presets_make_the_configured_variants_revisions_and_merges(agent, scripted, tmp_path):
     config = resolve_config(agent=agent)
     report = ttd.research(Q, agent=agent, steps=STEPS, out=tmp_path, **scripted_models())
@@ -53,7 +55,11 @@ def test_presets_make_the_configured_variants_revisions_and_merges(agent, script
     if config.denoise:
         assert len(report.trajectory.drafts) == STEPS + 1
     else:
-        assert report.trajectory.drafts == [] and "revise" not in scripted.roles() and "draft" not in scripted.roles()
+        assert (
+            report.trajectory.drafts == []
+            and "revise" not in scripted.roles()
+            and "draft" not in scripted.roles()
+        )
     if not any(config.evolution.active(c) for c in occurrences):
         assert "judge" not in scripted.roles()
 
@@ -93,7 +99,9 @@ def test_unparseable_judge_replies_fall_back_to_equal_weights_and_are_counted(sc
 
 
 def test_budget_stops_evolution_and_denoising_but_finishes_the_report(scripted, tmp_path):
-    report = ttd.research(Q, agent="full", steps=5, budget={"max_calls": 12}, out=tmp_path, **scripted_models())
+    report = ttd.research(
+        Q, agent="full", steps=5, budget={"max_calls": 12}, out=tmp_path, **scripted_models()
+    )
     assert report.budget_reached and "max_calls = 12" in report.budget_reached  # checked between waves
     assert report.trajectory.exit_reason == "budget"
     assert len(report.trajectory.steps) < 5
@@ -108,7 +116,9 @@ def test_variants_run_concurrently(scripted):
     scripted.delay = 0.4
     config = resolve_config(**scripted_models(), evolution={"n": {"question": 5}}, concurrency=8)
     deps = Deps(config=config, gateway=Gateway(config), retriever=WikiRetriever())
-    task = Task("question", "question", [{"role": "user", "content": "Ask a question."}], step=1, json_mode=True)
+    task = Task(
+        "question", "question", [{"role": "user", "content": "Ask a question."}], step=1, json_mode=True
+    )
 
     started = time.perf_counter()
     out = asyncio.run(generate(deps, task))

@@ -172,7 +172,9 @@ class FixedRetriever(ttd.retrieval.Retriever):
     async def search(self, query, k=5):
         self.queries.append(query)
         return [
-            ttd.retrieval.Passage(id=f"doc:{i}", title=f"Doc {i}", text=f"Text {i}", location=f"/docs/{i}.txt")
+            ttd.retrieval.Passage(
+                id=f"doc:{i}", title=f"Doc {i}", text=f"Text {i}", location=f"/docs/{i}.txt"
+            )
             for i in range(k)
         ]
 

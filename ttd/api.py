@@ -59,7 +59,11 @@ def prepare(
 
 
 async def _execute(
-    question: str, config: ResearchConfig, run: runs.RunDir | None, out: Any, retriever: Retriever | None = None
+    question: str,
+    config: ResearchConfig,
+    run: runs.RunDir | None,
+    out: Any,
+    retriever: Retriever | None = None,
 ) -> Report:
     resumed = run is not None
     owned = retriever is None  # a retriever passed in belongs to the caller, who closes it

@@ -176,6 +176,16 @@ def models() -> None:
         out.print(f"[bold]local/{m.name}[/]: {m.description}", highlight=False)
 
 
+def _mount_subcommands() -> None:
+    """Sub-apps whose modules import nothing heavy until a command runs."""
+    from ttd.dllm.cli import app as dllm_app
+
+    app.add_typer(dllm_app, name="dllm", help="Diffusion language models: generate and benchmark samplers.")
+
+
+_mount_subcommands()
+
+
 def main() -> None:
     """Console entry point: user errors become one line on stderr with exit code 2."""
     try:

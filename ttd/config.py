@@ -75,14 +75,18 @@ class EvolutionConfig(BaseModel):
     temperatures: list[float] = Field(
         default_factory=lambda: [0.4, 0.8, 1.0, 0.6, 0.9], description="per-variant temperature, cycled"
     )
-    top_k: list[int] = Field(default_factory=lambda: [40, 20, 80, 60, 30], description="per-variant top_k, cycled")
+    top_k: list[int] = Field(
+        default_factory=lambda: [40, 20, 80, 60, 30], description="per-variant top_k, cycled"
+    )
 
     @model_validator(mode="after")
     def _known_components(self) -> EvolutionConfig:
         for name, table in (("n", self.n), ("s", self.s)):
             unknown = set(table) - set(COMPONENTS)
             if unknown:
-                raise ValueError(f"evolution.{name} has unknown components {sorted(unknown)}; use {COMPONENTS}")
+                raise ValueError(
+                    f"evolution.{name} has unknown components {sorted(unknown)}; use {COMPONENTS}"
+                )
             if any(v < (1 if name == "n" else 0) for v in table.values()):
                 raise ValueError(f"evolution.{name} values must be at least {1 if name == 'n' else 0}")
         self.n = {c: int(self.n.get(c, 1)) for c in COMPONENTS}
@@ -118,7 +122,9 @@ class ResearchConfig(BaseModel):
     early_exit: bool = Field(
         True, description="stop before N steps when the plan is covered or questions repeat"
     )
-    denoise: bool = Field(True, description="draft R0 and revise it each step; false = the paper's backbone agent")
+    denoise: bool = Field(
+        True, description="draft R0 and revise it each step; false = the paper's backbone agent"
+    )
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="question similarity that counts as a repeat")
     temperature: float = Field(0.4, ge=0, le=2)
     max_tokens: dict[str, int] = Field(

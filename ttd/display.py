@@ -44,7 +44,7 @@ class RunView:
             self.tokens += e.tokens
             self.calls += 1
         elif e.kind == "dllm_step":
-            self.stage = f"{self.stage.split(' ')[0]} (diffusion step {e.step})"
+            self.stage = f"{self.stage.split(' ')[0]} ({e.detail or f'diffusion step {e.step}'})"
         elif e.kind == "variant":
             self.log.append(f"{e.stage} variant: {e.detail}")
         self.log = self.log[-6:]

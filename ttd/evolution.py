@@ -73,22 +73,31 @@ async def generate(deps: Deps, task: Task) -> Generated:
     if gw.budget_reached():
         n, s = 1, 0
     if n == 1 and s == 0:
-        out = await gw.complete(task.role, task.messages, step=task.step, component=task.component,
-                                json_mode=task.json_mode)
+        out = await gw.complete(
+            task.role, task.messages, step=task.step, component=task.component, json_mode=task.json_mode
+        )
         return Generated(out.text, [out.usage])
 
     usage: list[UsageRecord] = []
     samples = [(cfg.temperatures[i % len(cfg.temperatures)], cfg.top_k[i % len(cfg.top_k)]) for i in range(n)]
     outs = await asyncio.gather(
         *(
-            gw.complete(task.role, task.messages, step=task.step, component=task.component,
-                        json_mode=task.json_mode, temperature=t, top_k=k)
+            gw.complete(
+                task.role,
+                task.messages,
+                step=task.step,
+                component=task.component,
+                json_mode=task.json_mode,
+                temperature=t,
+                top_k=k,
+            )
             for t, k in samples
         )
     )
     usage += [o.usage for o in outs]
     variants: list[VariantRecord] = [
-        {"temperature": t, "top_k": k, "texts": [o.text], "scores": []} for (t, k), o in zip(samples, outs, strict=True)
+        {"temperature": t, "top_k": k, "texts": [o.text], "scores": []}
+        for (t, k), o in zip(samples, outs, strict=True)
     ]
     fallbacks = await _score_all(deps, task, variants, usage)
 
@@ -158,8 +167,9 @@ async def _judge(deps: Deps, task: Task, candidate: str) -> tuple[dict[str, Any]
         candidate=_clip(candidate, 8000),
     )
     try:
-        score, calls = await deps.gateway.structured("judge", messages, JudgeScore, step=task.step,
-                                                     component=task.component)
+        score, calls = await deps.gateway.structured(
+            "judge", messages, JudgeScore, step=task.step, component=task.component
+        )
     except StructuredOutputError as exc:  # small models: equal weights, and the failure is counted
         return {"helpfulness": None, "comprehensiveness": None, "critique": "", "parsed": False}, exc.usage
     return {**score.model_dump(), "parsed": True}, calls
@@ -174,14 +184,21 @@ async def _revise(deps: Deps, task: Task, variant: VariantRecord) -> Any:
         critique=critique,
         format=_JSON_FORMAT if task.json_mode else _TEXT_FORMAT,
     )
-    return await deps.gateway.complete(task.role, messages, step=task.step, component=task.component,
-                                       json_mode=task.json_mode, temperature=variant["temperature"],
-                                       top_k=variant["top_k"])
+    return await deps.gateway.complete(
+        task.role,
+        messages,
+        step=task.step,
+        component=task.component,
+        json_mode=task.json_mode,
+        temperature=variant["temperature"],
+        top_k=variant["top_k"],
+    )
 
 
 async def _merge(deps: Deps, task: Task, ranked: list[VariantRecord]) -> Any:
     shown = "\n\n".join(
-        f"<candidate {i} score={fitness(v['scores'][-1]):.1f}>\n{_clip(v['texts'][-1], 5000)}\n</candidate {i}>"
+        f"<candidate {i} score={fitness(v['scores'][-1]):.1f}>\n"
+        f"{_clip(v['texts'][-1], 5000)}\n</candidate {i}>"
         for i, v in enumerate(ranked, 1)
     )
     messages = load_prompt("merge").messages(
@@ -192,5 +209,6 @@ async def _merge(deps: Deps, task: Task, ranked: list[VariantRecord]) -> Any:
         instructions=_MERGE_INSTRUCTIONS.get(task.component, ""),
         format=_JSON_FORMAT if task.json_mode else _TEXT_FORMAT,
     )
-    return await deps.gateway.complete(task.role, messages, step=task.step, component=task.component,
-                                       json_mode=task.json_mode)
+    return await deps.gateway.complete(
+        task.role, messages, step=task.step, component=task.component, json_mode=task.json_mode
+    )

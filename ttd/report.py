@@ -59,7 +59,8 @@ class Usage(BaseModel):
     calls: list[dict[str, Any]]
     by_role: dict[str, RoleUsage]
     by_component: dict[str, RoleUsage] = Field(
-        default_factory=dict, description="calls grouped by what they built (judge calls count for their component)"
+        default_factory=dict,
+        description="calls grouped by what they built (judge calls count for their component)",
     )
     total: RoleUsage
 
@@ -81,7 +82,9 @@ class Report(BaseModel):
     trajectory: Trajectory
     usage: Usage
     citations: CitationSummary
-    budget_reached: str | None = Field(None, description="the spending cap that stopped the run early, if any")
+    budget_reached: str | None = Field(
+        None, description="the spending cap that stopped the run early, if any"
+    )
     wall_time_s: float | None = None
     config: dict[str, Any] = Field(default_factory=dict)
 

@@ -60,6 +60,11 @@ def check(model: str, api_base: str | None = None) -> None:
 
         check_available(model.split("/", 1)[1])
         return
+    if kind == "dllm":
+        from ttd.dllm.provider import check_available as check_dllm
+
+        check_dllm(model)
+        return
     if kind in EMBEDDED:
         if kind == "scripted" and not any(i["provider"] == "scripted" for i in litellm.custom_provider_map):
             raise ConfigError("the scripted test provider is not installed: call ttd.llm.scripted.install()")

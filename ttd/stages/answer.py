@@ -23,7 +23,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     shown = [registry.records()[p.id] for p in passages]
     passages_block = passages_text(shown, deps.config.retrieval.passage_chars)
     messages = load_prompt("answer").messages(question=question, passages=passages_block)
-    out = await generate(deps, Task("answer", "answer", messages, step, context=f"Passages:\n{passages_block}"))
+    out = await generate(
+        deps, Task("answer", "answer", messages, step, context=f"Passages:\n{passages_block}")
+    )
     record: QARecord = {
         "step": step,
         "question": question,
@@ -32,4 +34,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     }
     new_sources = {p.id: registry.records()[p.id] for p, n in zip(passages, numbered, strict=True)}
     evolved = [out.record] if out.record else []
-    return {"qa": [record], "sources": new_sources, "pending_question": None, "usage": out.usage, "evolution": evolved}
+    return {
+        "qa": [record],
+        "sources": new_sources,
+        "pending_question": None,
+        "usage": out.usage,
+        "evolution": evolved,
+    }

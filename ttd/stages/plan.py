@@ -38,7 +38,14 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     messages = load_prompt("plan").messages(question=state["question"])
     fallback: list[PlanArea] = [{"title": "Overview", "goal": state["question"]}]
     if deps.config.evolution.active("plan"):
-        task = Task("plan", "plan", messages, step=0, json_mode=True, context=f"Research question: {state['question']}")
+        task = Task(
+            "plan",
+            "plan",
+            messages,
+            step=0,
+            json_mode=True,
+            context=f"Research question: {state['question']}",
+        )
         out = await generate(deps, task)
         try:
             areas = _areas(parse_model(out.text, Plan))

@@ -86,7 +86,9 @@ def _clean(text: str) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
-async def _ask(deps: Deps, messages: list[dict[str, str]], step: int) -> tuple[Decision, list[UsageRecord], list]:
+async def _ask(
+    deps: Deps, messages: list[dict[str, str]], step: int
+) -> tuple[Decision, list[UsageRecord], list]:
     """One decision: self-evolved (variants judged on gap-targeting and novelty) or a single call."""
     if deps.config.evolution.active("question"):
         out = await generate(deps, Task("question", "question", messages, step, json_mode=True))

@@ -1,0 +1,1 @@
+"""`ttd bench`: multi-hop QA and long-form benchmarks over the same gateway and retriever as research runs."""

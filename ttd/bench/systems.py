@@ -1,0 +1,254 @@
+"""The systems a benchmark compares: baselines and the paper's Table 2 ablations, one gateway and retriever.
+
+    closed-book     the model alone                      rag            one retrieval, one answer
+    iterative-rag   IRCoT: reason a sentence, retrieve with it, repeat
+    ttd-backbone    plan -> (question -> search/answer)* -> report, no draft and no denoising
+    ttd-evolution   backbone + self-evolution (the `backbone-evolution` preset, when the project has it)
+    ttd-full        the whole TTD-DR loop through `ttd.api.aresearch`
+
+Every system ends with the paper's short-answer extraction call on QA sets, so all are scored the same way.
+Costs come from the gateway's per-call usage records, whichever path made the call.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ttd.bench.prompts import bench_prompt
+from ttd.config import ResearchConfig
+from ttd.context import Deps
+from ttd.errors import TTDError
+from ttd.llm.gateway import Gateway
+from ttd.resources import preset_names
+from ttd.retrieval.base import Passage, Retriever
+from ttd.state import UsageRecord
+
+EVOLUTION_PRESETS = ("backbone-evolution", "evolution", "self-evolution")
+NO_DRAFT = "(no draft: this agent searches and reports without drafting)"
+
+
+class SystemUnavailable(TTDError):
+    """A system this installation cannot run (e.g. self-evolution not built yet)."""
+
+
+@dataclass
+class Outcome:
+    """What a system produced for one question."""
+
+    response: str
+    retrieved: list[str] = field(default_factory=list)
+    usage: list[UsageRecord] = field(default_factory=list)
+    prediction: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Shared per system for a whole benchmark run."""
+
+    config: ResearchConfig
+    gateway: Gateway
+    retriever: Retriever | None
+    research_kwargs: dict[str, Any]  # for ttd.api.aresearch: model, steps, agent, k ...
+    runs_dir: Path
+    extract: bool = True
+
+    @property
+    def k(self) -> int:
+        return self.config.retrieval.k
+
+    @property
+    def steps(self) -> int:
+        return self.config.steps
+
+
+def passages_block(passages: list[Passage], max_chars: int) -> str:
+    lines = []
+    for i, p in enumerate(passages, 1):
+        text = " ".join(p.text.split())
+        if len(text) > max_chars:
+            text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
+        lines.append(f"[{i}] {p.title}: {text}")
+    return "\n".join(lines) or "(no passages found)"
+
+
+class System(ABC):
+    name: str = ""
+    retrieves: bool = True
+
+    def unavailable(self) -> str | None:
+        """Why this system cannot run here, or None."""
+        return None
+
+    @abstractmethod
+    async def respond(self, question: str, ctx: Context) -> Outcome:
+        """The system's full response (answer or report) with what it retrieved and its usage."""
+
+    async def run(self, question: str, ctx: Context) -> Outcome:
+        outcome = await self.respond(question, ctx)
+        if ctx.extract:
+            outcome.prediction, usage = await extract_answer(ctx.gateway, question, outcome.response)
+            outcome.usage.append(usage)
+        return outcome
+
+
+async def extract_answer(gateway: Gateway, question: str, response: str) -> tuple[str, UsageRecord]:
+    """The paper's extraction step: a short answer from a long response (temperature 0)."""
+    messages = bench_prompt("extract").messages(question=question, response=response[-6000:])
+    out = await gateway.complete("answer", messages, temperature=0.0, max_tokens=32)
+    return clean_short_answer(out.text), out.usage
+
+
+def clean_short_answer(text: str) -> str:
+    """First line, without a leading 'Answer:' label, quotes or a trailing full stop."""
+    line = next((ln.strip() for ln in text.strip().splitlines() if ln.strip()), "")
+    for label in ("final answer:", "short answer:", "answer:", "so the answer is:"):
+        if line.lower().startswith(label):
+            line = line[len(label) :].strip()
+    return line.strip("*\"'` ").rstrip(".").strip()
+
+
+class ClosedBook(System):
+    name, retrieves = "closed-book", False
+
+    async def respond(self, question: str, ctx: Context) -> Outcome:
+        out = await ctx.gateway.complete(
+            "answer", bench_prompt("closed_book").messages(question=question), max_tokens=160
+        )
+        return Outcome(out.text.strip(), usage=[out.usage])
+
+
+class Rag(System):
+    name = "rag"
+
+    async def respond(self, question: str, ctx: Context) -> Outcome:
+        assert ctx.retriever is not None
+        passages = await ctx.retriever.search(question, k=ctx.k)
+        block = passages_block(passages, ctx.config.retrieval.passage_chars)
+        out = await ctx.gateway.complete(
+            "answer", bench_prompt("rag").messages(question=question, passages=block), max_tokens=160
+        )
+        return Outcome(out.text.strip(), [p.id for p in passages], [out.usage])
+
+
+class IterativeRag(System):
+    """IRCoT (Trivedi et al., 2023): each new reasoning sentence is the next retrieval query."""
+
+    name = "iterative-rag"
+    max_passages = 15  # IRCoT's cap on the passages kept in the prompt
+
+    async def respond(self, question: str, ctx: Context) -> Outcome:
+        assert ctx.retriever is not None
+        found: dict[str, Passage] = {p.id: p for p in await ctx.retriever.search(question, k=ctx.k)}
+        reasoning: list[str] = []
+        usage: list[UsageRecord] = []
+        rounds = max(1, ctx.steps)
+        for _ in range(rounds):
+            shown = list(found.values())[: self.max_passages]
+            messages = bench_prompt("ircot").messages(
+                question=question,
+                passages=passages_block(shown, ctx.config.retrieval.passage_chars),
+                reasoning="\n".join(reasoning) or "(none yet)",
+            )
+            out = await ctx.gateway.complete("answer", messages, max_tokens=80)
+            usage.append(out.usage)
+            sentence = " ".join(out.text.split())
+            if not sentence:
+                break
+            reasoning.append(sentence)
+            if "answer is" in sentence.lower():
+                break
+            for p in await ctx.retriever.search(sentence, k=ctx.k):
+                found.setdefault(p.id, p)
+        return Outcome("\n".join(reasoning), list(found), usage, detail={"rounds": len(reasoning)})
+
+
+class TtdBackbone(System):
+    """The paper's backbone DR agent: the project's plan, question, answer and report stages, no drafts."""
+
+    name = "ttd-backbone"
+
+    async def respond(self, question: str, ctx: Context) -> Outcome:
+        from ttd.stages import answer, plan, report
+        from ttd.stages import question as ask
+
+        assert ctx.retriever is not None
+        deps = Deps(config=ctx.config, gateway=ctx.gateway, retriever=ctx.retriever)
+        state: dict[str, Any] = {"question": question, "drafts": [NO_DRAFT], "qa": [], "sources": {}}
+        state["usage"] = []
+        _apply(state, await plan.run(state, deps))  # type: ignore[arg-type]
+        for _ in range(ctx.steps):
+            _apply(state, await ask.run(state, deps))  # type: ignore[arg-type]
+            if state.get("exit_reason"):
+                break
+            _apply(state, await answer.run(state, deps))  # type: ignore[arg-type]
+        _apply(state, await report.run(state, deps))  # type: ignore[arg-type]
+        retrieved = [pid for qa in state["qa"] for pid in qa["source_ids"]]
+        return Outcome(
+            state.get("report", ""),
+            list(dict.fromkeys(retrieved)),
+            list(state["usage"]),
+            detail={"steps": len(state["qa"])},
+        )
+
+
+def _apply(state: dict[str, Any], update: dict[str, Any]) -> None:
+    """Merge a stage's update the way the graph's reducers do (lists append, sources merge)."""
+    for key, value in update.items():
+        if key in ("qa", "usage", "drafts"):
+            state[key] = [*state.get(key, []), *value]
+        elif key == "sources":
+            state[key] = {**state.get(key, {}), **value}
+        else:
+            state[key] = value
+
+
+class TtdResearch(System):
+    """A full research run through the public API, with the benchmark's retriever passed in."""
+
+    name = "ttd-full"
+    preset: str | None = None
+
+    async def respond(self, question: str, ctx: Context) -> Outcome:
+        from ttd.api import aresearch
+
+        kwargs = dict(ctx.research_kwargs)
+        if self.preset:
+            kwargs["agent"] = self.preset
+        report = await aresearch(question, retriever=ctx.retriever, out=ctx.runs_dir / self.name, **kwargs)
+        return Outcome(
+            report.markdown,
+            [s.id for s in report.trajectory.retrieved],
+            [dict(c) for c in report.usage.calls],  # type: ignore[misc]
+            detail={"run_id": report.run_id, "steps": len(report.trajectory.steps)},
+        )
+
+
+class TtdEvolution(TtdResearch):
+    name = "ttd-evolution"
+
+    def __init__(self) -> None:
+        self.preset = next((p for p in EVOLUTION_PRESETS if p in preset_names()), None)
+
+    def unavailable(self) -> str | None:
+        if self.preset is None:
+            return (
+                "self-evolution is not available in this installation (no agent preset named "
+                + " or ".join(EVOLUTION_PRESETS)
+                + "); run ttd-backbone and ttd-full for the other ablations"
+            )
+        return None
+
+
+SYSTEMS: dict[str, type[System]] = {
+    s.name: s for s in (ClosedBook, Rag, IterativeRag, TtdBackbone, TtdEvolution, TtdResearch)
+}
+
+
+def get_system(name: str) -> System:
+    if name not in SYSTEMS:
+        raise TTDError(f"unknown system '{name}': choose from {', '.join(SYSTEMS)}")
+    return SYSTEMS[name]()
