@@ -30,9 +30,13 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             return
         prompt = "\n".join(m["content"] for m in body["messages"])
         if '{"areas"' in prompt:
-            content = json.dumps({"areas": [{"title": "Economy", "goal": "why"}, {"title": "Army", "goal": "how"}]})
+            content = json.dumps(
+                {"areas": [{"title": "Economy", "goal": "why"}, {"title": "Army", "goal": "how"}]}
+            )
         elif '{"question"' in prompt:
-            content = json.dumps({"question": f"Question {prompt.count('Q: ') + 1} about Rome?", "covered": False})
+            content = json.dumps(
+                {"question": f"Question {prompt.count('Q: ') + 1} about Rome?", "covered": False}
+            )
         else:
             numbers = re.findall(r"^\[(\d+)\]", prompt, re.M) or re.findall(r"\[(\d+)\]", prompt)
             content = f"# Rome\n\nA claim [{numbers[0]}]." if numbers else "# Rome\n\nA draft."
@@ -43,7 +47,13 @@ class FakeOpenAI(BaseHTTPRequestHandler):
                 "object": "chat.completion",
                 "created": 0,
                 "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
                 "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
             },
         )
@@ -73,11 +83,17 @@ def test_a_hosted_model_over_real_http_with_retries_and_dollars(server, tmp_path
     report = ttd.research(
         "Why did Rome fall?", model="openai/gpt-4.1-mini", api_base=server, steps=1, retries=3, out=tmp_path
     )
-    assert len(FakeOpenAI.requests) == 2 + 6  # two failed tries, then plan, draft, question, answer, revise, report
-    assert all(r["path"] == "/v1/chat/completions" and r["auth"] == "Bearer sk-test" for r in FakeOpenAI.requests)
+    assert (
+        len(FakeOpenAI.requests) == 2 + 6
+    )  # two failed tries, then plan, draft, question, answer, revise, report
+    assert all(
+        r["path"] == "/v1/chat/completions" and r["auth"] == "Bearer sk-test" for r in FakeOpenAI.requests
+    )
     assert report.usage.calls[0]["attempts"] == 3
     assert report.usage.total.prompt_tokens == 600 and report.usage.total.completion_tokens == 120
-    assert report.usage.total.cost_usd and report.usage.total.cost_usd > 0  # litellm knows gpt-4.1-mini's price
+    assert (
+        report.usage.total.cost_usd and report.usage.total.cost_usd > 0
+    )  # litellm knows gpt-4.1-mini's price
     plan_request = FakeOpenAI.requests[2]
     assert plan_request["response_format"] == {"type": "json_object"}  # JSON mode where the provider has it
     assert report.citations.cited == 1
@@ -87,6 +103,30 @@ def test_a_server_that_keeps_failing_surfaces_after_the_retries(server, tmp_path
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     FakeOpenAI.failures = [500] * 10
     with pytest.raises(Exception, match="500|scripted"):
-        ttd.research("Why did Rome fall?", model="openai/gpt-4.1-mini", api_base=server, steps=1, retries=1,
-                     out=tmp_path)
+        ttd.research(
+            "Why did Rome fall?",
+            model="openai/gpt-4.1-mini",
+            api_base=server,
+            steps=1,
+            retries=1,
+            out=tmp_path,
+        )
     assert len(FakeOpenAI.requests) == 2  # one try and one retry, then the error
+
+
+def test_evolution_sampling_params_reach_a_hosted_provider_only_where_supported(
+    server, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    report = ttd.research(
+        "Why did Rome fall?",
+        model="openai/gpt-4.1-mini",
+        api_base=server,
+        steps=1,
+        evolution={"n": {"answer": 2}},
+        out=tmp_path,
+    )
+    answer_samples = [r for r in FakeOpenAI.requests if "Passages:" in r["messages"][-1]["content"]][:2]
+    assert sorted(r["temperature"] for r in answer_samples) == [0.4, 0.8]
+    assert all("top_k" not in r for r in FakeOpenAI.requests)  # OpenAI has no top_k: dropped, not sent
+    assert report.trajectory.evolution[0]["how"] == "merge"

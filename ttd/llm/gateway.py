@@ -38,6 +38,9 @@ TRANSIENT = (
 )
 
 
+_OPTIONAL_SAMPLING = ("top_k", "top_p", "seed", "repeat_penalty", "min_p")
+
+
 @dataclass
 class Completion:
     text: str
@@ -115,6 +118,9 @@ class Gateway:
         if self.config.api_base and not providers.is_embedded(model):
             kwargs["api_base"] = self.config.api_base
             kwargs.setdefault("api_key", providers.api_key_for(model))
+        for name in [k for k in params if k in _OPTIONAL_SAMPLING]:
+            if not providers.supports(model, name):
+                kwargs.pop(name)  # e.g. top_k for OpenAI: variants then differ by temperature alone
         if json_mode and providers.supports_json_mode(model):
             kwargs["response_format"] = {"type": "json_object"}
 

@@ -105,13 +105,19 @@ def api_key_for(model: str) -> str:
     return "sk-no-key"
 
 
-def supports_json_mode(model: str) -> bool:
+def supports(model: str, param: str) -> bool:
+    """Whether `model`'s provider accepts an OpenAI-style parameter (litellm forwards unknown ones as-is,
+    and e.g. OpenAI rejects `top_k`). ttd's own providers take them all, except JSON mode for dllm."""
     kind = prefix(model)
     if kind in ("local", "scripted"):
         return True
     if kind == "dllm":
-        return False
+        return param != "response_format"
     try:
-        return "response_format" in (litellm.get_supported_openai_params(model=model) or [])
+        return param in (litellm.get_supported_openai_params(model=model) or [])
     except Exception:
         return False
+
+
+def supports_json_mode(model: str) -> bool:
+    return supports(model, "response_format")
