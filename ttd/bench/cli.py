@@ -44,6 +44,7 @@ def bench(
     steps: int | None = typer.Option(None, "--steps", min=0, help="denoising/search steps (ttd, IRCoT)"),
     k: int | None = typer.Option(None, "--k", min=1, help="passages per retrieval"),
     agent: str | None = typer.Option(None, "--agent", help="preset for ttd systems and defaults"),
+    shard: str | None = typer.Option(None, "--shard", help="I/N: every N-th question (parallel processes)"),
     config: Path | None = typer.Option(None, "--config", help="a research config TOML (as for ttd research)"),
     api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible server URL"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -66,6 +67,7 @@ def bench(
         steps=steps,
         agent=agent,
         config_file=str(config) if config else None,
+        shard=shard,
         overrides={k: v for k, v in overrides.items() if v is not None},
     )
     try:

@@ -18,8 +18,11 @@ from ttd.retrieval.base import Passage, Retriever, stable_id
 
 
 def paragraph_id(p: Paragraph) -> str:
-    """The stable id of a paragraph: the same title and text give the same id in every run."""
-    digest = hashlib.sha1(p.text.encode("utf-8")).hexdigest()[:16]
+    """The stable id of a paragraph: same title and text, same id, in every run and file layout.
+
+    Whitespace is ignored because layouts re-join sentences differently ("Woolf?" vs "Woolf? ").
+    """
+    digest = hashlib.sha1("".join(p.text.split()).encode("utf-8")).hexdigest()[:16]
     return stable_id(f"bench://{quote(p.title)}", digest, prefix="para")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -190,7 +191,7 @@ def _generic(item: dict[str, Any]) -> Record:
         if not isinstance(p, dict) or "text" not in p:
             raise DatasetError("each paragraph needs a 'text' (and ideally a 'title')")
         paragraphs.append(Paragraph(str(p.get("title") or ""), str(p["text"]), bool(p.get("is_supporting"))))
-    hops = item.get("hops")
+    hops = _hops(item.get("hops"))
     if hops is None and item.get("question_decomposition"):
         hops = len(item["question_decomposition"])
     meta = {k: item[k] for k in ("type", "level", "language", "topic") if k in item}
@@ -198,6 +199,12 @@ def _generic(item: dict[str, Any]) -> Record:
     if rid is None:
         raise DatasetError("the record has no 'id'")
     return Record(str(rid), _question(item), _answers(item), paragraphs, hops, meta)
+
+
+def _hops(value: Any) -> int | None:
+    """2, "2", or MuSiQue's "2hop" / "3hop1" labels -> the hop count."""
+    match = re.match(r"\s*(\d+)", str(value)) if value is not None else None
+    return int(match.group(1)) if match else None
 
 
 def _load_csv(path: Path) -> list[Record]:

@@ -65,11 +65,10 @@ class Preference(BaseModel):
 
 def level_score(text: str) -> int | None:
     """'A much better' -> 2 ... 'B much better' -> -2; None if unreadable."""
-    t = " ".join(str(text).lower().replace("report ", "").split())
-    for label in ("a much better", "b much better", "a better", "b better"):
-        if label in t:
-            return LEVELS[label]
-    return None
+    match = re.search(r"\b([ab])\b\s+(?:is\s+)?(much\s+)?better", str(text).lower())
+    if not match:
+        return None
+    return LEVELS[f"{match.group(1)} {'much ' if match.group(2) else ''}better"]
 
 
 async def _one_order(

@@ -48,6 +48,7 @@ class BenchSpec:
     steps: int | None = None
     agent: str | None = None
     config_file: str | None = None
+    shard: str | None = None  # "I/N": only every N-th question from the I-th (processes sharing one --out)
     overrides: dict[str, Any] = field(default_factory=dict)  # more ResearchConfig keys, e.g. judge_model
     worker_setup: str | None = None  # "module:function" each Ray worker calls first (test doubles)
 
@@ -336,8 +337,9 @@ async def arun_bench(
 
     done = {k for k, r in latest(read_rows(results)).items() if not r.get("error")}
     # question-major order: an interrupted run has every system on the same questions
-    items = [(s, r) for r in bench.records for s in runnable if (s.name, r.id) not in done]
-    skipped = len(runnable) * len(bench.records) - len(items)
+    mine = shard_of(bench.records, spec.shard)
+    items = [(s, r) for r in mine for s in runnable if (s.name, r.id) not in done]
+    skipped = len(runnable) * len(mine) - len(items)
     _write_manifest(out, spec, bench)
     writer = Writer(results)
     bar = ProgressBar(len(items), f"{bench.name}: {', '.join(s.name for s in runnable)}", progress)
@@ -362,6 +364,19 @@ async def arun_bench(
     table = summary.write_summary(out, spec, bench.name, names, unavailable, [r.id for r in bench.records])
     plots.write_plots(out, table, read_rows(results))
     return BenchResult(out, table, len(items), skipped, unavailable)
+
+
+def shard_of(records: list[Record], shard: str | None) -> list[Record]:
+    """The records of shard "I/N" (every N-th from the I-th); all records without a shard."""
+    if not shard:
+        return records
+    try:
+        index, count = (int(x) for x in shard.split("/"))
+    except ValueError:
+        raise TTDError(f"--shard {shard!r} is not I/N, e.g. 0/2") from None
+    if not 0 <= index < count:
+        raise TTDError(f"--shard {shard}: I must be from 0 to N-1")
+    return records[index::count]
 
 
 async def run_pairwise(bench: Bench, a: str, b: str, out: Path, bar: Any) -> None:

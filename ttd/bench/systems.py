@@ -2,9 +2,11 @@
 
     closed-book     the model alone                      rag            one retrieval, one answer
     iterative-rag   IRCoT: reason a sentence, retrieve with it, repeat
-    ttd-backbone    plan -> (question -> search/answer)* -> report, no draft and no denoising
-    ttd-evolution   backbone + self-evolution (the `backbone-evolution` preset, when the project has it)
-    ttd-full        the whole TTD-DR loop through `ttd.api.aresearch`
+    ttd-backbone    plan -> (question -> search/answer)* -> report: no draft, no denoising, no evolution
+    ttd-evolution   backbone + component-wise self-evolution
+    ttd-full        self-evolution + denoising with retrieval: the whole TTD-DR loop
+
+The three ttd systems run through `ttd.api.aresearch` with the benchmark's retriever passed in.
 
 Every system ends with the paper's short-answer extraction call on QA sets, so all are scored the same way.
 Costs come from the gateway's per-call usage records, whichever path made the call.
@@ -18,16 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ttd.bench.prompts import bench_prompt
-from ttd.config import ResearchConfig
-from ttd.context import Deps
+from ttd.config import COMPONENTS, ResearchConfig, load_preset
 from ttd.errors import TTDError
 from ttd.llm.gateway import Gateway
 from ttd.resources import preset_names
 from ttd.retrieval.base import Passage, Retriever
 from ttd.state import UsageRecord
 
-EVOLUTION_PRESETS = ("backbone-evolution", "evolution", "self-evolution")
-NO_DRAFT = "(no draft: this agent searches and reports without drafting)"
+EVOLUTION_PRESET = "backbone+evolution"  # its [evolution] table serves agents that have none
 
 
 class SystemUnavailable(TTDError):
@@ -166,58 +166,30 @@ class IterativeRag(System):
         return Outcome("\n".join(reasoning), list(found), usage, detail={"rounds": len(reasoning)})
 
 
-class TtdBackbone(System):
-    """The paper's backbone DR agent: the project's plan, question, answer and report stages, no drafts."""
-
-    name = "ttd-backbone"
-
-    async def respond(self, question: str, ctx: Context) -> Outcome:
-        from ttd.stages import answer, plan, report
-        from ttd.stages import question as ask
-
-        assert ctx.retriever is not None
-        deps = Deps(config=ctx.config, gateway=ctx.gateway, retriever=ctx.retriever)
-        state: dict[str, Any] = {"question": question, "drafts": [NO_DRAFT], "qa": [], "sources": {}}
-        state["usage"] = []
-        _apply(state, await plan.run(state, deps))  # type: ignore[arg-type]
-        for _ in range(ctx.steps):
-            _apply(state, await ask.run(state, deps))  # type: ignore[arg-type]
-            if state.get("exit_reason"):
-                break
-            _apply(state, await answer.run(state, deps))  # type: ignore[arg-type]
-        _apply(state, await report.run(state, deps))  # type: ignore[arg-type]
-        retrieved = [pid for qa in state["qa"] for pid in qa["source_ids"]]
-        return Outcome(
-            state.get("report", ""),
-            list(dict.fromkeys(retrieved)),
-            list(state["usage"]),
-            detail={"steps": len(state["qa"])},
-        )
-
-
-def _apply(state: dict[str, Any], update: dict[str, Any]) -> None:
-    """Merge a stage's update the way the graph's reducers do (lists append, sources merge)."""
-    for key, value in update.items():
-        if key in ("qa", "usage", "drafts"):
-            state[key] = [*state.get(key, []), *value]
-        elif key == "sources":
-            state[key] = {**state.get(key, {}), **value}
-        else:
-            state[key] = value
-
-
 class TtdResearch(System):
-    """A full research run through the public API, with the benchmark's retriever passed in."""
+    """A research run through the public API, with the benchmark's retriever passed in.
+
+    The three TTD systems are the paper's Table 2 ablations, expressed as config on top of the user's
+    agent, model and steps: `denoise` (draft R0 and revise it each step) and `evolution` (n variants,
+    s judge-guided revisions per component).
+    """
 
     name = "ttd-full"
-    preset: str | None = None
+
+    def settings(self, config: ResearchConfig) -> dict[str, Any]:
+        """Config overrides that turn the user's agent into this ablation."""
+        return {"denoise": True}
+
+    def unavailable(self) -> str | None:
+        missing = [f for f in ("denoise", "evolution") if f not in ResearchConfig.model_fields]
+        if missing:
+            return f"this ttd has no '{missing[0]}' setting, so the {self.name} ablation cannot be expressed"
+        return None
 
     async def respond(self, question: str, ctx: Context) -> Outcome:
         from ttd.api import aresearch
 
-        kwargs = dict(ctx.research_kwargs)
-        if self.preset:
-            kwargs["agent"] = self.preset
+        kwargs = {**ctx.research_kwargs, **self.settings(ctx.config)}
         report = await aresearch(question, retriever=ctx.retriever, out=ctx.runs_dir / self.name, **kwargs)
         return Outcome(
             report.markdown,
@@ -227,18 +199,32 @@ class TtdResearch(System):
         )
 
 
+class TtdBackbone(TtdResearch):
+    """The backbone DR agent: plan, search questions with cited answers, report. No draft, no evolution."""
+
+    name = "ttd-backbone"
+
+    def settings(self, config: ResearchConfig) -> dict[str, Any]:
+        plain = {"n": dict.fromkeys(COMPONENTS, 1), "s": dict.fromkeys(COMPONENTS, 0)}
+        return {"denoise": False, "evolution": plain}
+
+
 class TtdEvolution(TtdResearch):
+    """Backbone + self-evolution: the agent's evolution settings, else the `backbone+evolution` preset's."""
+
     name = "ttd-evolution"
 
-    def __init__(self) -> None:
-        self.preset = next((p for p in EVOLUTION_PRESETS if p in preset_names()), None)
+    def settings(self, config: ResearchConfig) -> dict[str, Any]:
+        if any(config.evolution.active(c) for c in COMPONENTS):
+            return {"denoise": False}
+        return {"denoise": False, "evolution": load_preset(EVOLUTION_PRESET)["evolution"]}
 
     def unavailable(self) -> str | None:
-        if self.preset is None:
+        if why := super().unavailable():
+            return why
+        if EVOLUTION_PRESET not in preset_names() or "evolution" not in load_preset(EVOLUTION_PRESET):
             return (
-                "self-evolution is not available in this installation (no agent preset named "
-                + " or ".join(EVOLUTION_PRESETS)
-                + "); run ttd-backbone and ttd-full for the other ablations"
+                f"self-evolution settings not found (no agent preset '{EVOLUTION_PRESET}' with [evolution])"
             )
         return None
 
