@@ -47,6 +47,28 @@ def research(
     judge_model: Annotated[str | None, typer.Option(help="Model for judging (self-evolution).")] = None,
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Denoising steps N.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages retrieved per question.")] = None,
+    corpus: Annotated[
+        list[str] | None,
+        typer.Option("--corpus", help="Search a local corpus built with 'ttd index' (repeatable)."),
+    ] = None,
+    search: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--search", help="Web search provider: tavily, searxng, duckduckgo, brave, serper, exa."
+        ),
+    ] = None,
+    wiki: Annotated[
+        bool | None, typer.Option("--wiki/--no-wiki", help="Also search the offline Wikipedia index.")
+    ] = None,
+    no_dense: Annotated[
+        bool, typer.Option("--no-dense", help="Lexical ranking only for local corpora.")
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Do not read or write the search cache.")
+    ] = False,
+    allow_host: Annotated[
+        list[str] | None, typer.Option("--allow-host", help="Let the page fetcher reach this private host.")
+    ] = None,
     api_base: Annotated[str | None, typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="A TOML file with config overrides.")
@@ -80,6 +102,12 @@ def research(
         steps=steps,
         k=k,
         api_base=api_base,
+        corpora=corpus or None,
+        search=search or None,
+        wiki=wiki,
+        allow_hosts=allow_host or None,
+        dense=False if no_dense else None,
+        cache=False if no_cache else None,
     )
     kwargs = dict(resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
     try:
@@ -179,6 +207,10 @@ def models() -> None:
 def _mount_subcommands() -> None:
     """Sub-apps whose modules import nothing heavy until a command runs."""
     from ttd.dllm.cli import app as dllm_app
+    from ttd.retrieval import commands as retrieval
+
+    app.command("index")(retrieval.index)
+    app.add_typer(retrieval.cache_app, name="cache")
 
     app.add_typer(dllm_app, name="dllm", help="Diffusion language models: generate and benchmark samplers.")
 

@@ -54,9 +54,14 @@ class Prompt:
 
 @cache
 def load_prompt(name: str) -> Prompt:
-    path = prompts_dir() / f"{name}.md"
+    return read_prompt(prompts_dir(), name)
+
+
+def read_prompt(folder: Path, name: str) -> Prompt:
+    """Parse `folder/name.md` (also used for the benchmark runner's own prompts)."""
+    path = folder / f"{name}.md"
     if not path.is_file():
-        raise ConfigError(f"prompt template '{name}' not found in {prompts_dir()}: reinstall ttd-dr")
+        raise ConfigError(f"prompt template '{name}' not found in {folder}: reinstall ttd-dr")
     raw = path.read_text(encoding="utf-8")
     if "=== user ===" not in raw or "=== system ===" not in raw:
         raise ConfigError(f"prompt file {path} needs '=== system ===' and '=== user ===' sections")

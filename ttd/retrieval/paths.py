@@ -1,29 +1,22 @@
-"""Where retrieval keeps its files: one function decides, so tests and users can move everything at once.
-
-`TTD_HOME` wins (tests point it at a temporary directory); otherwise the platform's user data directory.
-"""
+"""Where retrieval keeps its files, under the folders `ttd.paths` decides (`TTD_HOME` moves them all)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from ttd.paths import cache_dir, data_dir
 
 
 def ttd_home() -> Path:
-    """The root of ttd's persistent data: `$TTD_HOME` when set, else `platformdirs.user_data_dir("ttd")`."""
-    env = os.environ.get("TTD_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("ttd"))
+    """The root of ttd's persistent data: `$TTD_HOME` when set, else the platform's user data directory."""
+    return data_dir()
 
 
 def corpora_dir() -> Path:
     """Directory holding one SQLite file per local corpus."""
-    return ttd_home() / "corpora"
+    return data_dir() / "corpora"
 
 
 def cache_path() -> Path:
     """The SQLite file caching search results and fetched pages."""
-    return ttd_home() / "cache" / "retrieval.sqlite"
+    return cache_dir() / "retrieval.sqlite"
