@@ -23,7 +23,7 @@ from ttd.bench import datasets, plots, summary
 from ttd.bench.runner import RESULTS, BenchSpec, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
-SYSTEMS = ["closed-book", "rag", "iterative-rag", "ttd-full"]
+SYSTEMS = ["closed-book", "rag", "iterative-rag", "ttd-backbone", "ttd-full"]
 OPTIONS = ["--agent", "quick", "--steps", "2", "--k", "4", "--config", "evals/bench_local.toml", "--no-judge"]
 
 

@@ -33,6 +33,7 @@ def write_plots(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) 
             ax.scatter([x], [100 * row["f1"]], s=50)
             point = (x, 100 * row["f1"])
             ax.annotate(row["system"], point, textcoords="offset points", xytext=(5, 5), fontsize=8)
+        ax.margins(x=0.2, y=0.1)  # room for the labels of the outermost points
         ax.set_xlabel(label)
         ax.set_ylabel("F1 (%)")
         if all((r.get(key) or 0) > 0 for r in table):
