@@ -193,3 +193,12 @@ def test_a_report_that_loses_every_citation_falls_back_to_the_denoised_draft(scr
     assert report.citations.from_draft == 1
     assert report.citations.cited >= 1
     assert report.markdown.startswith(report.trajectory.drafts[-1].split("[")[0].strip()[:10])
+
+
+def test_a_user_error_inside_a_provider_is_not_retried_and_keeps_its_message(scripted, tmp_path):
+    from ttd.errors import MissingExtraError
+
+    scripted.fail = lambda call, n: MissingExtraError("local", "the thing") if call.role == "plan" else None
+    with pytest.raises(MissingExtraError, match=r"pip install 'ttd-dr\[local\]'"):
+        run(tmp_path, steps=1, retries=3)
+    assert scripted.roles() == ["plan"]

@@ -166,9 +166,13 @@ def research(question: str | None = None, **kwargs: Any) -> Report:
     """Blocking `aresearch`; inside a running event loop use `await ttd.aresearch(...)` instead."""
     try:
         asyncio.get_running_loop()
+        inside_loop = True
     except RuntimeError:
-        return asyncio.run(aresearch(question, **kwargs))
-    raise RuntimeError("ttd.research() was called inside an event loop: use 'await ttd.aresearch(...)'")
+        inside_loop = False
+    if inside_loop:
+        raise RuntimeError("ttd.research() was called inside an event loop: use 'await ttd.aresearch(...)'")
+    # Run outside the except block, so errors raised by the run do not chain onto that RuntimeError.
+    return asyncio.run(aresearch(question, **kwargs))
 
 
 def stream(question: str | None = None, **kwargs: Any) -> Iterator[ProgressEvent]:

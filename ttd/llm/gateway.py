@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 
 import litellm
 from pydantic import BaseModel
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from ttd.config import ResearchConfig
-from ttd.errors import ConfigError
+from ttd.errors import ConfigError, TTDError
 from ttd.events import emit
 from ttd.llm import providers
 from ttd.llm.parsing import ParseError, parse_model, schema_hint, strip_think
@@ -128,7 +128,7 @@ class Gateway:
         async with self._slots:
             try:
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(TRANSIENT),
+                    retry=retry_if_exception(lambda e: isinstance(e, TRANSIENT) and _user_error(e) is None),
                     wait=wait_exponential_jitter(initial=1, max=30),
                     stop=stop_after_attempt(self.config.retries + 1),
                     reraise=True,
@@ -136,6 +136,10 @@ class Gateway:
                     with attempt:
                         attempts += 1
                         response = await litellm.acompletion(**kwargs)
+            except TRANSIENT as exc:
+                # litellm wraps whatever a custom provider raises (a missing extra, a bad local path) as a
+                # connection error; surface the user's own error as it was raised.
+                raise _user_error(exc) or exc from None
             except litellm.AuthenticationError:
                 raise ConfigError(
                     f"{model} rejected the API key: check {providers.key_hint(model)} or pick another --model"
@@ -199,6 +203,16 @@ class Gateway:
         except ParseError as exc:
             second.usage["parse_error"] = str(exc)
             raise StructuredOutputError(str(exc), second.text, [first.usage, second.usage]) from None
+
+
+def _user_error(exc: BaseException) -> TTDError | None:
+    seen: BaseException | None = exc
+    for _ in range(6):
+        seen = seen.__cause__ or seen.__context__ if seen else None
+        if isinstance(seen, TTDError):
+            return seen
+    original = getattr(exc, "original_exception", None)
+    return original if isinstance(original, TTDError) else None
 
 
 def _cost(response: Any) -> float | None:
