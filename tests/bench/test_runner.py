@@ -153,6 +153,12 @@ def test_resume_skips_finished_items_and_retries_failures(scripted, tmp_path):
         read_rows(results)
 
 
+def test_cli_lists_every_system():
+    from ttd.bench import cli, systems
+
+    assert tuple(systems.SYSTEMS) == cli.SYSTEM_NAMES
+
+
 def test_cli_runs_and_prints_the_table(scripted, tmp_path):
     args = ["hotpotqa", "-s", "closed-book", "--system", "rag", "--limit", "3", "--model", "scripted/answer"]
     args += ["--no-judge", "--quiet", "--out", str(tmp_path / "cli")]
