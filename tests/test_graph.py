@@ -72,7 +72,7 @@ def test_exit_on_a_repeated_question_after_one_retry(scripted, tmp_path):
     same = json.dumps({"question": "What role did the army play in the fall?", "covered": False})
     near = json.dumps({"question": "What role did the army play in the fall of Rome?", "covered": False})
     scripted.reply("question", same, same, near)
-    report = run(tmp_path, steps=4)
+    report = run(tmp_path, steps=4, min_steps=1)
     assert report.trajectory.exit_reason == "repeat"
     assert len(report.trajectory.steps) == 1
     assert scripted.roles().count("question") == 3  # step 1, step 2, step 2's retry
@@ -202,3 +202,10 @@ def test_a_user_error_inside_a_provider_is_not_retried_and_keeps_its_message(scr
     with pytest.raises(MissingExtraError, match=r"pip install 'ttd-dr\[local\]'"):
         run(tmp_path, steps=1, retries=3)
     assert scripted.roles() == ["plan"]
+
+
+def test_a_repeat_before_min_steps_does_not_end_the_loop(scripted, tmp_path):
+    same = json.dumps({"question": "What role did the army play in the fall?", "covered": False})
+    scripted.reply("question", same, same, same)
+    report = run(tmp_path, steps=2, min_steps=2)
+    assert len(report.trajectory.steps) == 2 and report.trajectory.exit_reason == "steps"

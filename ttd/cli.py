@@ -206,6 +206,7 @@ def models() -> None:
 
 def _mount_subcommands() -> None:
     """Sub-apps whose modules import nothing heavy until a command runs."""
+    from ttd.bench.cli import app as bench_app
     from ttd.dllm.cli import app as dllm_app
     from ttd.retrieval import commands as retrieval
 
@@ -213,6 +214,7 @@ def _mount_subcommands() -> None:
     app.add_typer(retrieval.cache_app, name="cache")
 
     app.add_typer(dllm_app, name="dllm", help="Diffusion language models: generate and benchmark samplers.")
+    app.add_typer(bench_app, name="bench", help="Benchmarks: multi-hop QA and long-form evals.")
 
 
 _mount_subcommands()

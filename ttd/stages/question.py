@@ -1,8 +1,8 @@
 """Denoising step t, part 1 (M_Q): the search question the current draft most needs, or an exit.
 
 The loop ends early when the agent declares the plan covered (allowed after `min_steps`), or when its
-question repeats an earlier one even after being shown the repeat once. `early_exit = false` turns both
-off: the loop then always runs N steps.
+question repeats an earlier one even after being shown the repeat once. Neither happens before
+`min_steps`, and `early_exit = false` turns both off: the loop then always runs N steps.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         decision, more, more_evolved = await _ask(deps, retry, step)
         usage, evolved = usage + more, evolved + more_evolved
         retried = _clean(decision.question)
-        if unusable(retried) and cfg.early_exit:
+        if unusable(retried) and may_stop:
             return {"exit_reason": "repeat", "pending_question": None, "usage": usage, "evolution": evolved}
         question = retried or question or state["question"]
     return {"pending_question": question, "exit_reason": None, "usage": usage, "evolution": evolved}
