@@ -21,7 +21,15 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
     assert out.body == "B is true [1]. A is true [2]. Again [1]."
     assert [s["run_n"] for s in out.sources] == [7, 3]
     assert "[1] Title 7. <https://x/7>" in out.markdown
-    assert out.stats == {"cited": 2, "resolved": 3, "repaired": 0, "dropped": 0, "from_draft": 0}
+    assert out.stats == {
+        "cited": 2,
+        "resolved": 3,
+        "repaired": 0,
+        "dropped": 0,
+        "from_draft": 0,
+        "attributed": 0,
+        "evidence_section": 0,
+    }
 
 
 def test_repairs_the_forms_small_models_write():
@@ -59,3 +67,26 @@ def test_no_citations_gives_no_sources_section():
     out = finalize("Nothing cited here.", sources(1))
     assert "## Sources" not in out.markdown
     assert out.stats["cited"] == 0
+
+
+def test_attribution_cites_only_sentences_a_passage_supports():
+    from ttd.citations import attribute
+
+    srcs = {
+        "a": {
+            "n": 4,
+            "title": "Aqueduct",
+            "text": "Roman aqueducts carried water by gravity along gentle gradients "
+            "through stone channels, tunnels and arched bridges into city fountains.",
+        },
+        "b": {"n": 9, "title": "Legion", "text": "Marius reorganised the legions around 107 BC."},
+    }
+    text = (
+        "# Rome\n\nAqueducts carried water by gravity through stone channels and arched bridges. "
+        "Rome was important for many reasons in its long history. Marius did it [9].\n"
+    )
+    out, added = attribute(text, srcs, topic="How did Rome supply water?")
+    assert added == 1
+    assert "arched bridges [4]." in out
+    assert "long history." in out and "history [" not in out  # unsupported: left uncited
+    assert out.count("[9]") == 1  # an already cited sentence is left alone

@@ -209,3 +209,14 @@ def test_a_repeat_before_min_steps_does_not_end_the_loop(scripted, tmp_path):
     scripted.reply("question", same, same, same)
     report = run(tmp_path, steps=2, min_steps=2)
     assert len(report.trajectory.steps) == 2 and report.trajectory.exit_reason == "steps"
+
+
+def test_when_nothing_keeps_a_citation_the_cited_step_answers_are_kept(scripted, tmp_path):
+    scripted.respond("revise", lambda m: "# Draft\n\nA rewrite that dropped every mark.\n")
+    scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
+    report = run(tmp_path, steps=2)
+    assert report.citations.evidence_section == 1 and report.citations.from_draft == 0
+    assert "## Evidence from the research steps" in report.markdown
+    assert report.citations.cited >= 1
+    for step in report.trajectory.steps:
+        assert f"**{step.question}**" in report.markdown

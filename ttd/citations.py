@@ -63,7 +63,15 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
     by_n = {int(r["n"]): r for r in sources.values()}
     ids = {sid: int(r["n"]) for sid, r in sources.items()}
     order: dict[int, int] = {}  # run-wide number -> report number
-    stats: CitationStats = {"cited": 0, "resolved": 0, "repaired": 0, "dropped": 0, "from_draft": 0}
+    stats: CitationStats = {
+        "cited": 0,
+        "resolved": 0,
+        "repaired": 0,
+        "dropped": 0,
+        "from_draft": 0,
+        "attributed": 0,
+        "evidence_section": 0,
+    }
 
     def replace(match: re.Match[str]) -> str:
         cited = _tokens(match.group(1), ids)
@@ -101,3 +109,63 @@ def _source_line(source: dict[str, Any]) -> str:
     if location.startswith(("http://", "https://")):
         return f"{title}. <{location}>"
     return f"{title}. {location}".strip()
+
+
+_STOPWORDS = frozenset(
+    (
+        "a an the of in on at to for and or but is are was were be been being by with from as that this "
+        "these those it its their they them he she his her which who whom what when where why how not no "
+        "also such than then there into over under about after before during while other more most many "
+        "much some any each can could would should may might will has have had do does did so very"
+    ).split()
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOPWORDS}
+
+
+def attribute(
+    markdown: str,
+    sources: dict[str, dict[str, Any]],
+    topic: str = "",
+    min_shared: int = 4,
+    min_share: float = 0.5,
+) -> tuple[str, int]:
+    """Cite uncited sentences that a retrieved passage demonstrably supports (post-hoc attribution).
+
+    Small models often drop the [n] marks while keeping the facts. A sentence with no citation gets the
+    number of the passage that shares the most of its content words, if at least `min_shared` words and
+    `min_share` of them, not counting the research question's own words (every sentence shares those).
+    Nothing is cited that a reader could not find in the passage; the count goes into the report stats.
+    """
+    topic_words = _words(topic)
+    passages = [(int(r["n"]), _words(f"{r.get('title', '')} {r.get('text', '')}")) for r in sources.values()]
+    added = 0
+    out_lines = []
+    for line in markdown.split("\n"):
+        if not line.strip() or line.lstrip().startswith(("#", "|", "```", ">")):
+            out_lines.append(line)
+            continue
+        pieces = []
+        for sentence in _SENTENCE.findall(line):
+            words = _words(sentence) - topic_words
+            if re.search(r"\[\d+\]", sentence) or len(words) < min_shared:
+                pieces.append(sentence)
+                continue
+            best_n, best_shared = 0, 0
+            for n, passage in passages:
+                shared = len(words & passage)
+                if shared > best_shared:
+                    best_n, best_shared = n, shared
+            if best_shared >= min_shared and best_shared / len(words) >= min_share:
+                stripped = sentence.rstrip()
+                end = stripped[-1] if stripped[-1] in ".!?" else ""
+                body = stripped[:-1] if end else stripped
+                pieces.append(f"{body} [{best_n}]{end}" + sentence[len(stripped) :])
+                added += 1
+            else:
+                pieces.append(sentence)
+        out_lines.append("".join(pieces) if pieces else line)
+    return "\n".join(out_lines), added

@@ -71,6 +71,8 @@ class CitationSummary(BaseModel):
     repaired: int = 0
     dropped: int = 0
     from_draft: int = 0
+    attributed: int = 0
+    evidence_section: int = 0
 
 
 class Report(BaseModel):

@@ -64,6 +64,8 @@ class CitationStats(TypedDict):
     repaired: int  # marks rewritten into [n] form (e.g. [S3], [source 3], a passage id)
     dropped: int  # marks removed because they point at nothing retrieved in this run
     from_draft: int  # 1 if the report model lost every citation and the denoised draft R_T was used
+    attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
+    evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

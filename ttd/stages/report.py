@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ttd.citations import finalize
+import re
+
+from ttd.citations import attribute, finalize
 from ttd.context import Deps
 from ttd.evolution import Task, generate
 from ttd.formatting import clean_markdown, history_text, plan_text
@@ -29,11 +31,22 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         else ""
     )
     sources = state.get("sources", {})
-    final = finalize((clean_markdown(out.text) or (drafts[-1] if drafts else "")) + note, sources)
+    body, attributed = attribute(
+        clean_markdown(out.text) or (drafts[-1] if drafts else ""), sources, state["question"]
+    )
+    final = finalize(body + note, sources)
     if drafts and final.stats["cited"] == 0 and finalize(drafts[-1], sources).stats["cited"] > 0:
         # A small model's rewrite lost every citation the denoised draft had: R_T is the better sample.
-        final = finalize(drafts[-1] + note, sources)
+        body, attributed = attribute(drafts[-1], sources, state["question"])
+        final = finalize(body + note, sources)
         final.stats["from_draft"] = 1
+    if final.stats["cited"] == 0 and any(re.search(r"\[\d+\]", r["answer"]) for r in state.get("qa", [])):
+        # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
+        # sources stays traceable to them.
+        evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in state.get("qa", []))
+        final = finalize(f"{body}\n\n## Evidence from the research steps\n\n{evidence}{note}", sources)
+        final.stats["evidence_section"] = 1
+    final.stats["attributed"] = attributed
     return {
         "report": final.markdown,
         "report_sources": final.sources,
