@@ -15,6 +15,7 @@ from typing import Any
 import litellm
 
 from ttd.dllm.engine import SamplerOptions
+from ttd.llm.providers import chat_response
 
 # Fast-dLLM's setting for LLaDA: 32-token blocks, threshold 0.9, cache where supported.
 DEFAULT_OPTIONS = SamplerOptions(gen_length=256, block_length=32, threshold=0.9)
@@ -38,21 +39,7 @@ class DiffusionLLM(litellm.CustomLLM):
         started = time.perf_counter()
         with self._lock:
             result = complete(load_model(ref), messages, options)
-        response = litellm.ModelResponse(
-            model=f"dllm/{ref}",
-            choices=[
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": result.text},
-                    "finish_reason": "stop",
-                }
-            ],
-        )
-        response.usage = litellm.Usage(
-            prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens,
-            total_tokens=result.prompt_tokens + result.completion_tokens,
-        )
+        response = chat_response(f"dllm/{ref}", result.text, result.prompt_tokens, result.completion_tokens)
         response._hidden_params["dllm"] = {
             "nfe": result.nfe,
             "steps": result.steps,

@@ -23,6 +23,7 @@ import litellm
 
 from ttd.errors import ConfigError, MissingExtraError
 from ttd.events import emit
+from ttd.llm.providers import chat_response
 from ttd.paths import cache_dir as default_cache_dir
 
 
@@ -207,20 +208,12 @@ class LocalLLM(litellm.CustomLLM):
             out = llm.create_chat_completion(messages=_fit(llm, messages, params["max_tokens"]), **params)
         choice = out["choices"][0]
         usage = out.get("usage") or {}
-        response = litellm.ModelResponse(
-            model=f"local/{name}",
-            choices=[
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": choice["message"].get("content") or ""},
-                    "finish_reason": choice.get("finish_reason") or "stop",
-                }
-            ],
-        )
-        response.usage = litellm.Usage(
-            prompt_tokens=usage.get("prompt_tokens", 0),
-            completion_tokens=usage.get("completion_tokens", 0),
-            total_tokens=usage.get("total_tokens", 0),
+        response = chat_response(
+            f"local/{name}",
+            choice["message"].get("content") or "",
+            int(usage.get("prompt_tokens", 0)),
+            int(usage.get("completion_tokens", 0)),
+            choice.get("finish_reason") or "stop",
         )
         response._hidden_params["local_seconds"] = time.perf_counter() - started
         return response

@@ -105,6 +105,24 @@ def api_key_for(model: str) -> str:
     return "sk-no-key"
 
 
+def chat_response(
+    model: str, text: str, prompt_tokens: int, completion_tokens: int, finish_reason: str = "stop"
+) -> litellm.ModelResponse:
+    """The litellm response ttd's own providers (local, dllm, scripted) return: one message, usage filled."""
+    response = litellm.ModelResponse(
+        model=model,
+        choices=[
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+        ],
+    )
+    response.usage = litellm.Usage(
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        total_tokens=prompt_tokens + completion_tokens,
+    )
+    return response
+
+
 def supports(model: str, param: str) -> bool:
     """Whether `model`'s provider accepts an OpenAI-style parameter (litellm forwards unknown ones as-is,
     and e.g. OpenAI rejects `top_k`). ttd's own providers take them all, except JSON mode for dllm."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import litellm
 
-from ttd.llm.providers import register
+from ttd.llm.providers import chat_response, register
 
 Responder = Callable[[list[dict[str, Any]]], str]
 
@@ -99,18 +99,8 @@ class ScriptedLLM(litellm.CustomLLM):
             text = self.responders[role](call.messages)
         else:
             text = _default(role, call.messages)
-        response = litellm.ModelResponse(
-            model=model,
-            choices=[
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-            ],
-        )
         prompt_tokens = len(call.prompt.split())
-        response.usage = litellm.Usage(
-            prompt_tokens=prompt_tokens,
-            completion_tokens=len(text.split()),
-            total_tokens=prompt_tokens + len(text.split()),
-        )
+        response = chat_response(model, text, prompt_tokens, len(text.split()))
         return response
 
     async def acompletion(
