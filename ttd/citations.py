@@ -63,15 +63,7 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
     by_n = {int(r["n"]): r for r in sources.values()}
     ids = {sid: int(r["n"]) for sid, r in sources.items()}
     order: dict[int, int] = {}  # run-wide number -> report number
-    stats: CitationStats = {
-        "cited": 0,
-        "resolved": 0,
-        "repaired": 0,
-        "dropped": 0,
-        "from_draft": 0,
-        "attributed": 0,
-        "evidence_section": 0,
-    }
+    stats = CitationStats(**dict.fromkeys(CitationStats.__annotations__, 0))  # every counter starts at 0
 
     def replace(match: re.Match[str]) -> str:
         cited = _tokens(match.group(1), ids)
