@@ -69,10 +69,10 @@ def test_unreadable_config_file(tmp_path):
 
 
 def test_local_extra_missing_is_reported(tmp_path):
-    # Hide llama_cpp behind a module that fails to import, as on a machine without the 'local' extra.
-    shadow = tmp_path / "shadow" / "llama_cpp"
+    # Hide xllamacpp behind a module that fails to import, as on a machine without the 'local' extra.
+    shadow = tmp_path / "shadow" / "xllamacpp"
     shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('llama_cpp is not installed')\n")
+    (shadow / "__init__.py").write_text("raise ImportError('xllamacpp is not installed')\n")
     env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
     proc = subprocess.run(
         [sys.executable, "-m", "ttd.cli", "research", "q", "--out", str(tmp_path / "runs")],

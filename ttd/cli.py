@@ -198,10 +198,12 @@ def agents() -> None:
 @app.command()
 def models() -> None:
     """List the embedded local models (hosted ones are any litellm name: openai/..., anthropic/...)."""
-    from ttd.llm.local import LOCAL_MODELS
+    from ttd.llm.local import DEPRECATED_ALIASES, LOCAL_MODELS
 
     for m in LOCAL_MODELS.values():
         out.print(f"[bold]local/{m.name}[/]: {m.description}", highlight=False)
+    for old, new in DEPRECATED_ALIASES.items():
+        out.print(f"local/{old}: deprecated name of local/{new}", highlight=False)
 
 
 def _mount_subcommands() -> None:
