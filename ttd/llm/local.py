@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import importlib.metadata as md
+import itertools
 import os
 import re
 import signal
@@ -212,6 +213,7 @@ def choose_threads(cores: int | None = None) -> tuple[int, int]:
 
 
 ENGINE = "llama.cpp server via xllamacpp"
+_STARTS = itertools.count(1)
 
 
 class EngineCrashed(TTDError):
@@ -238,7 +240,7 @@ class Engine:
         threads, threads_batch = choose_threads()
         log_dir = default_cache_dir() / "engine"
         log_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = log_dir / f"{name}.{os.getpid()}.log"
+        self.log_path = log_dir / f"{name}.{os.getpid()}.{next(_STARTS)}.log"
         cmd = [
             sys.executable, "-m", "ttd.llm.engine_worker",
             "--model", str(model_path(name)),
