@@ -39,6 +39,7 @@ def build_params(args: argparse.Namespace) -> object:
     p.endpoint_slots = True
     p.endpoint_metrics = True
     p.warmup = False
+    p.fit_params = False  # fitting to device memory loads the model twice; there is no GPU to fit
     return p
 
 
