@@ -96,11 +96,12 @@ class BlockLogits:
         self.replace_range = "replace_range" in params
 
     def __call__(self, ids: torch.Tensor, start: int, end: int, **kwargs: Any) -> tuple[Any, torch.Tensor]:
-        if self.ranged:
-            out = self.model(ids, logits_range=(start, end), **kwargs)
-            return out, out.logits
-        out = self.model(ids, **kwargs)
-        return out, out.logits[:, start:end]
+        with torch.profiler.record_function("ttd.dllm.forward"):
+            if self.ranged:
+                out = self.model(ids, logits_range=(start, end), **kwargs)
+                return out, out.logits
+            out = self.model(ids, **kwargs)
+            return out, out.logits[:, start:end]
 
 
 @torch.no_grad()
