@@ -168,3 +168,15 @@ def test_rmsnorm_matches_reference(dtype, tol):
     got = norm.to(dtype)(x.to(dtype))
     assert got.dtype == dtype
     assert ((got.double() - ref).norm() / ref.norm()).item() < tol
+
+
+def test_static_buffer_dual_step_matches_plain_dual_cache():
+    """The CUDA-graph path's static buffers (run eagerly on CPU) decode exactly as the plain dual cache."""
+    model = tiny_model(seed=4)
+    ids = torch.tensor([[toy.PAD, toy.PAD, *toy.encode_prompt("abc")], toy.encode_prompt("fedcb")])
+    am = (ids != toy.PAD).long()
+    for threshold in (None, 0.3):
+        kw = dict(steps=16, gen_length=16, block_length=4, mask_id=toy.MASK, threshold=threshold)
+        plain = llada.generate_with_dual_cache(model, ids, attention_mask=am, **kw)
+        static = llada.generate_with_dual_cache(model, ids, attention_mask=am, cuda_graphs=True, **kw)
+        assert static.sequences.tolist() == plain.sequences.tolist() and static.nfe == plain.nfe

@@ -41,7 +41,12 @@ def test_tiny_run_without_the_packages_the_gpu_image_lacks(tmp_path: Path):
     assert latency["bound_s"] > 0 and all(r["ratio"] > 0 for r in latency["rows"])
     assert any("dual-cache step" in r["what"] for r in latency["rows"])
     decoding = data["decoding"]
-    assert {r["mode"] for r in decoding} == {"vanilla", "prefix cache", "dual cache"}
+    assert {r["mode"] for r in decoding} == {
+        "vanilla",
+        "prefix cache",
+        "dual cache",
+        "dual cache + CUDA graphs",
+    }
     assert all(r["nfe"] == r["gen"] for r in decoding)  # one token per step: equal NFE across caches
     assert sorted(r["batch"] for r in data["batching"] if r["mode"] == "dual cache") == [1, 2]
     real = {r["decoder"]: r for r in data["real_text"]["rows"]}

@@ -31,6 +31,7 @@ class SamplerOptions:
     threshold: float | None = 0.9  # None: LLaDA's fixed schedule
     dynamic_length: bool = False  # DAEDAL: grow gen_length from block_length while the tail is not EOS
     seed: int | None = None
+    cuda_graphs: bool = False  # dual cache: replay in-block steps as CUDA graphs (ttd's own models)
 
     @classmethod
     def from_params(cls, params: dict[str, Any], base: SamplerOptions | None = None) -> SamplerOptions:
@@ -129,7 +130,9 @@ def generate_ids(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOpti
             **common,
         )
     elif opts.cache == "dual":
-        out = llada.generate_with_dual_cache(lm.model, prompt, steps=opts.steps, **common)
+        out = llada.generate_with_dual_cache(
+            lm.model, prompt, steps=opts.steps, cuda_graphs=opts.cuda_graphs, **common
+        )
     elif opts.cache == "prefix":
         out = llada.generate_with_prefix_cache(lm.model, prompt, steps=opts.steps, **common)
     else:

@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from ttd.dllm.graphs import StaticDualStep
 from ttd.dllm.sampling import Generation, Remasking, Trace, get_num_transfer_tokens, get_transfer_index
 from ttd.errors import ConfigError
 
@@ -250,17 +251,21 @@ def generate_with_dual_cache(
     threshold: float | None = None,
     eos_ids: tuple[int, ...] = (),
     trace: Trace | None = None,
+    cuda_graphs: bool = False,
 ) -> Generation:
     """Fast-dLLM DualCache: cache prefix and masked suffix once per block, then forward only the block.
 
     The model's forward must accept `replace_position` (B, L) bool: the positions whose keys and values
-    the input replaces in a cache that spans the whole sequence.
+    the input replaces in a cache that spans the whole sequence. `cuda_graphs` replays the in-block steps
+    as CUDA graphs (`ttd.dllm.graphs`) for models that take `replace_range`; on CPU it runs the same
+    static-buffer path eagerly.
     """
     trace = trace or Trace(total_tokens=gen_length * prompt.shape[0])
     steps_per_block = check_lengths(steps, gen_length, block_length)
     x, attention_mask = _init(prompt, attention_mask, gen_length, mask_id)
     lp = prompt.shape[1]
     call = BlockLogits(model)
+    graphed = StaticDualStep(model) if cuda_graphs and call.replace_range else None
     for num_block in range(gen_length // block_length):
         s, e = lp + num_block * block_length, lp + (num_block + 1) * block_length
         num_transfer_tokens = get_num_transfer_tokens(x[:, s:e] == mask_id, steps_per_block)
@@ -279,16 +284,21 @@ def generate_with_dual_cache(
         )
         x[:, s:e][transfer_index] = x0[transfer_index]
         trace.step(int(transfer_index.sum()), num_block)
+        if graphed is not None:
+            graphed.load(past_key_values, attention_mask)
         i = 1
         while (x[:, s:e] == mask_id).any():
             mask_blk = x[:, s:e] == mask_id
-            logits = model(
-                x[:, s:e],
-                attention_mask=attention_mask,
-                past_key_values=past_key_values,
-                use_cache=True,
-                **replace,
-            ).logits
+            if graphed is not None:
+                logits = graphed(x[:, s:e], s, e)
+            else:
+                logits = model(
+                    x[:, s:e],
+                    attention_mask=attention_mask,
+                    past_key_values=past_key_values,
+                    use_cache=True,
+                    **replace,
+                ).logits
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
             x0, transfer_index = get_transfer_index(
