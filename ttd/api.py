@@ -12,6 +12,7 @@ a ready `Retriever` instance instead of the configured one (the benchmark runner
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import threading
 import time
@@ -21,13 +22,14 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from ttd import runs
+from ttd import runs, validate
 from ttd.config import ResearchConfig, resolve_config
 from ttd.context import Deps
-from ttd.errors import ConfigError
+from ttd.errors import ConfigError, ModelReplyError
 from ttd.events import ProgressEvent, capture, emit
 from ttd.graph import build_graph
 from ttd.llm.gateway import Gateway, check_models
+from ttd.llm.providers import is_embedded
 from ttd.report import Report, build_report
 from ttd.retrieval.base import Retriever
 from ttd.retrieval.factory import build_retriever
@@ -40,22 +42,42 @@ def prepare(
     out: str | Path | None = None,
     agent: str | None = None,
     config_file: str | Path | None = None,
+    restart: bool = False,
     **overrides: Any,
 ) -> tuple[str, ResearchConfig, runs.RunDir | None]:
     """Validate everything a run needs before any work starts; raises one-line `TTDError`s."""
     if resume:
+        given = sorted(
+            k
+            for k, v in {
+                "question": question,
+                "agent": agent,
+                "config_file": config_file,
+                **overrides,
+            }.items()
+            if v is not None
+        )
+        if given:
+            flags = ", ".join(given)
+            raise ConfigError(
+                f"--resume continues run {resume} with its saved settings; {flags} cannot change it: "
+                "drop them, or start a new run"
+            )
         run = runs.open_run(resume, out)
         config = run.config()
-        question = str(run.meta().get("question") or "")
+        question = validate.question(run.meta().get("question"))
+        runs.check_resumable(run, restart=restart)
     else:
-        if question is None or not question.strip():
-            raise ConfigError(
-                'the question is empty: pass the research question, e.g. ttd research "Why did Rome fall?"'
-            )
+        if restart:
+            raise ConfigError("--restart only goes with --resume RUN_ID")
+        question = validate.question(question)
         run = None
         config = resolve_config(agent=agent, config_file=config_file, **overrides)
+        validate.writable_dir(runs.root(out))
     check_models(config)
-    return question.strip(), config, run
+    if any(not is_embedded(m) for m in config.models.distinct()):
+        validate.api_base(config.api_base)
+    return question, config, run
 
 
 async def _execute(
@@ -70,16 +92,28 @@ async def _execute(
     retriever = retriever or build_retriever(config.retrieval)
     deps = Deps(config=config, gateway=Gateway(config), retriever=retriever)
     run = run or runs.new_run(question, config, out)
+    with runs.locked(run):
+        return await _execute_locked(question, config, run, resumed, deps, retriever if owned else None)
+
+
+async def _execute_locked(
+    question: str,
+    config: ResearchConfig,
+    run: runs.RunDir,
+    resumed: bool,
+    deps: Deps,
+    owned_retriever: Retriever | None,
+) -> Report:
     started = time.time()
     previous_wall = float(run.meta().get("wall_time_s") or 0.0)
-    run.update_meta(status="running")
+    run.update_meta(status="running", pid=os.getpid())
     emit(
         "run_started",
         detail=str(run.path),
         data={"run_id": run.run_id, "resumed": resumed},
         total_steps=config.steps,
     )
-    thread = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 3 * config.steps + 20}
+    thread = {"configurable": {"thread_id": run.thread_id}, "recursion_limit": 3 * config.steps + 20}
     try:
         async with AsyncSqliteSaver.from_conn_string(str(run.checkpoint)) as saver:
             graph = build_graph(deps, saver)
@@ -95,6 +129,8 @@ async def _execute(
                         for text in (node_update or {}).get("drafts", []):
                             run.write_draft(drafts, text)
                             drafts += 1
+                    # wall time accumulates per finished node, so a kill -9 loses at most one node's time
+                    run.update_meta(wall_time_s=round(previous_wall + time.time() - started, 2))
                 values = (await graph.aget_state(thread)).values
     except BaseException as exc:
         run.update_meta(
@@ -104,8 +140,9 @@ async def _execute(
         )
         raise
     finally:
-        if owned:
-            await retriever.aclose()
+        if owned_retriever is not None:
+            await owned_retriever.aclose()
+    _check_replies(values, run)
     wall = round(previous_wall + time.time() - started, 2)
     report = build_report(values, run.run_id, str(run.path), config.model_dump(mode="json"), wall)
     run.write_report(report.markdown, report.model_dump_json(indent=2))
@@ -118,6 +155,20 @@ async def _execute(
     )
     emit("report", detail=str(run.path), data={"report": report}, tokens=report.usage.total.tokens)
     return report
+
+
+def _check_replies(values: dict[str, Any], run: runs.RunDir) -> None:
+    """A run whose every model reply was empty has nothing to report: fail instead of writing a title."""
+    placeholder = f"# {values.get('question', '')}".strip()  # what the draft stage keeps for an empty reply
+    drafts = [d for d in values.get("drafts", []) if str(d).strip() not in ("", placeholder)]
+    answers = [r for r in values.get("qa", []) if str(r.get("answer", "")).strip()]
+    if values.get("usage") and not drafts and not answers:
+        message = (
+            f"every model reply in run {run.run_id} was empty: check the model (try another --model) "
+            "or raise its max_tokens"
+        )
+        run.update_meta(status="failed", error=message)
+        raise ModelReplyError(message)
 
 
 async def astream(question: str | None = None, **kwargs: Any) -> AsyncIterator[ProgressEvent]:

@@ -82,6 +82,10 @@ def research(
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue an interrupted run (id or path).")
     ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option("--restart", help="With --resume: start a run whose checkpoint is damaged over."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
 ) -> None:
     """Research QUESTION and print a cited report; the run directory keeps drafts, sources and usage."""
@@ -110,6 +114,8 @@ def research(
         cache=False if no_cache else None,
     )
     kwargs = dict(resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
+    if restart:
+        kwargs["restart"] = True
     try:
         prepare(question, **kwargs)  # every input error surfaces here, before a run directory exists
     except TTDError as exc:
@@ -140,9 +146,9 @@ def research(
             f"interrupted; finished steps are saved: resume with ttd research --resume {_run_id(view)}", 130
         )
     except TTDError as exc:
-        _fail(f"{exc} (finished steps are saved: resume with ttd research --resume {_run_id(view)})")
+        _fail(f"{exc}{_saved(view)}", exc.exit_code)
     except Exception as exc:  # an unexpected failure: one line, and how to continue
-        _fail(f"{exc.__class__.__name__}: {exc} (run saved: ttd research --resume {_run_id(view)})", 1)
+        _fail(f"{exc.__class__.__name__}: {exc}{_saved(view)}", 1)
     assert report is not None
     if fmt is Format.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
@@ -159,6 +165,14 @@ def research(
 
 def _run_id(view: object) -> str:
     return Path(getattr(view, "run_dir", "") or "RUN_ID").name
+
+
+def _saved(view: object) -> str:
+    """How to continue, only where a run directory exists (a failure before it has nothing to resume)."""
+    run_dir = getattr(view, "run_dir", "")
+    if not run_dir or not Path(run_dir, "checkpoint.sqlite").exists():
+        return ""
+    return f" (finished steps are saved: resume with ttd research --resume {Path(run_dir).name})"
 
 
 @app.command()

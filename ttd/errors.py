@@ -23,3 +23,7 @@ class MissingExtraError(TTDError):
     def __init__(self, extra: str, what: str) -> None:
         super().__init__(f"{what} needs the '{extra}' extra: pip install 'ttd-dr[{extra}]'")
         self.extra = extra
+
+
+class ModelReplyError(TTDError):
+    """The model endpoint answered, but not with anything usable (errors, HTML, empty replies)."""
