@@ -203,6 +203,8 @@ class PageFetcher:
             return Page(url, current, False, reason=f"more than {self.max_redirects} redirects")
         except BlockedURLError as e:
             return Page(url, current, False, reason=f"blocked: {e}")
+        except (httpx.InvalidURL, ValueError, UnicodeError) as e:
+            return Page(url, current, False, reason=f"malformed URL: {type(e).__name__}")
         except httpx.TimeoutException:
             return Page(url, current, False, reason="timeout")
         except httpx.HTTPError as e:
