@@ -26,4 +26,8 @@ class MissingExtraError(TTDError):
 
 
 class ModelReplyError(TTDError):
-    """The model endpoint answered, but not with anything usable (errors, HTML, empty replies)."""
+    """The model endpoint failed or answered nothing usable (5xx after retries, HTML, empty replies).
+
+    Exit code 1, not 2: the input was fine, the server was not; finished steps stay resumable."""
+
+    exit_code = 1
