@@ -29,6 +29,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "from_draft": 0,
         "attributed": 0,
         "evidence_section": 0,
+        "foreign_urls": 0,
     }
 
 
@@ -47,12 +48,21 @@ def test_drops_what_does_not_resolve_and_counts_it():
     assert out.stats["cited"] == 2
 
 
-def test_leaves_links_and_other_brackets_alone():
-    text = "See [the docs](https://example.org) and [to verify] and a list [ ] item [1]."
+def test_leaves_source_links_and_other_brackets_alone():
+    text = "See [the docs](https://x/1) and [to verify] and a list [ ] item [1]."
     out = finalize(text, sources(1))
-    assert "[the docs](https://example.org)" in out.body
+    assert "[the docs](https://x/1)" in out.body
     assert "[to verify]" in out.body
     assert out.body.endswith("item [1].")
+    assert out.stats["foreign_urls"] == 0
+
+
+def test_urls_that_are_not_sources_are_removed_and_counted():
+    text = "See [the docs](https://evil.example/a), http://evil.example/b and <https://x/1>; claim [1]."
+    out = finalize(text, sources(1))
+    assert "evil.example" not in out.markdown
+    assert out.body == "See the docs, and <https://x/1>; claim [1]."
+    assert out.stats["foreign_urls"] == 2
 
 
 def test_model_written_reference_lists_are_replaced():

@@ -11,6 +11,7 @@ import pytest
 import ttd
 import ttd.retrieval
 from tests.conftest import scripted_models
+from ttd.errors import ModelReplyError
 
 Q = "What caused the fall of the Western Roman Empire?"
 
@@ -127,8 +128,9 @@ def test_a_permanent_error_is_not_retried(scripted, tmp_path):
         if call.role == "plan"
         else None
     )
-    with pytest.raises(litellm.BadRequestError):
+    with pytest.raises(ModelReplyError, match=r"scripted/plan answered HTTP 400: .*bad") as caught:
         run(tmp_path, steps=1)
+    assert isinstance(caught.value.__cause__, litellm.BadRequestError)  # one clear line, the cause kept
     assert scripted.roles() == ["plan"]
 
 

@@ -84,7 +84,8 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
         lead = " " if match.group(0)[0] in " \t" else ""
         return lead + "".join(f"[{k}]" for k in kept)
 
-    body = _BRACKET.sub(replace, strip_sources_section(markdown)).strip()
+    body, stats["foreign_urls"] = strip_foreign_urls(strip_sources_section(markdown), sources)
+    body = _BRACKET.sub(replace, body).strip()
     stats["cited"] = len(order)
     report_sources = []
     for run_n, new in sorted(order.items(), key=lambda kv: kv[1]):
@@ -96,8 +97,44 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
     return Finalized(markdown=full, sources=report_sources, stats=stats, body=body)
 
 
+_MD_LINK = re.compile(r"!?\[([^\[\]\n]*)\]\(\s*<?([^()\s>]+)>?[^()]*\)")
+_BARE_URL = re.compile(r"<?\b(?:https?|ftp)://[^\s<>()\[\]]+>?|\bwww\.[^\s<>()\[\]]+", re.I)
+
+
+def _norm(url: str) -> str:
+    return url.strip("<>").rstrip(".,;:!?'\"").rstrip("/").lower()
+
+
+def strip_foreign_urls(markdown: str, sources: dict[str, dict[str, Any]]) -> tuple[str, int]:
+    """Remove web addresses that are not among the run's sources (a link text stays, its target goes).
+
+    Retrieved text is untrusted: a page can tell the model to link somewhere. Only addresses the run
+    actually retrieved may appear in a report; the number removed goes into the citation stats."""
+    allowed = {_norm(str(r.get("location") or "")) for r in sources.values()}
+    removed = 0
+
+    def link(m: re.Match[str]) -> str:
+        nonlocal removed
+        if _norm(m.group(2)) in allowed:
+            return m.group(0)
+        removed += 1
+        return m.group(1)
+
+    def bare(m: re.Match[str]) -> str:
+        nonlocal removed
+        if _norm(m.group(0)) in allowed:
+            return m.group(0)
+        removed += 1
+        return ""
+
+    text = _BARE_URL.sub(bare, _MD_LINK.sub(link, markdown))
+    return (re.sub(r"[ \t]{2,}", " ", text) if removed else text), removed
+
+
 def _source_line(source: dict[str, Any]) -> str:
-    title, location = str(source.get("title") or "Untitled"), str(source.get("location") or "")
+    from ttd.formatting import clean_title
+
+    title, location = clean_title(source.get("title")), str(source.get("location") or "")
     if location.startswith(("http://", "https://")):
         return f"{title}. <{location}>"
     return f"{title}. {location}".strip()

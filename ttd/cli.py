@@ -85,6 +85,10 @@ def research(
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue an interrupted run (id or path).")
     ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option("--restart", help="With --resume: start a run whose checkpoint is damaged over."),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No live progress display.")] = False,
 ) -> None:
     """Research QUESTION and print a cited report; the run directory keeps drafts, sources and usage."""
@@ -112,6 +116,8 @@ def research(
         dense=False if no_dense else None,
         cache=False if no_cache else None,
     )
+    if restart:
+        overrides["restart"] = True
     try:  # every input error surfaces here, before a run directory exists
         run = Run.prepare(question, resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
     except TTDError as exc:
@@ -136,7 +142,7 @@ def research(
     except KeyboardInterrupt:
         _fail(f"interrupted{_resume_hint(run, 'finished steps are saved')}", 130)
     except TTDError as exc:
-        _fail(f"{exc}{_resume_hint(run, 'finished steps are saved')}")
+        _fail(f"{exc}{_resume_hint(run, 'finished steps are saved')}", exc.exit_code)
     except Exception as exc:  # an unexpected failure: one line, and how to continue
         _fail(f"{exc.__class__.__name__}: {exc}{_resume_hint(run, 'run saved')}", 1)
     report = run.report
@@ -156,7 +162,9 @@ def research(
 
 def _resume_hint(run: Run, saved: str) -> str:
     """How to continue a run that exists on disk; nothing for a run that never started."""
-    return f" ({saved}: resume with ttd research --resume {run.run_dir.run_id})" if run.run_dir else ""
+    if run.run_dir is None or not run.run_dir.checkpoint.exists():
+        return ""
+    return f" ({saved}: resume with ttd research --resume {run.run_dir.run_id})"
 
 
 @app.command()

@@ -13,14 +13,24 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
 
+from ttd import validate
 from ttd.errors import ConfigError
 from ttd.resources import agents_dir, preset_names
 
 Role = Literal["plan", "draft", "question", "answer", "revise", "report", "judge"]
 ROLES: tuple[Role, ...] = ("plan", "draft", "question", "answer", "revise", "report", "judge")
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
+DEFAULT_MAX_TOKENS: dict[str, int] = {
+    "plan": 400,
+    "draft": 700,
+    "question": 120,
+    "answer": 350,
+    "revise": 1000,
+    "report": 1400,
+    "judge": 400,
+}
 
 
 class Models(BaseModel):
@@ -115,8 +125,8 @@ class ResearchConfig(BaseModel):
     agent: str = "default"
     description: str = ""
     models: Models = Field(default_factory=Models)
-    steps: int = Field(4, ge=0, le=100, description="denoising steps N (paper: 20)")
-    min_steps: int = Field(
+    steps: StrictInt = Field(4, ge=0, le=100, description="denoising steps N (paper: 20)")
+    min_steps: StrictInt = Field(
         1, ge=0, description="steps before the question agent may declare the plan covered"
     )
     early_exit: bool = Field(
@@ -127,21 +137,18 @@ class ResearchConfig(BaseModel):
     )
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="question similarity that counts as a repeat")
     temperature: float = Field(0.4, ge=0, le=2)
-    max_tokens: dict[str, int] = Field(
-        default_factory=lambda: {
-            "plan": 400,
-            "draft": 700,
-            "question": 120,
-            "answer": 350,
-            "revise": 1000,
-            "report": 1400,
-            "judge": 400,
-        }
+    max_tokens: dict[str, StrictInt] = Field(
+        default_factory=lambda: dict(DEFAULT_MAX_TOKENS),
+        description="per role; a table that names some roles keeps the defaults of the others",
     )
     api_base: str | None = None
-    concurrency: int = Field(4, ge=1, description="model calls in flight at once")
-    timeout: float = Field(900, gt=0, description="seconds per model call")
-    retries: int = Field(3, ge=0, description="retries of transient failures (429, 5xx, timeouts)")
+    concurrency: StrictInt = Field(4, ge=1, description="model calls in flight at once")
+    timeout: float = Field(
+        300, gt=0, le=3600, description="seconds per model call (retries multiply it: keep it modest)"
+    )
+    retries: StrictInt = Field(
+        3, ge=0, le=10, description="retries of transient failures (429, 5xx, timeouts)"
+    )
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
@@ -151,6 +158,10 @@ class ResearchConfig(BaseModel):
         unknown = set(self.max_tokens) - set(ROLES)
         if unknown:
             raise ValueError(f"max_tokens has unknown roles {sorted(unknown)}; roles are {', '.join(ROLES)}")
+        bad = {r: v for r, v in self.max_tokens.items() if not 1 <= v <= 100_000}
+        if bad:
+            raise ValueError(f"max_tokens values must be 1..100000, got {bad}")
+        self.max_tokens = {**DEFAULT_MAX_TOKENS, **self.max_tokens}
         return self
 
 
@@ -167,8 +178,18 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 def _expand_models(data: dict[str, Any]) -> dict[str, Any]:
     """`models.default` (or a top-level `model`) fills every role not named explicitly."""
     data = dict(data)
+    for key in ("models", "max_tokens", "retrieval", "evolution", "budget"):
+        if key in data and not isinstance(data[key], dict):
+            raise ConfigError(f"'{key}' must be a table such as [{key}], not {type(data[key]).__name__}")
     models = dict(data.get("models") or {})
-    default = data.pop("model", None) or models.pop("default", None)
+    default = data.pop("model", None)
+    if default is None:
+        default = models.pop("default", None)
+    for role, name in [("model", default), *models.items()]:
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigError(
+                f"the model for '{role}' is {name!r}: name one as PROVIDER/MODEL, e.g. openai/gpt-4.1-mini"
+            )
     if default:
         models = {**{r: default for r in ROLES}, **models}
     if models:
@@ -177,6 +198,7 @@ def _expand_models(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_toml(path: Path, what: str) -> dict[str, Any]:
+    path = validate.regular_file(path, what)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -190,7 +212,7 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
 
 
 def load_preset(name: str) -> dict[str, Any]:
-    path = agents_dir() / f"{name}.toml"
+    path = validate.contained(agents_dir(), f"{name}.toml", "agent preset")
     if not path.is_file():
         raise ConfigError(f"unknown agent preset '{name}': choose one of {', '.join(preset_names())}")
     return _expand_models(read_toml(path, "preset"))
@@ -248,4 +270,5 @@ def resolve_config(
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "config"
-        raise ConfigError(f"invalid setting {where}: {err['msg']} (preset '{agent}')") from None
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {where}: {msg} (preset '{agent}')") from None

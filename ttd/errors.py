@@ -23,3 +23,11 @@ class MissingExtraError(TTDError):
     def __init__(self, extra: str, what: str) -> None:
         super().__init__(f"{what} needs the '{extra}' extra: pip install 'ttd-dr[{extra}]'")
         self.extra = extra
+
+
+class ModelReplyError(TTDError):
+    """The model endpoint failed or answered nothing usable (5xx after retries, HTML, empty replies).
+
+    Exit code 1, not 2: the input was fine, the server was not; finished steps stay resumable."""
+
+    exit_code = 1

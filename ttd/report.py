@@ -74,6 +74,7 @@ class CitationSummary(BaseModel):
     from_draft: int = 0
     attributed: int = 0
     evidence_section: int = 0
+    foreign_urls: int = 0
 
 
 class Report(BaseModel):

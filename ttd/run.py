@@ -13,6 +13,7 @@ if it built it. Errors raised once `run_dir` is set concern a run that exists an
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,13 +21,14 @@ from typing import Any
 
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from ttd import runs
+from ttd import runs, validate
 from ttd.config import ResearchConfig, resolve_config
 from ttd.context import Deps
-from ttd.errors import ConfigError
+from ttd.errors import ConfigError, ModelReplyError
 from ttd.events import ProgressEvent
 from ttd.graph import build_graph
 from ttd.llm.gateway import Gateway, check_models
+from ttd.llm.providers import is_embedded
 from ttd.report import Report, build_report
 from ttd.retrieval.base import Retriever
 from ttd.retrieval.factory import build_retriever
@@ -79,6 +81,7 @@ class Run:
         retriever: Retriever | None = None,
         agent: str | None = None,
         config_file: str | Path | None = None,
+        restart: bool = False,
         **overrides: Any,
     ) -> Run:
         """Validate everything a run needs before any work starts; raises one-line `TTDError`s.
@@ -87,19 +90,36 @@ class Run:
         """
         existing = None
         if resume:
+            given = sorted(
+                k
+                for k, v in {
+                    "question": question,
+                    "agent": agent,
+                    "config_file": config_file,
+                    **overrides,
+                }.items()
+                if v is not None
+            )
+            if given:
+                raise ConfigError(
+                    f"--resume continues run {resume} with its saved settings; {', '.join(given)} cannot"
+                    " change it: drop them, or start a new run"
+                )
             existing = runs.open_run(resume, out)
             config = existing.config()
             check_models(config)
-            question = str(existing.meta().get("question") or "")
+            question = validate.question(existing.meta().get("question"))
+            runs.check_resumable(existing, restart=restart)
         else:
-            if question is None or not question.strip():
-                raise ConfigError(
-                    "the question is empty: pass the research question,"
-                    " e.g. ttd research 'Why did Rome fall?'"
-                )
+            if restart:
+                raise ConfigError("--restart only goes with --resume RUN_ID")
+            question = validate.question(question)
             config = settings(agent=agent, config_file=config_file, **overrides)
+            validate.writable_dir(runs.root(out))
+        if any(not is_embedded(m) for m in config.models.distinct()):
+            validate.api_base(config.api_base)
         deps = dependencies(config, retriever)
-        return cls(question.strip(), deps, owns_retriever=retriever is None, resume=existing, out=out)
+        return cls(question, deps, owns_retriever=retriever is None, resume=existing, out=out)
 
     async def execute(self) -> Report:
         """Run to the end and return the report (progress events are dropped)."""
@@ -126,16 +146,22 @@ class Run:
         config = self.config
         run = self.run_dir or runs.new_run(self.question, config, self.out)
         self.run_dir = run
+        with runs.locked(run):
+            async for event in self._run_locked(run):
+                yield event
+
+    async def _run_locked(self, run: runs.RunDir) -> AsyncIterator[ProgressEvent]:
+        config = self.config
         started = time.time()
         previous_wall = float(run.meta().get("wall_time_s") or 0.0)
-        run.update_meta(status="running")
+        run.update_meta(status="running", pid=os.getpid())
         yield ProgressEvent(
             kind="run_started",
             detail=str(run.path),
             data={"run_id": run.run_id, "resumed": self.resumed},
             total_steps=config.steps,
         )
-        thread = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 3 * config.steps + 20}
+        thread = {"configurable": {"thread_id": run.thread_id}, "recursion_limit": 3 * config.steps + 20}
         try:
             async with AsyncSqliteSaver.from_conn_string(str(run.checkpoint)) as saver:
                 graph = build_graph(self.deps, saver)
@@ -154,6 +180,8 @@ class Run:
                             for text in (node_update or {}).get("drafts", []):
                                 run.write_draft(drafts, text)
                                 drafts += 1
+                        # wall time accumulates per finished node: a kill -9 loses at most one node's time
+                        run.update_meta(wall_time_s=round(previous_wall + time.time() - started, 2))
                 values = (await graph.aget_state(thread)).values
         except BaseException as exc:
             run.update_meta(
@@ -162,6 +190,7 @@ class Run:
                 wall_time_s=round(previous_wall + time.time() - started, 2),
             )
             raise
+        _check_replies(values, run)
         wall = round(previous_wall + time.time() - started, 2)
         report = build_report(values, run.run_id, str(run.path), config.model_dump(mode="json"), wall)
         run.write_report(report.markdown, report.model_dump_json(indent=2))
@@ -173,3 +202,17 @@ class Run:
             tokens=report.usage.total.tokens,
         )
         self.report = report
+
+
+def _check_replies(values: dict[str, Any], run: runs.RunDir) -> None:
+    """A run whose every model reply was empty has nothing to report: fail instead of writing a title."""
+    placeholder = f"# {values.get('question', '')}".strip()  # what the draft stage keeps for an empty reply
+    drafts = [d for d in values.get("drafts", []) if str(d).strip() not in ("", placeholder)]
+    answers = [r for r in values.get("qa", []) if str(r.get("answer", "")).strip()]
+    if values.get("usage") and not drafts and not answers:
+        message = (
+            f"every model reply in run {run.run_id} was empty: check the model (try another --model) "
+            "or raise its max_tokens"
+        )
+        run.update_meta(status="failed", error=message)
+        raise ModelReplyError(message)

@@ -9,10 +9,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import re
 import secrets
+import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +40,19 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.path / "checkpoint.sqlite"
+
+    @property
+    def thread_id(self) -> str:
+        """The checkpoint's thread id, stored at creation so a renamed run directory still resumes."""
+        return str(self.meta().get("thread_id") or self.run_id)
+
+    def status(self) -> str:
+        """meta's status, but "interrupted" for a "running" run whose process is gone (kill -9, power cut)."""
+        meta = self.meta()
+        status = str(meta.get("status", "?"))
+        if status == "running" and not _alive(meta.get("pid")):
+            return "interrupted"
+        return status
 
     def meta(self) -> dict[str, Any]:
         try:
@@ -63,11 +81,82 @@ class RunDir:
 
 
 def _write(path: Path, text: str) -> None:
-    """Write atomically, so a run killed mid-write never leaves a half file behind."""
+    """Write atomically, so a run killed mid-write never leaves a half file behind (nor a *.tmp on errors)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def locked(run: RunDir) -> Iterator[None]:
+    """Hold the run directory's lock for the whole run, so two resumes of one run cannot both do its work.
+
+    An OS lock (fcntl) is released by the kernel when the process dies, so kill -9 never leaves it stale.
+    """
+    fd = os.open(run.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(
+                f"run {run.run_id} is in use by another ttd process: wait for it to finish, or stop it first"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def check_resumable(run: RunDir, restart: bool = False) -> None:
+    """Refuse to resume a run whose checkpoint is missing, empty or damaged: resuming would silently start
+    over. With `restart`, the damaged checkpoint is moved aside and the run starts from scratch."""
+    problem = _checkpoint_problem(run.checkpoint, run.thread_id)
+    if problem is None:
+        return
+    if not restart:
+        raise ConfigError(
+            f"run {run.run_id} cannot be resumed: its checkpoint {problem}; "
+            f"add --restart to research its question again from scratch in the same run directory"
+        )
+    if run.checkpoint.exists():
+        run.checkpoint.replace(run.checkpoint.with_name("checkpoint.sqlite.damaged"))
+    for side in ("-wal", "-shm"):
+        run.checkpoint.with_name(run.checkpoint.name + side).unlink(missing_ok=True)
+
+
+def _checkpoint_problem(path: Path, thread_id: str) -> str | None:
+    if not path.exists():
+        return "is missing"
+    if path.stat().st_size == 0:
+        return "is empty"
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            row = db.execute("SELECT count(*) FROM checkpoints WHERE thread_id=?", (thread_id,)).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            return "is locked by another process (is another ttd resuming it?)"
+        return f"is damaged ({exc})"
+    except sqlite3.DatabaseError as exc:
+        return f"is damaged ({exc})"
+    if not row or not row[0]:
+        return "holds no saved step"
+    return None
 
 
 def root(out: str | Path | None = None) -> Path:
@@ -79,7 +168,15 @@ def new_run(question: str, config: ResearchConfig, out: str | Path | None = None
     run = RunDir(run_id, root(out) / run_id)
     run.path.mkdir(parents=True, exist_ok=False)
     _write(run.path / "config.json", config.model_dump_json(indent=2))
-    run.update_meta(run_id=run_id, question=question, status="running", created=time.time(), wall_time_s=0.0)
+    run.update_meta(
+        run_id=run_id,
+        thread_id=run_id,
+        question=question,
+        status="running",
+        created=time.time(),
+        wall_time_s=0.0,
+        pid=os.getpid(),
+    )
     return run
 
 
@@ -100,7 +197,7 @@ def list_runs(out: str | Path | None = None) -> list[dict[str, Any]]:
         return []
     runs = [RunDir(p.name, p) for p in base.iterdir() if (p / "config.json").exists()]
     return sorted(
-        (r.meta() | {"run_id": r.run_id, "path": str(r.path)} for r in runs),
+        (r.meta() | {"run_id": r.run_id, "path": str(r.path), "status": r.status()} for r in runs),
         key=lambda m: m.get("created", 0),
         reverse=True,
     )

@@ -67,6 +67,7 @@ class CitationStats(TypedDict):
     from_draft: int  # 1 if the report model lost every citation and the denoised draft R_T was used
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
+    foreign_urls: int  # web addresses removed because they are not among the run's sources
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from ttd.config import ResearchConfig
-from ttd.errors import ConfigError, TTDError
+from ttd.errors import ConfigError, ModelReplyError, TTDError
 from ttd.events import emit
 from ttd.llm import providers
 from ttd.llm.parsing import ParseError, parse_model, schema_hint, strip_think
@@ -131,7 +131,7 @@ class Gateway:
         async with self._slots:
             try:
                 async for attempt in AsyncRetrying(
-                    retry=retry_if_exception(lambda e: isinstance(e, TRANSIENT) and _user_error(e) is None),
+                    retry=retry_if_exception(_transient),
                     wait=wait_exponential_jitter(initial=1, max=30),
                     stop=stop_after_attempt(self.config.retries + 1),
                     reraise=True,
@@ -139,10 +139,6 @@ class Gateway:
                     with attempt:
                         attempts += 1
                         response = await litellm.acompletion(**kwargs)
-            except TRANSIENT as exc:
-                # litellm wraps whatever a custom provider raises (a missing extra, a bad local path) as a
-                # connection error; surface the user's own error as it was raised.
-                raise _user_error(exc) or exc from None
             except litellm.AuthenticationError:
                 raise ConfigError(
                     f"{model} rejected the API key: check {providers.key_hint(model)} or pick another --model"
@@ -151,6 +147,13 @@ class Gateway:
                 raise ConfigError(
                     f"model '{model}' was not found by its provider: check the model name"
                 ) from None
+            except TTDError:
+                raise
+            except Exception as exc:
+                # litellm wraps whatever a custom provider raises (a missing extra, a bad local path) as a
+                # connection error; surface the user's own error as it was raised. Anything else becomes
+                # one line naming the endpoint and what it answered, not litellm's raw exception text.
+                raise _user_error(exc) or self._reply_error(model, exc, attempts) from exc
 
         text = strip_think(response.choices[0].message.content or "")
         usage = getattr(response, "usage", None)
@@ -207,6 +210,46 @@ class Gateway:
         except ParseError as exc:
             second.usage["parse_error"] = str(exc)
             raise StructuredOutputError(str(exc), second.text, [first.usage, second.usage]) from None
+
+    def _endpoint(self, model: str) -> str:
+        if self.config.api_base and not providers.is_embedded(model):
+            return f"the model endpoint {self.config.api_base} (model {model})"
+        if providers.is_embedded(model):
+            return f"the embedded model {model}"
+        return f"the {providers.prefix(model) or 'model'} endpoint for {model}"
+
+    def _reply_error(self, model: str, exc: Exception, attempts: int) -> ModelReplyError:
+        status = getattr(exc, "status_code", None)
+        text = str(getattr(exc, "message", "") or exc)
+        text = " ".join(text.replace("litellm.", "").split())
+        if isinstance(exc, litellm.Timeout):
+            what = f"did not answer within {self.config.timeout:.0f} s"
+        elif isinstance(exc, litellm.APIConnectionError) and ("Connection" in text or "connect" in text):
+            what = "could not be reached (connection refused or dropped)"
+        elif "<html" in text.lower() or "<!doctype" in text.lower() or "JSON" in text or "Expecting" in text:
+            what = "answered with something that is not an OpenAI-style JSON reply (an HTML page?)"
+        elif status:
+            what = f"answered HTTP {status}"
+        else:
+            what = f"failed ({exc.__class__.__name__})"
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return ModelReplyError(f"{self._endpoint(model)} {what}{tries}: {text[:160]}")
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth another try: 429, 5xx, timeouts, dropped connections. Not: bad requests, encoding errors,
+    errors the user must fix (those fail at once, so a stalled run never retries the hopeless)."""
+    if not isinstance(exc, TRANSIENT) or _user_error(exc) is not None:
+        return False
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 409, 429):
+        return False
+    seen: BaseException | None = exc
+    for _ in range(6):
+        seen = seen.__cause__ or seen.__context__ if seen else None
+        if isinstance(seen, (UnicodeError, ValueError)):
+            return False
+    return True
 
 
 def _user_error(exc: BaseException) -> TTDError | None:

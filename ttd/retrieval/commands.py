@@ -40,6 +40,9 @@ def index(
         return
     if not name:
         raise TTDError("name the corpus: ttd index PATH... --name NAME")
+    missing = [str(p) for p in paths or [] if not p.expanduser().exists()]
+    if missing:  # checked before the corpus is opened, so a typo never leaves an empty corpus behind
+        raise TTDError(f"{missing[0]} does not exist: check the path (nothing was indexed)")
     with Corpus(name) as c:
         report = c.update(paths or [])
         if dense:

@@ -65,12 +65,18 @@ class IndexReport:
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why): files that could not be read
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.name}: {self.added} added, {self.updated} updated, {self.unchanged} unchanged, "
             f"{self.removed} removed; {self.chunks} chunks in total ({self.seconds:.1f}s)"
         )
+        if self.skipped:
+            shown = "; ".join(f"{path} ({why})" for path, why in self.skipped[:5])
+            more = f"; and {len(self.skipped) - 5} more" if len(self.skipped) > 5 else ""
+            text += f"\n{len(self.skipped)} files skipped: {shown}{more}"
+        return text
 
 
 def check_name(name: str) -> str:
@@ -178,11 +184,19 @@ class Corpus:
         for f in iter_files(live_roots):
             key = str(f)
             seen.add(key)
-            digest = _sha256(f)
-            if known.get(key) == digest:
-                report.unchanged += 1
+            try:
+                key.encode("utf-8")
+                digest = _sha256(f)
+                if known.get(key) == digest:
+                    report.unchanged += 1
+                    continue
+                rows = self._chunk_file(f, max_chars, overlap)
+            except UnicodeEncodeError:
+                report.skipped.append((key.encode("utf-8", "replace").decode(), "unusable file name"))
                 continue
-            rows = self._chunk_file(f, max_chars, overlap)
+            except Exception as exc:  # one unreadable file must not abort the whole index
+                report.skipped.append((key, f"{exc.__class__.__name__}: {exc}"[:160]))
+                continue
             with self.db:
                 if key in known:
                     self._delete_file(key)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from ttd.errors import MissingExtraError
 from ttd.retrieval.cache import Cache, cache_key
-from ttd.retrieval.ssrf import BlockedURLError, SSRFGuard
+from ttd.retrieval.ssrf import BlockedURLError, PinnedBackend, SSRFGuard
 
 ALLOWED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf")
 USER_AGENT = "Mozilla/5.0 (compatible; ttd-research/0.1; +https://pypi.org/project/ttd-dr/)"
@@ -102,10 +103,17 @@ class PageFetcher:
         self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
         self._client = client
         self.requests = 0
+        self.pins: dict[str, list[str]] = {}  # host -> addresses the guard vetted (see PinnedBackend)
+        self.allow_key = sorted(self.guard.hosts) + sorted(str(n) for n in self.guard.nets)
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            transport = httpx.AsyncHTTPTransport()
+            transport._pool = httpcore.AsyncConnectionPool(  # same pool, but connections go to vetted IPs
+                ssl_context=httpx.create_ssl_context(), network_backend=PinnedBackend(self.pins)
+            )
             self._client = httpx.AsyncClient(
+                transport=transport,
                 timeout=self.timeout,
                 follow_redirects=False,
                 trust_env=False,
@@ -120,7 +128,9 @@ class PageFetcher:
 
     async def fetch(self, url: str) -> Page:
         """Fetch and extract `url`; never raises for network or content problems (see `Page.reason`)."""
-        key = cache_key(url, self.max_bytes)
+        # The allow-list is part of the key: a page fetched under --allow-host must not be served to a run
+        # that did not allow that host.
+        key = cache_key(url, self.max_bytes, self.allow_key)
         if self.cache is not None and (hit := self.cache.get("page", key)) is not None:
             return Page(**hit)
         page = await self._fetch(url)
@@ -132,7 +142,12 @@ class PageFetcher:
         current = url
         try:
             for _hop in range(self.max_redirects + 1):
-                await self.guard.check(current)
+                vetted = await self.guard.check(current)
+                host = (urlsplit(current).hostname or "").lower()
+                if vetted:
+                    self.pins[host] = vetted
+                else:
+                    self.pins.pop(host, None)
                 self.requests += 1
                 async with self._http().stream("GET", current) as resp:
                     if resp.is_redirect:
@@ -188,6 +203,8 @@ class PageFetcher:
             return Page(url, current, False, reason=f"more than {self.max_redirects} redirects")
         except BlockedURLError as e:
             return Page(url, current, False, reason=f"blocked: {e}")
+        except (httpx.InvalidURL, ValueError, UnicodeError) as e:
+            return Page(url, current, False, reason=f"malformed URL: {type(e).__name__}")
         except httpx.TimeoutException:
             return Page(url, current, False, reason="timeout")
         except httpx.HTTPError as e:

@@ -8,6 +8,7 @@ starts for a PDF so a chunk can name its page.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -165,16 +166,34 @@ def load_file(path: Path) -> Iterator[Document]:
 
 
 def iter_files(paths: list[Path]) -> Iterator[Path]:
-    """Supported files under the given files or folders, sorted, skipping hidden entries."""
+    """Supported files under the given files or folders, sorted, skipping hidden entries.
+
+    Symlinked folders are followed once each (a link loop is walked once, not forever); unreadable
+    folders are skipped.
+    """
     for p in paths:
         p = p.expanduser().resolve()
         if not p.exists():
-            raise TTDError(f"{p} does not exist")
+            raise TTDError(f"{p} does not exist: check the path")
         if p.is_file():
             if p.suffix.lower() in SUPPORTED:
                 yield p
             continue
-        for f in sorted(p.rglob("*")):
-            rel = f.relative_to(p).parts
-            if f.is_file() and f.suffix.lower() in SUPPORTED and not any(x.startswith(".") for x in rel):
-                yield f
+        seen: set[tuple[int, int]] = set()
+        found: list[Path] = []
+        for folder, dirs, files in os.walk(p, followlinks=True):
+            try:
+                st = os.stat(folder)
+            except OSError:
+                dirs[:] = []
+                continue
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in files:
+                f = Path(folder, name)
+                if not name.startswith(".") and f.suffix.lower() in SUPPORTED and f.is_file():
+                    found.append(f)
+        yield from sorted(found)

@@ -13,6 +13,7 @@ import os
 import random
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import BaseModel
@@ -29,6 +30,20 @@ class SearchHit(BaseModel):
     snippet: str = ""
     provider: str = ""
     rank: int = 0
+
+
+def usable_url(url: str) -> bool:
+    """Whether a result URL can be normalised and fetched: http(s), a host that encodes (IDNA), a valid
+    port and IPv6 literal. Search results are outside input; one bad URL must cost one result, not a run."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            return False
+        httpx.URL(url)  # IDNA labels and IPv6 literals, as the fetcher will parse them
+        return True
+    except (ValueError, UnicodeError, httpx.InvalidURL):
+        return False
 
 
 class SearchError(Exception):
@@ -79,6 +94,7 @@ class WebProvider(ABC):
         self._client = client
         self._sems: dict[int, asyncio.Semaphore] = {}
         self.requests = 0
+        self.bad_urls = 0  # results skipped because their URL cannot be parsed
 
     @classmethod
     def url_env(cls) -> str:
@@ -119,9 +135,11 @@ class WebProvider(ABC):
                         hits = await self._search_once(query, k)
         except RetryableStatus as e:
             raise SearchError(f"{self.name}: {e} after {self.attempts} attempts") from e
-        for i, h in enumerate(hits[:k], start=1):
+        usable = [h for h in hits if h.url and usable_url(h.url)]
+        self.bad_urls += sum(1 for h in hits if h.url and not usable_url(h.url))
+        for i, h in enumerate(usable[:k], start=1):
             h.provider, h.rank = self.name, i
-        return [h for h in hits if h.url][:k]
+        return usable[:k]
 
     def _wait(self, state: Any) -> float:
         """Exponential backoff with jitter, or the server's Retry-After when that is longer."""
