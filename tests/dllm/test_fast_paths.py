@@ -49,8 +49,9 @@ class FullLogitsOnly(torch.nn.Module):
 @pytest.mark.parametrize("threshold", [None, 0.3])
 @pytest.mark.parametrize("steps", [16, 8])
 def test_block_only_sampler_matches_full_sequence_sampler(threshold, steps):
-    model = tiny_model(seed=5)
+    model = tiny_model(seed=4)  # a seed whose outputs vary by position and prompt
     ref = full_sequence_generate(model, PROMPT, steps, 16, 4, threshold)
+    assert len(set(ref.generated[0].tolist())) > 2  # varied output: a shifted or stale logit would show
     for m in (model, FullLogitsOnly(model)):
         out = llada.generate(
             m, PROMPT, steps=steps, gen_length=16, block_length=4, mask_id=toy.MASK, threshold=threshold
