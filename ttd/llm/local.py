@@ -197,19 +197,18 @@ def cpu_count() -> int:
 
 
 def choose_threads(cores: int | None = None) -> tuple[int, int]:
-    """(decode threads, prefill threads). `TTD_THREADS` sets both.
+    """(decode threads, prefill threads): every core, or `TTD_THREADS` for both.
 
-    llama.cpp's threads meet at a barrier after every op, so one thread that loses its core to a
-    neighbour stalls all of them. evals/local_engine.py measured all cores vs cores-1 vs this split
-    (results in evals/results/local_engine.md): decode, which is memory-bound and runs one op per token
-    hundreds of times a second, keeps a core free on machines with more than two; prefill, compute-bound
-    with big ops, uses every core.
+    What hurt with a busy neighbour was not the thread count but how llama.cpp's OpenMP threads wait at
+    the barrier after every op: spinning (GOMP's default) burns the time slice the late thread needs.
+    The worker therefore runs with OMP_WAIT_POLICY=passive; with that, all cores beat cores-1 both quiet
+    and next to a busy process (evals/results/local_engine.md, measured on a loaded 2-core machine).
     """
     if os.environ.get("TTD_THREADS"):
         n = max(1, int(os.environ["TTD_THREADS"]))
         return n, n
     cores = cores or cpu_count()
-    return (cores - 1 if cores > 2 else cores), cores
+    return cores, cores
 
 
 ENGINE = "llama.cpp server via xllamacpp"
@@ -253,8 +252,13 @@ class Engine:
         if os.environ.get("TTD_ALLOW_AMX") == "1":
             cmd.append("--allow-amx")
         self.parallel, self.threads = parallel, (threads, threads_batch)
+        # Threads that sleep at OpenMP barriers instead of spinning: a spinning thread steals the time
+        # slice a preempted sibling needs, which made decoding 10-40x slower next to a busy process.
+        env = {"OMP_WAIT_POLICY": "passive", **os.environ}
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+            self.proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env
+            )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()
         if not line.startswith("READY "):
