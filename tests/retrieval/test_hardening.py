@@ -58,7 +58,7 @@ def test_dns_rebinding_cannot_reach_the_internal_page(loopback: Loopback, monkey
     answers: list[str] = []
 
     def rebinding(host, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        if host != "rebind.test":
+        if (host.decode() if isinstance(host, bytes) else host) != "rebind.test":  # anyio passes bytes
             return real(host, *args, **kwargs)
         ip = "192.0.43.10" if not answers else "127.0.0.1"  # first public (IANA), then loopback
         answers.append(ip)
