@@ -74,6 +74,9 @@ def bench(
         overrides={k: v for k, v in overrides.items() if v is not None},
     )
     try:
+        from ttd import validate
+
+        validate.writable_dir(out)  # before any work: a file or read-only folder fails in one line
         result = run_bench(spec, progress=not quiet and err.is_terminal, echo=lambda m: err.print(escape(m)))
     except TTDError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
