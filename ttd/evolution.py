@@ -66,6 +66,7 @@ class Task:
     messages: list[dict[str, str]]
     step: int
     json_mode: bool = False
+    schema: type[BaseModel] | None = None  # with json_mode: the shape (a grammar for local models)
     context: str = ""  # what the judge and the merge must check against (passages, earlier questions)
 
 
@@ -95,6 +96,7 @@ async def evolve(deps: Deps, task: Task) -> Evolved:
                 step=task.step,
                 component=task.component,
                 json_mode=task.json_mode,
+                schema=task.schema,
                 temperature=t,
                 top_k=k,
             )
@@ -203,6 +205,7 @@ async def _revise(deps: Deps, task: Task, variant: VariantRecord) -> Any:
         step=task.step,
         component=task.component,
         json_mode=task.json_mode,
+        schema=task.schema,
         temperature=variant["temperature"],
         top_k=variant["top_k"],
     )
@@ -223,5 +226,10 @@ async def _merge(deps: Deps, task: Task, ranked: list[VariantRecord]) -> Any:
         format=_JSON_FORMAT if task.json_mode else _TEXT_FORMAT,
     )
     return await deps.gateway.complete(
-        task.role, messages, step=task.step, component=task.component, json_mode=task.json_mode
+        task.role,
+        messages,
+        step=task.step,
+        component=task.component,
+        json_mode=task.json_mode,
+        schema=task.schema,
     )

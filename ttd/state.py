@@ -25,7 +25,9 @@ class UsageRecord(TypedDict):
     latency_s: float
     attempts: int
     parse_error: str | None
-    fallback: str | None  # the fallback that built the result from this call's unreadable reply, if any
+    fallback: NotRequired[
+        str | None
+    ]  # the fallback that built the result from this call's unreadable reply, if any
 
 
 class PlanArea(TypedDict):
