@@ -144,3 +144,35 @@ def test_failure_after_the_run_started_names_the_run_to_resume(scripted, tmp_pat
     assert f"resume with ttd research --resume {run_dir.name}" in " ".join(output.split())
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "failed"
     assert (run_dir / "drafts" / "R00.md").exists()
+
+
+def test_the_live_panel_folds_the_run_stream(scripted, tmp_path):
+    """The CLI's panel reads the same stream as the API: stages, step t/N, questions, calls and tokens."""
+    import asyncio
+
+    from rich.console import Console
+
+    from ttd.display import RunView
+    from ttd.run import Run
+
+    models = {
+        f"{r}_model": f"scripted/{r}" for r in ("plan", "draft", "question", "answer", "revise", "report")
+    }
+    run = Run.prepare("Why did Rome fall?", out=tmp_path, steps=2, **models)
+    view = RunView(run.question)
+
+    async def consume() -> None:
+        async for event in run.stream():
+            view.update(event)
+
+    asyncio.run(consume())
+    report = run.report
+    assert view.run_dir == report.run_dir and view.stage == "report" and (view.step, view.total) == (2, 2)
+    assert view.current_question == report.trajectory.steps[-1].question
+    assert [line for line in view.log if line.startswith("Q")] == [
+        f"Q{s.step}: {s.question}" for s in report.trajectory.steps
+    ]
+    assert (view.calls, view.tokens) == (report.usage.total.calls, report.usage.total.tokens)
+    console = Console(width=120, record=True)
+    console.print(view)
+    assert "2/2" in console.export_text()

@@ -12,7 +12,7 @@ import ttd
 from tests.conftest import scripted_models
 from ttd.config import resolve_config
 from ttd.context import Deps
-from ttd.evolution import Task, generate
+from ttd.evolution import Task, evolve
 from ttd.llm import Gateway
 from ttd.retrieval.wiki import WikiRetriever
 
@@ -96,6 +96,18 @@ def test_unparseable_judge_replies_fall_back_to_equal_weights_and_are_counted(sc
     assert all(v["scores"][0]["parsed"] is False for v in record["variants"])
     assert record["how"] == "merge"
     assert report.usage.by_role["judge"].parse_errors == 4  # each judge: the reply and its one retry
+    assert report.usage.by_role["judge"].fallbacks == 2  # equal weights, named on the judge's last call
+    assert {c["fallback"] for c in report.usage.calls if c["role"] == "judge"} == {None, "equal_weights"}
+
+
+def test_an_evolved_question_that_is_not_json_falls_back_to_its_first_line(scripted, tmp_path):
+    scripted.respond("question", lambda m: "What role did taxes play?\nI chose this because ...")
+    report = ttd.research(Q, steps=1, evolution={"n": {"question": 2}}, out=tmp_path, **scripted_models())
+    assert report.trajectory.steps[0].question == "What role did taxes play?"
+    [record] = report.trajectory.evolution
+    assert record["component"] == "question" and record["how"] == "select"
+    assert report.usage.by_role["question"].fallbacks == 1  # counted on the question model's call
+    assert report.usage.by_role["judge"].fallbacks == 0
 
 
 def test_budget_stops_evolution_and_denoising_but_finishes_the_report(scripted, tmp_path):
@@ -121,7 +133,7 @@ def test_variants_run_concurrently(scripted):
     )
 
     started = time.perf_counter()
-    out = asyncio.run(generate(deps, task))
+    out = asyncio.run(evolve(deps, task))
     elapsed = time.perf_counter() - started
     assert len(out.record["variants"]) == 5
     assert len(scripted.calls) == 10  # 5 samples + 5 judgements

@@ -101,12 +101,25 @@ def test_structured_output_retries_once_with_the_parse_error(scripted, tmp_path)
     assert plan_calls[0].params.get("response_format") == {"type": "json_object"}
     assert report.trajectory.plan == [{"title": "Economy", "goal": ""}]
     assert report.usage.by_role["plan"].parse_errors == 1
+    assert report.usage.total.fallbacks == 0  # the retry parsed: no fallback fired
 
 
 def test_unparseable_plan_falls_back_to_list_lines(scripted, tmp_path):
     scripted.reply("plan", "1. Economy\n2. Army", "- Economy\n- Army and frontier")
     report = run(tmp_path, steps=1)
     assert [a["title"] for a in report.trajectory.plan] == ["Economy", "Army and frontier"]
+    assert [c["fallback"] for c in report.usage.calls if c["role"] == "plan"] == [None, "list_lines"]
+    assert report.usage.by_role["plan"].fallbacks == 1 and report.usage.total.fallbacks == 1
+
+
+def test_every_call_is_counted_at_the_step_it_belongs_to(scripted, tmp_path):
+    report = run(tmp_path, steps=2)
+    assert [(c["role"], c["step"]) for c in report.usage.calls] == [
+        ("plan", 0),
+        ("draft", 0),
+        *[(role, t) for t in (1, 2) for role in ("question", "answer", "revise")],
+        ("report", 2),
+    ]
 
 
 def test_transient_errors_are_retried_with_backoff(scripted, tmp_path):

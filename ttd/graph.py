@@ -3,8 +3,9 @@
     plan  ->  draft R0  ->  for t = 1..N:  question Q_t  ->  answer A_t  ->  revise R_t  ->  report
                                            (exit early: plan covered, Q_t repeats, or budget reached)
 
-Every node is one stage module in `ttd/stages/`, and any of plan, question, answer and report may
-self-evolve inside its stage (`ttd/evolution.py`). This file is only the wiring and the exit rules.
+Every node is one stage module in `ttd/stages/`; each stage's model output comes from `ttd.generate`,
+which self-evolves plan, question, answer or report when the config asks. This file is only the wiring
+and the exit rules.
 With `denoise = false` it is the paper's backbone agent: no draft, no revision, search then report.
 A checkpointer saves the state after every node, so a run can resume at the step it stopped in.
 """
@@ -19,7 +20,7 @@ from langgraph.graph import END, START, StateGraph
 from ttd.context import Deps
 from ttd.events import emit
 from ttd.stages import answer, draft, plan, question, report, revise
-from ttd.state import ResearchState
+from ttd.state import ResearchState, step_index
 
 Stage = Callable[[ResearchState, Deps], Awaitable[dict[str, Any]]]
 
@@ -28,15 +29,10 @@ def _node(name: str, stage: Stage, deps: Deps) -> Callable[[ResearchState], Awai
     """Bind a stage to the run's dependencies and report its start and end as progress events."""
 
     async def node(state: ResearchState) -> dict[str, Any]:
-        step = len(state.get("qa", [])) + (1 if name in ("question", "answer") else 0)
-        total = deps.config.steps
-        emit("stage_started", stage=name, step=step, total_steps=total)
+        where = {"stage": name, "step": step_index(state, name), "total_steps": deps.config.steps}
+        emit("stage_started", **where)
         update = await stage(state, deps)
-        if name == "question" and update.get("pending_question"):
-            emit("question", stage=name, step=step, total_steps=total, detail=update["pending_question"])
-        if update.get("exit_reason") and name == "question":
-            emit("exit", stage=name, step=step, total_steps=total, detail=update["exit_reason"])
-        emit("stage_finished", stage=name, step=step, total_steps=total)
+        emit("stage_finished", **where)
         return update
 
     node.__name__ = name

@@ -50,6 +50,7 @@ class RoleUsage(BaseModel):
     cost_usd: float | None = None
     latency_s: float = 0.0
     parse_errors: int = 0
+    fallbacks: int = 0  # results a stage's fallback built because the reply stayed unreadable
 
     @property
     def tokens(self) -> int:
@@ -105,6 +106,7 @@ def summarize_usage(calls: list[dict[str, Any]]) -> Usage:
             bucket.completion_tokens += c["completion_tokens"]
             bucket.latency_s = round(bucket.latency_s + c["latency_s"], 3)
             bucket.parse_errors += int(bool(c.get("parse_error")))
+            bucket.fallbacks += int(bool(c.get("fallback")))
             if c.get("cost_usd") is not None:
                 bucket.cost_usd = (bucket.cost_usd or 0.0) + c["cost_usd"]
     return Usage(calls=list(calls), by_role=dict(by_role), by_component=dict(by_component), total=total)

@@ -25,6 +25,9 @@ class UsageRecord(TypedDict):
     latency_s: float
     attempts: int
     parse_error: str | None
+    fallback: NotRequired[
+        str | None
+    ]  # the fallback that built the result from this call's unreadable reply, if any
 
 
 class PlanArea(TypedDict):
@@ -68,6 +71,11 @@ class CitationStats(TypedDict):
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
     foreign_urls: int  # web addresses removed because they are not among the run's sources
+
+
+def step_index(state: ResearchState, stage: str) -> int:
+    """The t a stage works on: question and answer open step |qa| + 1; later stages close step |qa|."""
+    return len(state.get("qa", [])) + (1 if stage in ("question", "answer") else 0)
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -169,6 +170,7 @@ class Gateway:
             "latency_s": round(time.perf_counter() - started, 3),
             "attempts": attempts,
             "parse_error": None,
+            "fallback": None,
         }
         self.count([record])
         emit(
@@ -187,9 +189,14 @@ class Gateway:
         schema: type[T],
         *,
         step: int | None = None,
+        fallback: Callable[[str], T] | None = None,
         **params: Any,
     ) -> tuple[T, list[UsageRecord]]:
-        """A reply parsed into `schema`. On a parse failure the model sees its error once and tries again."""
+        """A reply parsed into `schema`. On a parse failure the model sees its error once and tries again.
+
+        If that reply fails too, `fallback` builds the result from it (counted on that call's usage record);
+        without a fallback, `StructuredOutputError` is raised.
+        """
         first = await self.complete(role, messages, step=step, json_mode=True, schema=schema, **params)
         try:
             return parse_model(first.text, schema), [first.usage]
@@ -205,11 +212,23 @@ class Gateway:
                 },
             ]
         second = await self.complete(role, retry_messages, step=step, json_mode=True, schema=schema, **params)
+        usage = [first.usage, second.usage]
         try:
-            return parse_model(second.text, schema), [first.usage, second.usage]
+            return parse_model(second.text, schema), usage
         except ParseError as exc:
             second.usage["parse_error"] = str(exc)
-            raise StructuredOutputError(str(exc), second.text, [first.usage, second.usage]) from None
+            if fallback is None:
+                raise StructuredOutputError(str(exc), second.text, usage) from None
+        return fall_back(fallback, second.text, usage), usage
+
+
+def fall_back(fallback: Callable[[str], T], raw: str, usage: list[UsageRecord]) -> T:
+    """A stage's fallback result from an unreadable reply, named on the usage record of the call that gave it.
+
+    Fallbacks are named functions (`first_line`, `equal_weights`, ...) so the count per kind is readable.
+    """
+    usage[-1]["fallback"] = getattr(fallback, "__name__", "fallback")
+    return fallback(raw)
 
     def _endpoint(self, model: str) -> str:
         if self.config.api_base and not providers.is_embedded(model):

@@ -7,37 +7,28 @@ The answer is a concise summary, not raw documents; it cites the run-wide source
 from __future__ import annotations
 
 from ttd.context import Deps
-from ttd.evolution import Task, generate
 from ttd.formatting import passages_text
-from ttd.resources import load_prompt
+from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
-from ttd.state import QARecord, ResearchState
+from ttd.state import QARecord, ResearchState, step_index
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     question = state["pending_question"] or state["question"]
-    step = len(state.get("qa", [])) + 1
+    step = step_index(state, "answer")
     passages = await deps.retriever.search(question, k=deps.config.retrieval.k)
     registry = SourceRegistry(state.get("sources"))
     numbered = [registry.add(p) for p in passages]
     shown = [registry.records()[p.id] for p in passages]
     passages_block = passages_text(shown, deps.config.retrieval.passage_chars)
-    messages = load_prompt("answer").messages(question=question, passages=passages_block)
-    out = await generate(
-        deps, Task("answer", "answer", messages, step, context=f"Passages:\n{passages_block}")
-    )
+    variables = {"question": question, "passages": passages_block}
+    context = f"Passages:\n{passages_block}"
+    out = await generate(deps, Request("answer", "answer", variables, step=step, context=context))
     record: QARecord = {
         "step": step,
         "question": question,
-        "answer": out.text.strip(),
+        "answer": out.value.strip(),
         "source_ids": [p.id for p in passages],
     }
     new_sources = {p.id: registry.records()[p.id] for p, n in zip(passages, numbered, strict=True)}
-    evolved = [out.record] if out.record else []
-    return {
-        "qa": [record],
-        "sources": new_sources,
-        "pending_question": None,
-        "usage": out.usage,
-        "evolution": evolved,
-    }
+    return {"qa": [record], "sources": new_sources, "pending_question": None, **out.recorded}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ttd.context import Deps
 from ttd.formatting import clean_markdown, plan_text
-from ttd.resources import load_prompt
-from ttd.state import ResearchState
+from ttd.generate import Request, generate
+from ttd.state import ResearchState, step_index
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
-    messages = load_prompt("draft").messages(question=state["question"], plan=plan_text(state["plan"]))
-    out = await deps.gateway.complete("draft", messages, step=0)
-    return {"drafts": [clean_markdown(out.text) or f"# {state['question']}\n"], "usage": [out.usage]}
+    variables = {"question": state["question"], "plan": plan_text(state["plan"])}
+    out = await generate(deps, Request("draft", "draft", variables, step=step_index(state, "draft")))
+    return {"drafts": [clean_markdown(out.value) or f"# {state['question']}\n"], **out.recorded}

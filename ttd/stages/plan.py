@@ -7,11 +7,8 @@ import re
 from pydantic import BaseModel, Field
 
 from ttd.context import Deps
-from ttd.evolution import Task, generate
-from ttd.llm.gateway import StructuredOutputError
-from ttd.llm.parsing import ParseError, parse_model
-from ttd.resources import load_prompt
-from ttd.state import PlanArea, ResearchState
+from ttd.generate import Request, generate
+from ttd.state import PlanArea, ResearchState, step_index
 
 
 class Area(BaseModel):
@@ -24,7 +21,7 @@ class Plan(BaseModel):
 
 
 def _areas_from_text(text: str) -> list[PlanArea]:
-    """Fallback when a small model will not produce JSON: one area per list line."""
+    """One area per list line, for a small model that will not produce JSON."""
     lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", ln).strip() for ln in text.splitlines()]
     areas = [ln for ln in lines if 3 < len(ln) < 200 and not ln.startswith(("{", "}", "`"))]
     return [{"title": a.split(":", 1)[0].strip("*# "), "goal": a} for a in areas[:6]]
@@ -35,27 +32,23 @@ def _areas(plan: Plan) -> list[PlanArea]:
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
-    messages = load_prompt("plan").messages(question=state["question"])
-    fallback: list[PlanArea] = [{"title": "Overview", "goal": state["question"]}]
-    if deps.config.evolution.active("plan"):
-        task = Task(
+    question = state["question"]
+
+    def list_lines(raw: str) -> Plan:
+        """Fallback: the reply's list lines as areas, else one overview area (kept unvalidated)."""
+        areas = _areas_from_text(raw) or [{"title": "Overview", "goal": question}]
+        return Plan.model_construct(areas=[Area.model_construct(**a) for a in areas])
+
+    out = await generate(
+        deps,
+        Request(
             "plan",
             "plan",
-            messages,
-            step=0,
-            json_mode=True,
-            context=f"Research question: {state['question']}",
-        )
-        out = await generate(deps, task)
-        try:
-            areas = _areas(parse_model(out.text, Plan))
-        except ParseError:
-            areas = _areas_from_text(out.text) or fallback
-        return {"plan": areas, "usage": out.usage, "evolution": [out.record] if out.record else []}
-    try:
-        plan, usage = await deps.gateway.structured("plan", messages, Plan)
-        areas = _areas(plan)
-    except StructuredOutputError as exc:
-        usage = exc.usage
-        areas = _areas_from_text(exc.raw) or fallback
-    return {"plan": areas, "usage": usage}
+            {"question": question},
+            step=step_index(state, "plan"),
+            schema=Plan,
+            fallback=list_lines,
+            context=f"Research question: {question}",
+        ),
+    )
+    return {"plan": _areas(out.value), **out.recorded}

@@ -13,12 +13,10 @@ from difflib import SequenceMatcher
 from pydantic import BaseModel
 
 from ttd.context import Deps
-from ttd.evolution import Task, generate
+from ttd.events import emit
 from ttd.formatting import history_text, plan_text
-from ttd.llm.gateway import StructuredOutputError
-from ttd.llm.parsing import ParseError, parse_model
-from ttd.resources import load_prompt
-from ttd.state import ResearchState, UsageRecord
+from ttd.generate import Generated, Request, generate
+from ttd.state import ResearchState, step_index
 
 _STOP = frozenset(
     [
@@ -86,67 +84,59 @@ def _clean(text: str) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
-async def _ask(
-    deps: Deps, messages: list[dict[str, str]], step: int
-) -> tuple[Decision, list[UsageRecord], list]:
-    """One decision: self-evolved (variants judged on gap-targeting and novelty) or a single call."""
-    if deps.config.evolution.active("question"):
-        out = await generate(deps, Task("question", "question", messages, step, json_mode=True))
-        try:
-            decision = parse_model(out.text, Decision)
-        except ParseError:
-            decision = Decision(question=_clean(out.text))
-        return decision, out.usage, [out.record] if out.record else []
-    try:
-        decision, usage = await deps.gateway.structured("question", messages, Decision, step=step)
-        return decision, usage, []
-    except StructuredOutputError as exc:  # take the first line of prose as the question
-        return Decision(question=_clean(exc.raw)), exc.usage, []
+def first_line(raw: str) -> Decision:
+    """Fallback for a reply that is not JSON: its first line of prose is the question."""
+    return Decision(question=_clean(raw))
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     cfg = deps.config
-    step = len(state.get("qa", [])) + 1
+    step = step_index(state, "question")
     if reason := deps.gateway.budget_reached():
-        return {"exit_reason": "budget", "budget_reached": reason, "pending_question": None}
+        return _exit(step, cfg.steps, "budget", {"budget_reached": reason})
     may_stop = cfg.early_exit and step > cfg.min_steps
     rule = (
         'Set "covered" to true only if every plan area is already well supported by the answers above.'
         if may_stop
         else 'Set "covered" to false: more research is required.'
     )
-    messages = load_prompt("question").messages(
-        question=state["question"],
-        plan=plan_text(state["plan"]),
-        draft=state["drafts"][-1] if state.get("drafts") else "(no draft: this agent answers from the notes)",
-        history=history_text(state.get("qa", [])),
-        step=step,
-        total_steps=cfg.steps,
-        coverage_rule=rule,
-    )
-    decision, usage, evolved = await _ask(deps, messages, step)
-    if may_stop and decision.covered:
-        return {"exit_reason": "covered", "pending_question": None, "usage": usage, "evolution": evolved}
+    drafts = state.get("drafts") or ["(no draft: this agent answers from the notes)"]
+    variables = {
+        "question": state["question"],
+        "plan": plan_text(state["plan"]),
+        "draft": drafts[-1],
+        "history": history_text(state.get("qa", [])),
+        "step": step,
+        "total_steps": cfg.steps,
+        "coverage_rule": rule,
+    }
+    request = Request("question", "question", variables, step=step, schema=Decision, fallback=first_line)
+    outs: list[Generated[Decision]] = [await generate(deps, request)]
+    if may_stop and outs[0].value.covered:
+        return _exit(step, cfg.steps, "covered", _recorded(outs))
 
     earlier = [r["question"] for r in state.get("qa", [])]
 
     def unusable(q: str) -> bool:
         return not q or any(similarity(q, old) >= cfg.dedup_threshold for old in earlier)
 
-    question = _clean(decision.question)
+    question = _clean(outs[0].value.question)
     if unusable(question):
-        retry = [
-            *messages,
-            {"role": "assistant", "content": decision.model_dump_json()},
-            {
-                "role": "user",
-                "content": "That question is empty or repeats an earlier one. Ask a different one.",
-            },
-        ]
-        decision, more, more_evolved = await _ask(deps, retry, step)
-        usage, evolved = usage + more, evolved + more_evolved
-        retried = _clean(decision.question)
+        note = "That question is empty or repeats an earlier one. Ask a different one."
+        outs.append(await generate(deps, request.follow_up(outs[0].value.model_dump_json(), note)))
+        retried = _clean(outs[1].value.question)
         if unusable(retried) and may_stop:
-            return {"exit_reason": "repeat", "pending_question": None, "usage": usage, "evolution": evolved}
+            return _exit(step, cfg.steps, "repeat", _recorded(outs))
         question = retried or question or state["question"]
-    return {"pending_question": question, "exit_reason": None, "usage": usage, "evolution": evolved}
+    emit("question", stage="question", step=step, total_steps=cfg.steps, detail=question)
+    return {"pending_question": question, "exit_reason": None, **_recorded(outs)}
+
+
+def _recorded(outs: list[Generated[Decision]]) -> dict:
+    return {"usage": [u for o in outs for u in o.usage], "evolution": [e for o in outs for e in o.evolution]}
+
+
+def _exit(step: int, total: int, reason: str, update: dict) -> dict:
+    """Leave the denoising loop: the next node is the report."""
+    emit("exit", stage="question", step=step, total_steps=total, detail=reason)
+    return {"exit_reason": reason, "pending_question": None, **update}

@@ -6,23 +6,24 @@ import re
 
 from ttd.citations import attribute, finalize
 from ttd.context import Deps
-from ttd.evolution import Task, generate
 from ttd.formatting import clean_markdown, history_text, plan_text
-from ttd.resources import load_prompt
-from ttd.state import ResearchState
+from ttd.generate import Request, generate
+from ttd.state import ResearchState, step_index
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     drafts = state.get("drafts") or []
     notes = history_text(state.get("qa", []), max_chars=9000)
-    messages = load_prompt("report").messages(
-        question=state["question"],
-        plan=plan_text(state["plan"]),
-        history=notes,
-        draft=drafts[-1] if drafts else "(no draft: write the report from the notes)",
+    variables = {
+        "question": state["question"],
+        "plan": plan_text(state["plan"]),
+        "history": notes,
+        "draft": drafts[-1] if drafts else "(no draft: write the report from the notes)",
+    }
+    step = step_index(state, "report")
+    out = await generate(
+        deps, Request("report", "report", variables, step=step, context=f"Research notes:\n{notes}")
     )
-    step = len(state.get("qa", []))
-    out = await generate(deps, Task("report", "report", messages, step, context=f"Research notes:\n{notes}"))
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -32,7 +33,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     )
     sources = state.get("sources", {})
     body, attributed = attribute(
-        clean_markdown(out.text) or (drafts[-1] if drafts else ""), sources, state["question"]
+        clean_markdown(out.value) or (drafts[-1] if drafts else ""), sources, state["question"]
     )
     final = finalize(body + note, sources)
     if drafts and final.stats["cited"] == 0 and finalize(drafts[-1], sources).stats["cited"] > 0:
@@ -53,6 +54,5 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "citations": final.stats,
         "exit_reason": state.get("exit_reason") or "steps",
         "budget_reached": budget,
-        "usage": out.usage,
-        "evolution": [out.record] if out.record else [],
+        **out.recorded,
     }
