@@ -19,49 +19,7 @@ from ttd.llm.gateway import StructuredOutputError
 from ttd.llm.parsing import ParseError, parse_model
 from ttd.resources import load_prompt
 from ttd.state import ResearchState, UsageRecord
-
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "how",
-        "why",
-        "when",
-        "where",
-        "did",
-        "do",
-        "does",
-        "its",
-        "it",
-        "this",
-        "that",
-        "with",
-        "by",
-        "from",
-        "as",
-        "be",
-        "been",
-        "about",
-        "into",
-    ]
-)
+from ttd.terms import STOPWORDS as _STOP
 
 
 class Decision(BaseModel):
