@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ttd.state import CitationStats
+from ttd.terms import terms
 
 _BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")
 _PLAIN = re.compile(r"^\d{1,4}$")
@@ -140,19 +141,7 @@ def _source_line(source: dict[str, Any]) -> str:
     return f"{title}. {location}".strip()
 
 
-_STOPWORDS = frozenset(
-    (
-        "a an the of in on at to for and or but is are was were be been being by with from as that this "
-        "these those it its their they them he she his her which who whom what when where why how not no "
-        "also such than then there into over under about after before during while other more most many "
-        "much some any each can could would should may might will has have had do does did so very"
-    ).split()
-)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 2 and w not in _STOPWORDS}
 
 
 def attribute(
@@ -169,8 +158,8 @@ def attribute(
     `min_share` of them, not counting the research question's own words (every sentence shares those).
     Nothing is cited that a reader could not find in the passage; the count goes into the report stats.
     """
-    topic_words = _words(topic)
-    passages = [(int(r["n"]), _words(f"{r.get('title', '')} {r.get('text', '')}")) for r in sources.values()]
+    topic_words = terms(topic)
+    passages = [(int(r["n"]), terms(f"{r.get('title', '')} {r.get('text', '')}")) for r in sources.values()]
     added = 0
     out_lines = []
     for line in markdown.split("\n"):
@@ -179,7 +168,7 @@ def attribute(
             continue
         pieces = []
         for sentence in _SENTENCE.findall(line):
-            words = _words(sentence) - topic_words
+            words = terms(sentence) - topic_words
             if re.search(r"\[\d+\]", sentence) or len(words) < min_shared:
                 pieces.append(sentence)
                 continue

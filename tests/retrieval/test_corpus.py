@@ -14,7 +14,8 @@ from ttd.errors import TTDError
 from ttd.retrieval import paths
 from ttd.retrieval.chunking import chunk_text
 from ttd.retrieval.corpus import Corpus, corpus_path, drop_corpus, list_corpora
-from ttd.retrieval.hybrid import CorpusRetriever, rrf
+from ttd.retrieval.fusion import rrf
+from ttd.retrieval.hybrid import CorpusRetriever
 
 MD = """# Lighthouses
 

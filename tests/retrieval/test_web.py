@@ -221,8 +221,8 @@ def test_normalize_url() -> None:
 def test_multi_retriever_keeps_provenance(
     loopback: Loopback, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from ttd.retrieval.commands import build_from_options
     from ttd.retrieval.corpus import Corpus
+    from ttd.retrieval.factory import build_from_options
     from ttd.retrieval.hybrid import CorpusRetriever
     from ttd.retrieval.multi import MultiRetriever
 

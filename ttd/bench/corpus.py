@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from typing import Any
 from urllib.parse import quote
 
 from ttd.bench.datasets import Paragraph, Record
 from ttd.retrieval.base import Passage, Retriever, stable_id
+from ttd.retrieval.lexical import LexicalIndex
 
 
 def paragraph_id(p: Paragraph) -> str:
@@ -31,7 +31,7 @@ def supporting_ids(record: Record) -> list[str]:
 
 
 class PoolRetriever(Retriever):
-    """BM25 (bm25s, English stopwords, stemming when PyStemmer is present) over pooled paragraphs."""
+    """BM25 (bm25s, English stopwords, stemming) over pooled paragraphs."""
 
     name = "bench-pool"
 
@@ -43,49 +43,28 @@ class PoolRetriever(Retriever):
         self.ids = list(seen)
         self.paragraphs = list(seen.values())
         self._lock = threading.Lock()
-        self._index: Any = None
+        self._index: LexicalIndex | None = None
 
     def __len__(self) -> int:
         return len(self.paragraphs)
 
-    def _ensure(self) -> Any:
+    def _ensure(self) -> LexicalIndex:
         with self._lock:
             if self._index is None:
-                import bm25s
-
-                texts = [f"{p.title}. {p.text}" for p in self.paragraphs]
-                index = bm25s.BM25()
-                index.index(
-                    bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False),
-                    show_progress=False,
-                )
-                self._index = index
+                self._index = LexicalIndex([f"{p.title}. {p.text}" for p in self.paragraphs])
             return self._index
 
     def search_sync(self, query: str, k: int = 5) -> list[Passage]:
-        import bm25s
-
-        index = self._ensure()
-        if not self.paragraphs or not query.strip():
-            return []
-        tokens = bm25s.tokenize([query], stopwords="en", stemmer=_stemmer(), show_progress=False)
-        if not tokens.vocab:
-            return []
-        with self._lock:
-            k = min(k, len(self.paragraphs))
-            docs, scores = index.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         out = []
-        for i, score in zip(docs[0], scores[0], strict=True):
-            if float(score) <= 0:
-                continue
-            p = self.paragraphs[int(i)]
+        for i, score in self._ensure().search(query, k):
+            p = self.paragraphs[i]
             out.append(
                 Passage(
-                    id=self.ids[int(i)],
+                    id=self.ids[i],
                     title=p.title,
                     text=p.text,
                     location=f"bench://{quote(p.title)}",
-                    score=float(score),
+                    score=score,
                     provider=self.name,
                 )
             )
@@ -93,11 +72,3 @@ class PoolRetriever(Retriever):
 
     async def search(self, query: str, k: int = 5) -> list[Passage]:
         return await asyncio.to_thread(self.search_sync, query, k)
-
-
-def _stemmer() -> Any:
-    try:
-        import Stemmer
-    except ImportError:
-        return None
-    return Stemmer.Stemmer("english")

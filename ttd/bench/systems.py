@@ -23,16 +23,13 @@ from typing import Any
 from ttd.bench.prompts import bench_prompt
 from ttd.config import COMPONENTS, ResearchConfig, load_preset
 from ttd.errors import TTDError
+from ttd.formatting import passages_text
 from ttd.llm.gateway import Gateway
 from ttd.resources import preset_names
 from ttd.retrieval.base import Passage, Retriever
 from ttd.state import UsageRecord
 
 EVOLUTION_PRESET = "backbone+evolution"  # its [evolution] table serves agents that have none
-
-
-class SystemUnavailable(TTDError):
-    """A system this installation cannot run (e.g. self-evolution not built yet)."""
 
 
 @dataclass
@@ -67,13 +64,10 @@ class Context:
 
 
 def passages_block(passages: list[Passage], max_chars: int) -> str:
-    lines = []
-    for i, p in enumerate(passages, 1):
-        text = " ".join(p.text.split())
-        if len(text) > max_chars:
-            text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
-        lines.append(f"[{i}] {p.title}: {text}")
-    return "\n".join(lines) or "(no passages found)"
+    """Passages numbered 1..k for this prompt, through the one formatter every model prompt uses."""
+    return passages_text(
+        ({"n": i, "title": p.title, "text": p.text} for i, p in enumerate(passages, 1)), max_chars
+    )
 
 
 class System(ABC):
@@ -181,12 +175,6 @@ class TtdResearch(System):
         """Config overrides that turn the user's agent into this ablation."""
         return {"denoise": True}
 
-    def unavailable(self) -> str | None:
-        missing = [f for f in ("denoise", "evolution") if f not in ResearchConfig.model_fields]
-        if missing:
-            return f"this ttd has no '{missing[0]}' setting, so the {self.name} ablation cannot be expressed"
-        return None
-
     async def respond(self, question: str, ctx: Context) -> Outcome:
         from ttd.run import Run
 
@@ -222,8 +210,6 @@ class TtdEvolution(TtdResearch):
         return {"denoise": False, "evolution": load_preset(EVOLUTION_PRESET)["evolution"]}
 
     def unavailable(self) -> str | None:
-        if why := super().unavailable():
-            return why
         if EVOLUTION_PRESET not in preset_names() or "evolution" not in load_preset(EVOLUTION_PRESET):
             return (
                 f"self-evolution settings not found (no agent preset '{EVOLUTION_PRESET}' with [evolution])"

@@ -1,5 +1,6 @@
-"""CLI pieces for retrieval, for `ttd.cli` to mount: `ttd index` and `ttd cache clear`, plus
-`build_from_options`, which turns the research options into one `Retriever`.
+"""CLI pieces for retrieval, for `ttd.cli` to mount: `ttd index` and `ttd cache clear`.
+
+They only parse options and print; assembling a retriever is `ttd.retrieval.factory`'s job.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from pathlib import Path
 import typer
 
 from ttd.errors import TTDError
-from ttd.retrieval.base import Retriever
 
 cache_app = typer.Typer(help="The cache of web search results and fetched pages.", no_args_is_help=True)
 
@@ -65,37 +65,3 @@ def clear() -> None:
     from ttd.retrieval.cache import clear_cache
 
     typer.echo(f"cleared {clear_cache()} cache entries")
-
-
-def build_from_options(
-    corpora: list[str],
-    search: list[str],
-    dense: bool = True,
-    cache: bool = True,
-    allow_hosts: list[str] | None = None,
-) -> Retriever | None:
-    """The retriever for `--corpus` / `--search` options: None when neither is given, one backend alone,
-    or a `MultiRetriever` over local corpora and the web together."""
-    parts: list[Retriever] = []
-    if corpora:
-        from ttd.retrieval.hybrid import CorpusRetriever
-
-        parts.append(CorpusRetriever(corpora, dense=dense))
-    if search:
-        from ttd.retrieval.cache import Cache
-        from ttd.retrieval.fetch import PageFetcher
-        from ttd.retrieval.providers import make_provider
-        from ttd.retrieval.web import WebRetriever
-
-        store = Cache(enabled=cache)
-        providers = [make_provider(n) for n in dict.fromkeys(search)]
-        parts.append(
-            WebRetriever(providers, cache=store, fetcher=PageFetcher(allow_hosts or [], cache=store))
-        )
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    from ttd.retrieval.multi import MultiRetriever
-
-    return MultiRetriever(parts)

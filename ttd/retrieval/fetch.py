@@ -17,6 +17,7 @@ import httpx
 
 from ttd.errors import MissingExtraError
 from ttd.retrieval.cache import Cache, cache_key
+from ttd.retrieval.http import LazyClient
 from ttd.retrieval.ssrf import BlockedURLError, PinnedBackend, SSRFGuard
 
 ALLOWED_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown", "application/pdf")
@@ -100,31 +101,22 @@ class PageFetcher:
         self.cache = cache
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
-        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
-        self._client = client
-        self.requests = 0
         self.pins: dict[str, list[str]] = {}  # host -> addresses the guard vetted (see PinnedBackend)
+        transport = httpx.AsyncHTTPTransport()
+        transport._pool = httpcore.AsyncConnectionPool(  # same pool, but connections go to vetted IPs
+            ssl_context=httpx.create_ssl_context(), network_backend=PinnedBackend(self.pins)
+        )
+        self._client = LazyClient(
+            timeout_s, client, transport=transport, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+        )
+        self.requests = 0
         self.allow_key = sorted(self.guard.hosts) + sorted(str(n) for n in self.guard.nets)
 
     def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            transport = httpx.AsyncHTTPTransport()
-            transport._pool = httpcore.AsyncConnectionPool(  # same pool, but connections go to vetted IPs
-                ssl_context=httpx.create_ssl_context(), network_backend=PinnedBackend(self.pins)
-            )
-            self._client = httpx.AsyncClient(
-                transport=transport,
-                timeout=self.timeout,
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": USER_AGENT},
-            )
-        return self._client
+        return self._client.get()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.aclose()
 
     async def fetch(self, url: str) -> Page:
         """Fetch and extract `url`; never raises for network or content problems (see `Page.reason`)."""

@@ -1,8 +1,4 @@
-"""The retriever over local corpora: lexical, dense, or both fused by reciprocal rank (hybrid).
-
-`rrf` and `MultiRetriever` (local corpora and the web together) are re-exported here for callers that
-think of both as "hybrid".
-"""
+"""The retriever over local corpora: lexical, dense, or both fused by reciprocal rank (hybrid)."""
 
 from __future__ import annotations
 
@@ -15,10 +11,7 @@ import numpy as np
 from ttd.retrieval.base import Passage, Retriever
 from ttd.retrieval.corpus import ChunkRow, Corpus, embed_text
 from ttd.retrieval.fusion import rrf
-from ttd.retrieval.lexical import LexicalIndex
-from ttd.retrieval.multi import MultiRetriever
-
-__all__ = ["CorpusRetriever", "MultiRetriever", "rrf"]
+from ttd.retrieval.lexical import LexicalIndex, top_k
 
 
 class CorpusRetriever(Retriever):
@@ -100,7 +93,6 @@ class CorpusRetriever(Retriever):
             scored.update(lex)
         if self._mat is not None and self._mat.shape[0]:
             from ttd.retrieval.dense import get_embedder
-            from ttd.retrieval.lexical import top_k
 
             qv = get_embedder().encode([query])[0]
             dense = top_k(self._mat @ qv, depth)

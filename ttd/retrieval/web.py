@@ -21,48 +21,11 @@ from ttd.retrieval.chunking import chunk_text
 from ttd.retrieval.fetch import Page, PageFetcher
 from ttd.retrieval.fusion import rrf
 from ttd.retrieval.providers import SearchError, SearchHit, WebProvider
+from ttd.terms import terms
 
 log = logging.getLogger("ttd.retrieval")
 SEARCH_TTL_S = 24 * 3600.0
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|msclkid|ref_src|mc_cid|mc_eid)$", re.I)
-_WORD = re.compile(r"\w{3,}")
-_STOP = frozenset(
-    [
-        "the",
-        "and",
-        "for",
-        "are",
-        "was",
-        "were",
-        "with",
-        "that",
-        "this",
-        "from",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "when",
-        "where",
-        "how",
-        "why",
-        "did",
-        "does",
-        "into",
-        "about",
-        "than",
-        "then",
-        "them",
-        "they",
-        "their",
-        "there",
-        "has",
-        "have",
-        "had",
-        "not",
-        "but",
-    ]
-)
 
 
 def normalize_url(url: str) -> str:
@@ -78,17 +41,13 @@ def normalize_url(url: str) -> str:
     return urlunsplit((p.scheme.lower(), host, path, query, ""))
 
 
-def _terms(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
-
-
 def best_span(text: str, query: str, max_chars: int = 1200) -> tuple[int, int]:
     """Offsets of the chunk of `text` sharing the most query terms (earliest on ties)."""
     chunks = chunk_text(text, max_chars=max_chars, overlap=150)
     if not chunks:
         return 0, 0
-    q = _terms(query)
-    best = max(chunks, key=lambda c: (len(q & _terms(c.text)), -c.start))
+    q = terms(query)
+    best = max(chunks, key=lambda c: (len(q & terms(c.text)), -c.start))
     return best.start, best.end
 
 

