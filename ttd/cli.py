@@ -212,6 +212,36 @@ def models() -> None:
         out.print(f"local/{old}: deprecated name of local/{new}", highlight=False)
 
 
+@app.command()
+def show(
+    run_id: Annotated[str | None, typer.Argument(help="Run id (see 'ttd runs') or run directory.")] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="The newest run.")] = False,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
+    ] = None,
+) -> None:
+    """Write RUN_DIR/report.html: report, denoising timeline with diffs, per-step chart, evolution, cost."""
+    from ttd.runs import list_runs, open_run
+    from ttd.show.page import load_report, write_report_html
+
+    if bool(run_id) == latest:
+        _fail("name one run: 'ttd show RUN_ID' or 'ttd show --latest' (list runs with 'ttd runs')")
+    if latest:
+        found = [m for m in list_runs(out_dir) if (Path(m["path"]) / "report.json").exists()]
+        if not found:
+            _fail("no finished run to show: run 'ttd research \"...\"' first (add --out DIR if you used one)")
+        run_id = found[0]["path"]
+    run = open_run(str(run_id), out_dir)
+    path = write_report_html(load_report(run.path), run.path)
+    sys.stdout.write(f"{path}\n")
+    if open_page:
+        import webbrowser
+
+        if not webbrowser.open(path.resolve().as_uri()):
+            err.print("[dim]no browser found here; open the file above in one[/]", highlight=False)
+
+
 def _mount_subcommands() -> None:
     """Sub-apps whose modules import nothing heavy until a command runs."""
     from ttd.bench.cli import app as bench_app

@@ -93,6 +93,12 @@ class Report(BaseModel):
     wall_time_s: float | None = None
     config: dict[str, Any] = Field(default_factory=dict)
 
+    def to_html(self) -> str:
+        """The run as one self-contained HTML page (what `ttd show` writes to RUN_DIR/report.html)."""
+        from ttd.show import render_report
+
+        return render_report(self)
+
 
 def summarize_usage(calls: list[dict[str, Any]]) -> Usage:
     by_role: dict[str, RoleUsage] = defaultdict(RoleUsage)

@@ -315,6 +315,7 @@ async def arun_bench(
 ) -> BenchResult:
     from ttd.bench import plots, summary
     from ttd.bench.progress import ProgressBar
+    from ttd.show.bench import write_summary_html
 
     out = Path(spec.out)
     names = list(dict.fromkeys([*spec.systems, *([spec.vs] if spec.vs else [])]))
@@ -363,6 +364,7 @@ async def arun_bench(
         await bench.aclose()
     table = summary.write_summary(out, spec, bench.name, names, unavailable, [r.id for r in bench.records])
     plots.write_plots(out, table, read_rows(results))
+    write_summary_html(out, table, read_rows(results))
     return BenchResult(out, table, len(items), skipped, unavailable)
 
 
