@@ -110,7 +110,7 @@ def main() -> None:
 
     RESULTS.mkdir(exist_ok=True)
     shot = RESULTS / "show_report.png"
-    browse(browser, page.resolve().as_uri(), f"--screenshot={shot}", "--window-size=1280,2600")
+    browse(browser, page.resolve().as_uri(), f"--screenshot={shot}", "--window-size=1280,4200")
     assert shot.exists() and shot.stat().st_size > 10_000, "no screenshot"
     lines = [
         "# `ttd show` in a real browser",

@@ -202,3 +202,29 @@ def test_cli_show_of_an_unfinished_run_names_resume(tmp_path, capsys, monkeypatc
         main()
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and "ttd research --resume" in err and "Traceback" not in err
+
+
+def test_bench_summary_html_links_each_ttd_row_to_its_run_page(scripted, tmp_path):
+    from ttd.bench.runner import BenchSpec, read_rows, run_bench
+
+    spec = BenchSpec(
+        dataset="hotpotqa",
+        systems=["rag", "ttd-full"],
+        out=str(tmp_path / "out"),
+        limit=2,
+        steps=1,
+        k=3,
+        overrides=scripted_models(),
+    )
+    out = run_bench(spec, progress=False, echo=lambda m: None).out
+    html = (out / "summary.html").read_text(encoding="utf-8")
+    page = Page(html)
+    rows = read_rows(out / "results.jsonl")
+    links = [a["href"] for tag, a in page.tags if tag == "a" and "runpage" in (a.get("class") or "")]
+    ttd_rows = [r for r in rows if r["system"] == "ttd-full"]
+    assert len(links) == len(ttd_rows) == 2
+    for row in ttd_rows:
+        link = f"runs/ttd-full/{row['detail']['run_id']}/report.html"
+        assert link in links and Page((out / link).read_text(encoding="utf-8")).count("card") > 0
+    assert all(u.startswith("data:image/png;base64,") for u in page.loads()) and page.loads()
+    assert html.count("<tr>") == 1 + 2 + 1 + len(rows)  # system table header + systems, questions
