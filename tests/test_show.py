@@ -182,13 +182,15 @@ def test_cli_show_writes_the_page_of_a_real_run_directory(scripted, tmp_path):
         (["show", "--latest"], "no finished run"),
     ],
 )
-def test_cli_show_bad_input_is_one_line_and_exit_2(args, says, tmp_path, monkeypatch):
+def test_cli_show_bad_input_is_one_line_and_exit_2(args, says, tmp_path, monkeypatch, capsys):
     from ttd.cli import main
 
     monkeypatch.setattr("sys.argv", ["ttd", *args, "--out", str(tmp_path)])
+    monkeypatch.setenv("COLUMNS", "300")
     with pytest.raises(SystemExit) as exit_:
         main()
-    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and says in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_cli_show_of_an_unfinished_run_names_resume(tmp_path, capsys, monkeypatch):
