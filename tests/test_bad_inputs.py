@@ -191,9 +191,9 @@ def test_a_run_in_use_cannot_be_resumed_twice(home: Path, scripted, monkeypatch)
     report = ttd.research(Q, out=home / "runs", steps=1, **scripted_models())
     run = runs.open_run(report.run_id, home / "runs")
     (run.path / "report.md").unlink()
-    with runs.locked(run):  # this process holds the run, as a first `--resume` would
-        proc = cli("research", "--resume", report.run_id, "--out", str(home / "runs"), home=home)
-    assert "is in use by another ttd process" in one_line(proc, 2)
+    # A first `--resume` holds the run (flock conflicts across open files, even in one process).
+    with runs.locked(run), pytest.raises(TTDError, match="is in use by another ttd process"):
+        ttd.research(resume=report.run_id, out=home / "runs")
     assert not (run.path / "report.md").exists()  # the second resume did no work
 
 
