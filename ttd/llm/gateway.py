@@ -221,15 +221,6 @@ class Gateway:
                 raise StructuredOutputError(str(exc), second.text, usage) from None
         return fall_back(fallback, second.text, usage), usage
 
-
-def fall_back(fallback: Callable[[str], T], raw: str, usage: list[UsageRecord]) -> T:
-    """A stage's fallback result from an unreadable reply, named on the usage record of the call that gave it.
-
-    Fallbacks are named functions (`first_line`, `equal_weights`, ...) so the count per kind is readable.
-    """
-    usage[-1]["fallback"] = getattr(fallback, "__name__", "fallback")
-    return fallback(raw)
-
     def _endpoint(self, model: str) -> str:
         if self.config.api_base and not providers.is_embedded(model):
             return f"the model endpoint {self.config.api_base} (model {model})"
@@ -253,6 +244,15 @@ def fall_back(fallback: Callable[[str], T], raw: str, usage: list[UsageRecord]) 
             what = f"failed ({exc.__class__.__name__})"
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         return ModelReplyError(f"{self._endpoint(model)} {what}{tries}: {text[:160]}")
+
+
+def fall_back(fallback: Callable[[str], T], raw: str, usage: list[UsageRecord]) -> T:
+    """A stage's fallback result from an unreadable reply, named on the usage record of the call that gave it.
+
+    Fallbacks are named functions (`first_line`, `equal_weights`, ...) so the count per kind is readable.
+    """
+    usage[-1]["fallback"] = getattr(fallback, "__name__", "fallback")
+    return fallback(raw)
 
 
 def _transient(exc: BaseException) -> bool:
