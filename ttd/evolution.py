@@ -67,7 +67,6 @@ class Task:
     messages: list[dict[str, str]]
     step: int
     json_mode: bool = False
-    schema: type[BaseModel] | None = None  # with json_mode: the shape (a grammar for local models)
     context: str = ""  # what the judge and the merge must check against (passages, earlier questions)
 
 
@@ -216,6 +215,5 @@ async def _write(deps: Deps, task: Task, messages: list[dict[str, str]], **sampl
         step=task.step,
         component=task.component,
         json_mode=task.json_mode,
-        schema=task.schema,
         **sampling,
     )

@@ -90,7 +90,6 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
             messages,
             request.step,
             json_mode=schema is not None,
-            schema=schema,
             context=request.context,
         )
         evolved = await evolve(deps, task)
