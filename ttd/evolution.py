@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from ttd.context import Deps
 from ttd.events import emit
+from ttd.llm.gateway import Completion
 from ttd.resources import load_prompt
 from ttd.state import EvolutionRecord, UsageRecord, VariantRecord
 
@@ -66,7 +67,6 @@ class Task:
     messages: list[dict[str, str]]
     step: int
     json_mode: bool = False
-    schema: type[BaseModel] | None = None  # with json_mode: the shape (a grammar for local models)
     context: str = ""  # what the judge and the merge must check against (passages, earlier questions)
 
 
@@ -89,19 +89,7 @@ async def evolve(deps: Deps, task: Task) -> Evolved:
     usage: list[UsageRecord] = []
     samples = [(cfg.temperatures[i % len(cfg.temperatures)], cfg.top_k[i % len(cfg.top_k)]) for i in range(n)]
     outs = await asyncio.gather(
-        *(
-            gw.complete(
-                task.role,
-                task.messages,
-                step=task.step,
-                component=task.component,
-                json_mode=task.json_mode,
-                schema=task.schema,
-                temperature=t,
-                top_k=k,
-            )
-            for t, k in samples
-        )
+        *(_write(deps, task, task.messages, temperature=t, top_k=k) for t, k in samples)
     )
     usage += [o.usage for o in outs]
     variants: list[VariantRecord] = [
@@ -188,7 +176,7 @@ async def _judge(deps: Deps, task: Task, candidate: str) -> tuple[Score, list[Us
     return Score(**judged.model_dump(), parsed=True), calls
 
 
-async def _revise(deps: Deps, task: Task, variant: VariantRecord) -> Any:
+async def _revise(deps: Deps, task: Task, variant: VariantRecord) -> Completion:
     critique = (
         Score.model_validate(variant["scores"][-1]).critique or "Make it more accurate, complete and clear."
     )
@@ -199,19 +187,10 @@ async def _revise(deps: Deps, task: Task, variant: VariantRecord) -> Any:
         critique=critique,
         format=_JSON_FORMAT if task.json_mode else _TEXT_FORMAT,
     )
-    return await deps.gateway.complete(
-        task.role,
-        messages,
-        step=task.step,
-        component=task.component,
-        json_mode=task.json_mode,
-        schema=task.schema,
-        temperature=variant["temperature"],
-        top_k=variant["top_k"],
-    )
+    return await _write(deps, task, messages, temperature=variant["temperature"], top_k=variant["top_k"])
 
 
-async def _merge(deps: Deps, task: Task, ranked: list[VariantRecord]) -> Any:
+async def _merge(deps: Deps, task: Task, ranked: list[VariantRecord]) -> Completion:
     shown = "\n\n".join(
         f"<candidate {i} score={fitness(v['scores'][-1]):.1f}>\n"
         f"{_clip(v['texts'][-1], 5000)}\n</candidate {i}>"
@@ -225,11 +204,16 @@ async def _merge(deps: Deps, task: Task, ranked: list[VariantRecord]) -> Any:
         instructions=_MERGE_INSTRUCTIONS.get(task.component, ""),
         format=_JSON_FORMAT if task.json_mode else _TEXT_FORMAT,
     )
+    return await _write(deps, task, messages)
+
+
+async def _write(deps: Deps, task: Task, messages: list[dict[str, str]], **sampling: Any) -> Completion:
+    """One call of the component's own model (a variant, a revision or the merge), in the task's format."""
     return await deps.gateway.complete(
         task.role,
         messages,
         step=task.step,
         component=task.component,
         json_mode=task.json_mode,
-        schema=task.schema,
+        **sampling,
     )

@@ -1,7 +1,7 @@
 """The generation contract: a stage says what it needs, `generate` does the rest.
 
     out = await generate(deps, Request("plan", "plan", {"question": q}, step=0, schema=Plan,
-                                       fallback=areas_from_lines))
+                                       fallback=list_lines))
     out.value        # a Plan (or the reply text when no schema is given)
     out.recorded     # {"usage": [...], "evolution": [...]}: what the stage adds to the state
 
@@ -33,9 +33,9 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Request(Generic[T]):
-    """What a stage needs from a model. `component` is also the role whose model writes it."""
+    """What a stage needs from a model."""
 
-    component: str  # plan | draft | question | answer | revise | report
+    component: str  # plan | draft | question | answer | revise | report: usage, evolution settings
     prompt: str  # a template in prompts/
     variables: dict[str, Any] = field(default_factory=dict)
     step: int = 0
@@ -43,6 +43,7 @@ class Request(Generic[T]):
     fallback: Callable[[str], T] | None = None  # needed with a schema; a named function: raw reply -> T
     context: str = ""  # what a judge or merge must check the candidates against (evolution)
     turns: tuple[dict[str, str], ...] = ()  # follow-up turns after the template's messages
+    role: str | None = None  # whose model writes it; default: the role named like the component
 
     def __post_init__(self) -> None:
         if self.schema is not None and self.fallback is None:
@@ -51,6 +52,10 @@ class Request(Generic[T]):
     @property
     def messages(self) -> list[dict[str, str]]:
         return [*load_prompt(self.prompt).messages(**self.variables), *self.turns]
+
+    @property
+    def writer(self) -> str:
+        return self.role or self.component
 
     def follow_up(self, reply: str, note: str) -> Request[T]:
         """The same request, continued: the model sees its reply and what is wrong with it."""
@@ -81,18 +86,17 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
     if deps.config.evolution.active(request.component) and not gw.budget_reached():
         task = Task(
             request.component,
-            request.component,
+            request.writer,
             messages,
             request.step,
             json_mode=schema is not None,
-            schema=schema,
             context=request.context,
         )
         evolved = await evolve(deps, task)
         records = [evolved.record] if evolved.record else []
         if schema is None:
             return Generated(cast(T, evolved.text), evolved.text, evolved.usage, records)
-        own = [u for u in evolved.usage if u["role"] == request.component]  # the calls that wrote text
+        own = [u for u in evolved.usage if u["role"] == request.writer]  # the calls that wrote text
         try:
             value = parse_model(evolved.text, schema)
         except ParseError:
@@ -100,10 +104,10 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
         return Generated(cast(T, value), evolved.text, evolved.usage, records, own[-1].get("fallback"))
 
     if schema is None:
-        out = await gw.complete(request.component, messages, step=request.step)
+        out = await gw.complete(request.writer, messages, step=request.step, component=request.component)
         return Generated(cast(T, out.text), out.text, [out.usage])
     value, usage = await gw.structured(
-        request.component,
+        request.writer,
         messages,
         schema,
         step=request.step,
