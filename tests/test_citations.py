@@ -29,6 +29,8 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "from_draft": 0,
         "attributed": 0,
         "evidence_section": 0,
+        "unverified": 0,
+        "hygiene": 0,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ttd.errors import TTDError
+from ttd.errors import ConfigError, TTDError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Test-Time Diffusion Deep Researcher.")
 err = Console(stderr=True)
@@ -161,13 +162,20 @@ def _run_id(view: object) -> str:
     return Path(getattr(view, "run_dir", "") or "RUN_ID").name
 
 
-@app.command()
+runs_app = typer.Typer(help="Past runs: list them, or show one's noise curve.")
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.callback(invoke_without_command=True)
 def runs(
+    ctx: typer.Context,
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
     ] = None,
 ) -> None:
     """List past runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
 
     from ttd.runs import list_runs
@@ -183,6 +191,24 @@ def runs(
             str(meta.get("question", ""))[:60],
         )
     out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id from 'ttd runs', or a run directory.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
+    ] = None,
+) -> None:
+    """Show a run: its exit reason and the noise curve (share of unsupported claims per draft R_t)."""
+    from ttd.display import noise_table
+    from ttd.runs import open_run
+
+    run = open_run(run_id, out_dir)
+    path = run.path / "report.json"
+    if not path.is_file():
+        raise ConfigError(f"run {run.run_id} has no report.json yet: finish it with ttd research --resume")
+    out.print(noise_table(json.loads(path.read_text(encoding="utf-8"))))
 
 
 @app.command()

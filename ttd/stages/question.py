@@ -1,8 +1,11 @@
 """Denoising step t, part 1 (M_Q): the search question the current draft most needs, or an exit.
 
-The loop ends early when the agent declares the plan covered (allowed after `min_steps`), or when its
-question repeats an earlier one even after being shown the repeat once. Neither happens before
-`min_steps`, and `early_exit = false` turns both off: the loop then always runs N steps.
+The agent sees the draft's unsupported and contradicted claims (the noise) and the plan areas with no
+supported claim, and asks for the next unknown. A question that repeats an earlier one or restates the whole
+research question is refused in code: the agent is told once, then the question is taken from the noisiest
+claim or the first plan area (hop) not yet searched. The loop ends early when the agent declares the plan
+covered (allowed after `min_steps`), or when nothing new is left to ask; `early_exit = false` turns the
+former off.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from difflib import SequenceMatcher
 
 from pydantic import BaseModel
 
+from ttd.claims import noisy_summary
 from ttd.context import Deps
 from ttd.evolution import Task, generate
 from ttd.formatting import history_text, plan_text
@@ -123,6 +127,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         step=step,
         total_steps=cfg.steps,
         coverage_rule=rule,
+        noise=noisy_summary((state.get("noise") or [None])[-1], state.get("plan", [])),
     )
     decision, usage, evolved = await _ask(deps, messages, step)
     if may_stop and decision.covered:
@@ -131,9 +136,12 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     earlier = [r["question"] for r in state.get("qa", [])]
 
     def unusable(q: str) -> bool:
-        return not q or any(similarity(q, old) >= cfg.dedup_threshold for old in earlier)
+        """Empty, a repeat, or the whole research question again (a hop must ask for one unknown)."""
+        return not q or any(
+            similarity(q, old) >= cfg.dedup_threshold for old in [*earlier, state["question"]]
+        )
 
-    question = _clean(decision.question)
+    question, fallbacks = _clean(decision.question), 0
     if unusable(question):
         retry = [
             *messages,
@@ -145,8 +153,26 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         ]
         decision, more, more_evolved = await _ask(deps, retry, step)
         usage, evolved = usage + more, evolved + more_evolved
-        retried = _clean(decision.question)
-        if unusable(retried) and may_stop:
+        question = _clean(decision.question)
+        if unusable(question) and may_stop:
             return {"exit_reason": "repeat", "pending_question": None, "usage": usage, "evolution": evolved}
-        question = retried or question or state["question"]
-    return {"pending_question": question, "exit_reason": None, "usage": usage, "evolution": evolved}
+        if unusable(question):
+            question = next((q for q in fallback_questions(state) if not unusable(q)), "")
+            fallbacks = 1
+        if not question:
+            return {"exit_reason": "repeat", "pending_question": None, "usage": usage, "evolution": evolved}
+    return {
+        "pending_question": question,
+        "exit_reason": None,
+        "usage": usage,
+        "evolution": evolved,
+        "question_fallbacks": fallbacks,
+    }
+
+
+def fallback_questions(state: ResearchState) -> list[str]:
+    """Queries built in code when the model only repeats: the noisiest claims first, then each plan hop."""
+    noise = state.get("noise") or []
+    claims = [c["text"] for c in (noise[-1]["claims"] if noise else []) if c["status"] != "supported"]
+    hops = [f"{a['title']}: {a['goal']}" if a.get("goal") else a["title"] for a in state.get("plan", [])]
+    return [" ".join(re.sub(r"\[\d+\]", "", q).split()[:16]) for q in [*claims, *hops]]
