@@ -16,6 +16,8 @@ from ttd.resources import prompts_dir
 
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
 _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
+# Phrases models copied from earlier versions of the prompts: they stay banned after a prompt is reworded.
+_KNOWN = ("new evidence", "the draft to revise", "the revised draft", "search question", "research notes")
 _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
 
@@ -31,6 +33,7 @@ def scaffolding_phrases() -> tuple[str, ...]:
             if len(label) >= 3 or (len(label) == 2 and label[0].lower() != "the"):
                 phrases.add(m.group(1).strip().lower())
         phrases.update(q.lower() for q in _QUOTED.findall(text))
+    phrases.update(_KNOWN)
     return tuple(sorted(phrases, key=len, reverse=True))
 
 
