@@ -20,8 +20,8 @@ from ttd.stages.question import similarity
 
 Q = "What caused the fall of the Western Roman Empire?"
 PASSAGES = {
-    "army": "The Roman army relied on Germanic foederati, whose loyalty to the emperors declined in the fifth "
-    "century as pay fell short.",
+    "army": "The Roman army relied on Germanic foederati, whose loyalty to the emperors declined in the "
+    "fifth century as pay fell short.",
     "tax": "Heavy taxation drove small farmers off their land, and the tax base of the western provinces "
     "shrank as estates passed to great landowners.",
     "huns": "The Huns pushed the Goths across the Danube in 376, and the Visigoths defeated the Roman army "
@@ -70,7 +70,9 @@ def run(tmp_path, **kw):
 
 
 def test_claims_are_sentences_with_their_section_and_citations():
-    claims = split_claims("# Rome\n\n## Army\n\nThe army hired Goths [2]. Pay fell.\n\n- Taxes rose on farmers.")
+    claims = split_claims(
+        "# Rome\n\n## Army\n\nThe army hired Goths [2]. Pay fell.\n\n- Taxes rose on farmers."
+    )
     assert [c.text for c in claims] == ["The army hired Goths [2].", "Taxes rose on farmers."]
     assert claims[0].area == "Army" and claims[0].cited == [2]
 
@@ -107,7 +109,9 @@ def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(
     )
     gateway = Gateway(resolve_config(**scripted_models()))
     claims, usage = asyncio.run(
-        verify(draft, sources("army", "tax", "huns"), question=Q, gateway=gateway, settings=VerifierSettings())
+        verify(
+            draft, sources("army", "tax", "huns"), question=Q, gateway=gateway, settings=VerifierSettings()
+        )
     )
     assert scripted.roles() == ["verify"] and len(usage) == 1
     assert [c["status"] for c in claims] == ["supported", "contradicted", "unsupported"]
