@@ -115,6 +115,18 @@ class VerifierSettings:
     passage_chars: int = 500
 
 
+def settings_for(config: Any) -> VerifierSettings:
+    """The verifier settings of a run's `ResearchConfig` ("off" still splits claims, checked lexically)."""
+    v = config.verify
+    return VerifierSettings(
+        mode="lexical" if v.mode == "off" else v.mode,
+        support=v.support,
+        floor=v.floor,
+        batch=v.batch,
+        passage_chars=config.retrieval.passage_chars,
+    )
+
+
 def _record(claim: Claim, status: Status, ids: list[str], plan: list[PlanArea]) -> ClaimRecord:
     return {"text": claim.text, "status": status, "source_ids": ids, "area": claim_area(claim.area, plan)}
 

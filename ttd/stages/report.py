@@ -11,13 +11,12 @@ from __future__ import annotations
 import re
 
 from ttd.citations import attribute, finalize
-from ttd.claims import noise_record, remove_claims, split_claims, verify
+from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.context import Deps
 from ttd.evolution import Task, generate
 from ttd.formatting import clean_markdown, history_text, plan_text
 from ttd.hygiene import clean
 from ttd.resources import load_prompt
-from ttd.stages.verify import settings
 from ttd.state import QARecord, ResearchState
 
 _SHORT = re.compile(
@@ -97,7 +96,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             sources,
             question=state["question"],
             plan=state.get("plan", []),
-            settings=settings(deps),
+            settings=settings_for(deps.config),
             gateway=deps.gateway,
             step=step,
         )

@@ -6,21 +6,9 @@ question agent reads them, and the loop ends when noise is low enough or has sto
 
 from __future__ import annotations
 
-from ttd.claims import VerifierSettings, noise_record, verify
+from ttd.claims import noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.state import NoiseRecord, ResearchState
-
-
-def settings(deps: Deps) -> VerifierSettings:
-    v = deps.config.verify
-    mode = "lexical" if v.mode == "off" else v.mode
-    return VerifierSettings(
-        mode=mode,
-        support=v.support,
-        floor=v.floor,
-        batch=v.batch,
-        passage_chars=deps.config.retrieval.passage_chars,
-    )
 
 
 def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int) -> str | None:
@@ -46,7 +34,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         state.get("sources", {}),
         question=state["question"],
         plan=state.get("plan", []),
-        settings=settings(deps),
+        settings=settings_for(deps.config),
         gateway=deps.gateway,
         step=t,
     )
