@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ttd.errors import ConfigError, TTDError
+from ttd.errors import TTDError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Test-Time Diffusion Deep Researcher.")
 err = Console(stderr=True)
@@ -46,6 +46,9 @@ def research(
     revise_model: Annotated[str | None, typer.Option(help="Model for draft revision (the denoiser).")] = None,
     report_model: Annotated[str | None, typer.Option(help="Model for the final report.")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Model for judging (self-evolution).")] = None,
+    verify_model: Annotated[
+        str | None, typer.Option(help="Model that checks claims against sources.")
+    ] = None,
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Denoising steps N.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages retrieved per question.")] = None,
     corpus: Annotated[
@@ -100,6 +103,7 @@ def research(
         revise_model=revise_model,
         report_model=report_model,
         judge_model=judge_model,
+        verify_model=verify_model,
         steps=steps,
         k=k,
         api_base=api_base,
@@ -204,10 +208,13 @@ def runs_show(
     from ttd.display import noise_table
     from ttd.runs import open_run
 
-    run = open_run(run_id, out_dir)
+    try:
+        run = open_run(run_id, out_dir)
+    except TTDError as exc:
+        _fail(str(exc))
     path = run.path / "report.json"
     if not path.is_file():
-        raise ConfigError(f"run {run.run_id} has no report.json yet: finish it with ttd research --resume")
+        _fail(f"run {run.run_id} has no report.json yet: finish it with ttd research --resume {run.run_id}")
     out.print(noise_table(json.loads(path.read_text(encoding="utf-8"))))
 
 
