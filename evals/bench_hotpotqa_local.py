@@ -59,7 +59,7 @@ def write(out: Path, limit: int, model: str, cmd: list[str], result: Path) -> st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=20)
-    parser.add_argument("--model", default="local/qwen2.5-0.5b")
+    parser.add_argument("--model", default="local/qwen2.5-coder-0.5b")
     parser.add_argument("--out", default="evals/out/bench_hotpotqa_local")
     parser.add_argument("--result", default="evals/results/bench_hotpotqa_local.md")
     parser.add_argument("--only", action="append", help="run only these systems (repeatable)")

@@ -70,10 +70,10 @@ def test_unreadable_config_file(tmp_path):
 
 
 def test_local_extra_missing_is_reported(tmp_path):
-    # Hide llama_cpp behind a module that fails to import, as on a machine without the 'local' extra.
-    shadow = tmp_path / "shadow" / "llama_cpp"
+    # Hide xllamacpp behind a module that fails to import, as on a machine without the 'local' extra.
+    shadow = tmp_path / "shadow" / "xllamacpp"
     shadow.mkdir(parents=True)
-    (shadow / "__init__.py").write_text("raise ImportError('llama_cpp is not installed')\n")
+    (shadow / "__init__.py").write_text("raise ImportError('xllamacpp is not installed')\n")
     env = {**os.environ, "PYTHONPATH": str(shadow.parent)}
     proc = subprocess.run(
         [sys.executable, "-m", "ttd.cli", "research", "q", "--out", str(tmp_path / "runs")],
@@ -131,3 +131,24 @@ def test_console_script_exists_and_helps():
     assert proc.returncode == 0
     for command in ("research", "runs", "agents", "models"):
         assert command in proc.stdout
+
+
+def test_failure_after_the_run_started_names_the_run_to_resume(scripted, tmp_path):
+    from ttd.errors import ConfigError
+
+    # A user error raised by the model in step 1's answer: the run exists by then, with plan and R0 saved.
+    scripted.fail = lambda call, n: (
+        ConfigError("the answer model ran out of quota") if call.role == "answer" else None
+    )
+    models = [
+        a
+        for role in ("plan", "draft", "question", "answer", "revise")
+        for a in (f"--{role}-model", f"scripted/{role}")
+    ]
+    code, output = invoke(["research", "Why did Rome fall?", "-q", "--out", str(tmp_path), *models])
+    assert code == 2, output
+    [run_dir] = list(tmp_path.iterdir())
+    assert "ran out of quota" in output and "Traceback" not in output
+    assert f"resume with ttd research --resume {run_dir.name}" in " ".join(output.split())
+    assert json.loads((run_dir / "meta.json").read_text())["status"] == "failed"
+    assert (run_dir / "drafts" / "R00.md").exists()

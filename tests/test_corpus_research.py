@@ -64,3 +64,7 @@ def test_unknown_corpus_is_a_one_line_error(tmp_path):
     result = runner.invoke(app, ["research", "q", "--corpus", "nope", "--out", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert "nope" in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    # Found before the run starts: nothing was created, so there is nothing to resume.
+    assert "resume" not in result.output
+    assert list(tmp_path.iterdir()) == []

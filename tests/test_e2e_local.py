@@ -15,7 +15,7 @@ pytestmark = pytest.mark.real
 def test_real_research_run_produces_a_cited_clean_report(tmp_path):
     report = ttd.research(
         "What caused the fall of the Western Roman Empire?",
-        model="local/qwen2.5-0.5b",
+        model="local/qwen2.5-coder-0.5b",
         k=3,
         steps=2,
         early_exit=False,

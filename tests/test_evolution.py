@@ -138,7 +138,7 @@ def test_stream_shows_variant_scores(scripted, tmp_path):
 def test_real_small_model_evolves_the_plan(tmp_path):
     report = ttd.research(
         Q,
-        model="local/qwen2.5-0.5b",
+        model="local/qwen2.5-coder-0.5b",
         steps=0,
         evolution={"n": {"plan": 2}, "s": {"plan": 1}},
         max_tokens={"plan": 200, "judge": 120, "draft": 200, "report": 250},

@@ -17,17 +17,19 @@ pytestmark = pytest.mark.real
 
 
 def test_parts_are_found_in_order_through_distribution_metadata():
-    files = part_files(LOCAL_MODELS["qwen2.5-0.5b"])
+    files = part_files(LOCAL_MODELS["qwen2.5-coder-0.5b"])
     assert [f.name for f in files] == [f"part{i:02d}.bin" for i in range(1, 7)]
-    assert len(part_files(LOCAL_MODELS["qwen2.5-1.5b"])) == 22
+    assert len(part_files(LOCAL_MODELS["qwen2.5-coder-1.5b"])) == 22
 
 
 def test_assembled_weights_are_verified_and_a_wrong_hash_is_refused(tmp_path):
-    path = model_path("qwen2.5-0.5b")
-    assert path.stat().st_size == sum(p.stat().st_size for p in part_files(LOCAL_MODELS["qwen2.5-0.5b"]))
+    path = model_path("qwen2.5-coder-0.5b")
+    assert path.stat().st_size == sum(
+        p.stat().st_size for p in part_files(LOCAL_MODELS["qwen2.5-coder-0.5b"])
+    )
     with path.open("rb") as fh:
         assert fh.read(4) == b"GGUF"
-    tampered = dataclasses.replace(LOCAL_MODELS["qwen2.5-0.5b"], name="tampered", sha256="0" * 64)
+    tampered = dataclasses.replace(LOCAL_MODELS["qwen2.5-coder-0.5b"], name="tampered", sha256="0" * 64)
     LOCAL_MODELS["tampered"] = tampered
     try:
         with pytest.raises(ConfigError, match="sha256"):
@@ -69,3 +71,13 @@ def test_smallest_model_completes_and_returns_json_through_the_gateway():
     assert text.usage["model"] == "local/smollm2-135m"
     assert isinstance(parsed, Answer)  # JSON mode (a llama.cpp grammar) makes even a 135M model parse
     assert usage[0]["latency_s"] > 0
+
+
+def test_old_names_still_resolve_and_warn_that_they_are_deprecated():
+    from ttd.llm.local import canonical
+
+    with pytest.warns(FutureWarning, match="deprecated.*local/qwen2.5-coder-1.5b"):
+        assert canonical("qwen2.5-1.5b") == "qwen2.5-coder-1.5b"
+    # the renamed model keeps its assembled file, so an existing cache is not rebuilt
+    assert model_path("qwen2.5-0.5b") == model_path("qwen2.5-coder-0.5b")
+    assert model_path("qwen2.5-coder-0.5b").name == "qwen2.5-0.5b.gguf"

@@ -1,4 +1,4 @@
-"""The Python API. The CLI and the benchmark runner call these same functions.
+"""The Python API. The CLI, studio and the benchmark runner use the same pipeline (`ttd.run.Run`).
 
     report = ttd.research("What caused the fall of the Western Roman Empire?", steps=3)
     report = await ttd.aresearch(question, model="openai/gpt-4.1-mini")
@@ -14,152 +14,31 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-from ttd import runs
-from ttd.config import ResearchConfig, resolve_config
-from ttd.context import Deps
-from ttd.errors import ConfigError
-from ttd.events import ProgressEvent, capture, emit
-from ttd.graph import build_graph
-from ttd.llm.gateway import Gateway, check_models
-from ttd.report import Report, build_report
-from ttd.retrieval.base import Retriever
-from ttd.retrieval.factory import build_retriever
-
-
-def prepare(
-    question: str | None = None,
-    *,
-    resume: str | None = None,
-    out: str | Path | None = None,
-    agent: str | None = None,
-    config_file: str | Path | None = None,
-    **overrides: Any,
-) -> tuple[str, ResearchConfig, runs.RunDir | None]:
-    """Validate everything a run needs before any work starts; raises one-line `TTDError`s."""
-    if resume:
-        run = runs.open_run(resume, out)
-        config = run.config()
-        question = str(run.meta().get("question") or "")
-    else:
-        if question is None or not question.strip():
-            raise ConfigError(
-                'the question is empty: pass the research question, e.g. ttd research "Why did Rome fall?"'
-            )
-        run = None
-        config = resolve_config(agent=agent, config_file=config_file, **overrides)
-    check_models(config)
-    return question.strip(), config, run
-
-
-async def _execute(
-    question: str,
-    config: ResearchConfig,
-    run: runs.RunDir | None,
-    out: Any,
-    retriever: Retriever | None = None,
-) -> Report:
-    resumed = run is not None
-    owned = retriever is None  # a retriever passed in belongs to the caller, who closes it
-    retriever = retriever or build_retriever(config.retrieval)
-    deps = Deps(config=config, gateway=Gateway(config), retriever=retriever)
-    run = run or runs.new_run(question, config, out)
-    started = time.time()
-    previous_wall = float(run.meta().get("wall_time_s") or 0.0)
-    run.update_meta(status="running")
-    emit(
-        "run_started",
-        detail=str(run.path),
-        data={"run_id": run.run_id, "resumed": resumed},
-        total_steps=config.steps,
-    )
-    thread = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 3 * config.steps + 20}
-    try:
-        async with AsyncSqliteSaver.from_conn_string(str(run.checkpoint)) as saver:
-            graph = build_graph(deps, saver)
-            snapshot = await graph.aget_state(thread)
-            deps.gateway.count(list((snapshot.values or {}).get("usage", [])))  # a budget spans resumes
-            if resumed and snapshot.values and not snapshot.next:
-                values = snapshot.values  # finished already: nothing to redo
-            else:
-                start = None if resumed and snapshot.values else {"question": question}
-                drafts = len(snapshot.values.get("drafts", [])) if snapshot.values else 0
-                async for update in graph.astream(start, thread, stream_mode="updates"):
-                    for node_update in update.values():
-                        for text in (node_update or {}).get("drafts", []):
-                            run.write_draft(drafts, text)
-                            drafts += 1
-                values = (await graph.aget_state(thread)).values
-    except BaseException as exc:
-        run.update_meta(
-            status="failed",
-            error=f"{exc.__class__.__name__}: {exc}"[:500],
-            wall_time_s=round(previous_wall + time.time() - started, 2),
-        )
-        raise
-    finally:
-        if owned:
-            await retriever.aclose()
-    wall = round(previous_wall + time.time() - started, 2)
-    report = build_report(values, run.run_id, str(run.path), config.model_dump(mode="json"), wall)
-    run.write_report(report.markdown, report.model_dump_json(indent=2))
-    run.update_meta(
-        status="done",
-        wall_time_s=wall,
-        error=None,
-        citations=report.citations.cited,
-        tokens=report.usage.total.tokens,
-    )
-    emit("report", detail=str(run.path), data={"report": report}, tokens=report.usage.total.tokens)
-    return report
+from ttd.events import ProgressEvent
+from ttd.report import Report
+from ttd.run import Run
 
 
 async def astream(question: str | None = None, **kwargs: Any) -> AsyncIterator[ProgressEvent]:
     """Run and yield progress events as they happen; the last event (kind "report") has data["report"]."""
-    out = kwargs.get("out")
-    retriever = kwargs.pop("retriever", None)
-    question, config, run = prepare(question, **kwargs)
-    events: asyncio.Queue[ProgressEvent | BaseException | None] = asyncio.Queue()
-    loop = asyncio.get_running_loop()
-
-    def sink(event: ProgressEvent) -> None:  # may be called from worker threads
-        loop.call_soon_threadsafe(events.put_nowait, event)
-
-    async def runner() -> None:
-        with capture(sink):
-            try:
-                await _execute(question, config, run, out, retriever)
-            except BaseException as exc:  # handed to the consumer, re-raised there
-                loop.call_soon_threadsafe(events.put_nowait, exc)
-            finally:
-                loop.call_soon_threadsafe(events.put_nowait, None)
-
-    task = asyncio.create_task(runner())
-    try:
-        while (item := await events.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    run = Run.prepare(question, **kwargs)
+    async for event in run.stream():
+        yield event
+    assert run.report is not None
+    yield ProgressEvent(
+        kind="report",
+        detail=run.report.run_dir,
+        data={"report": run.report},
+        tokens=run.report.usage.total.tokens,
+    )
 
 
 async def aresearch(question: str | None = None, **kwargs: Any) -> Report:
     """Run a research job and return its `Report`."""
-    report: Report | None = None
-    async for event in astream(question, **kwargs):
-        if event.kind == "report":
-            report = event.data["report"]
-    assert report is not None
-    return report
+    return await Run.prepare(question, **kwargs).execute()
 
 
 def research(question: str | None = None, **kwargs: Any) -> Report:

@@ -1,4 +1,4 @@
-"""The `ttd` command line: a thin layer over the Python API (`ttd.api`)."""
+"""The `ttd` command line: a thin layer over the run pipeline (`ttd.run`) and the other modules."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ttd.errors import TTDError
+
+if TYPE_CHECKING:
+    from ttd.run import Run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Test-Time Diffusion Deep Researcher.")
 err = Console(stderr=True)
@@ -25,7 +28,7 @@ class Format(StrEnum):
     json = "json"
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -91,8 +94,8 @@ def research(
     """Research QUESTION and print a cited report; the run directory keeps drafts, sources and usage."""
     from rich.live import Live
 
-    from ttd.api import astream, prepare
     from ttd.display import RunView
+    from ttd.run import Run
 
     overrides = dict(
         model=model,
@@ -114,20 +117,15 @@ def research(
         dense=False if no_dense else None,
         cache=False if no_cache else None,
     )
-    kwargs = dict(resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
-    try:
-        prepare(question, **kwargs)  # every input error surfaces here, before a run directory exists
+    try:  # every input error surfaces here, before a run directory exists
+        run = Run.prepare(question, resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
     except TTDError as exc:
         _fail(str(exc))
-    view = RunView(question or f"resume {resume}")
-    report = None
+    view = RunView(run.question if not resume else f"resume {resume}")
 
     async def consume() -> None:
-        nonlocal report
-        async for event in astream(question, **kwargs):
+        async for event in run.stream():
             view.update(event)
-            if event.kind == "report":
-                report = event.data["report"]
 
     live = (
         Live(view, console=err, refresh_per_second=4, transient=True)
@@ -141,13 +139,12 @@ def research(
         else:
             asyncio.run(consume())
     except KeyboardInterrupt:
-        _fail(
-            f"interrupted; finished steps are saved: resume with ttd research --resume {_run_id(view)}", 130
-        )
+        _fail(f"interrupted{_resume_hint(run, 'finished steps are saved')}", 130)
     except TTDError as exc:
-        _fail(f"{exc} (finished steps are saved: resume with ttd research --resume {_run_id(view)})")
+        _fail(f"{exc}{_resume_hint(run, 'finished steps are saved')}")
     except Exception as exc:  # an unexpected failure: one line, and how to continue
-        _fail(f"{exc.__class__.__name__}: {exc} (run saved: ttd research --resume {_run_id(view)})", 1)
+        _fail(f"{exc.__class__.__name__}: {exc}{_resume_hint(run, 'run saved')}", 1)
+    report = run.report
     assert report is not None
     if fmt is Format.json:
         sys.stdout.write(report.model_dump_json(indent=2) + "\n")
@@ -162,8 +159,9 @@ def research(
     )
 
 
-def _run_id(view: object) -> str:
-    return Path(getattr(view, "run_dir", "") or "RUN_ID").name
+def _resume_hint(run: Run, saved: str) -> str:
+    """How to continue a run that exists on disk; nothing for a run that never started."""
+    return f" ({saved}: resume with ttd research --resume {run.run_dir.run_id})" if run.run_dir else ""
 
 
 runs_app = typer.Typer(help="Past runs: list them, or show one's noise curve.")
@@ -231,10 +229,12 @@ def agents() -> None:
 @app.command()
 def models() -> None:
     """List the embedded local models (hosted ones are any litellm name: openai/..., anthropic/...)."""
-    from ttd.llm.local import LOCAL_MODELS
+    from ttd.llm.local import DEPRECATED_ALIASES, LOCAL_MODELS
 
     for m in LOCAL_MODELS.values():
         out.print(f"[bold]local/{m.name}[/]: {m.description}", highlight=False)
+    for old, new in DEPRECATED_ALIASES.items():
+        out.print(f"local/{old}: deprecated name of local/{new}", highlight=False)
 
 
 def _mount_subcommands() -> None:

@@ -20,7 +20,7 @@ from ttd.resources import agents_dir, preset_names
 
 Role = Literal["plan", "draft", "question", "answer", "revise", "report", "judge", "verify"]
 ROLES: tuple[Role, ...] = ("plan", "draft", "question", "answer", "revise", "report", "judge", "verify")
-DEFAULT_MODEL = "local/qwen2.5-1.5b"
+DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
 
 
 class Models(BaseModel):

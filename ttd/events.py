@@ -1,9 +1,12 @@
-"""Typed progress events and the channel that carries them.
+"""Typed progress events, carried by LangGraph's custom stream.
 
 Stages, the gateway and model providers (llama.cpp, diffusion samplers) report progress with `emit()`.
-Whoever runs the graph installs a sink with `capture()`; the sink lives in a context variable, so events
-reach the right run even from worker threads started with `asyncio.to_thread` (which copies the context).
-With no sink installed, `emit()` does nothing: progress is never a reason for a run to fail.
+Inside a graph node `emit()` writes to the node's stream writer (`get_stream_writer()`), so events travel
+with the graph's own stream (`stream_mode="custom"`) and `ttd.run.Run` turns them back into
+`ProgressEvent`s. The writer is found through context variables, which reach provider worker threads
+because those are started with `asyncio.to_thread` (litellm copies the context the same way), and
+LangGraph's writer is thread-safe. Code that runs outside any graph (the `ttd dllm` command, sampler
+tests) may `listen()` instead. With neither, `emit()` does nothing: progress never fails a run.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
+from langgraph.config import get_stream_writer
 from pydantic import BaseModel, Field
 
 EventKind = Literal[
@@ -25,8 +29,7 @@ EventKind = Literal[
     "llm_call",  # one gateway call finished; tokens and latency
     "dllm_step",  # one denoising step of a diffusion-LLM sampler
     "variant",  # a self-evolution variant was scored
-    "report",  # the final report is ready; data holds it
-    "error",
+    "report",  # the final event of `ttd.stream` / `ttd.astream`; data["report"] holds the Report
 ]
 
 
@@ -43,22 +46,28 @@ class ProgressEvent(BaseModel):
     time: float = Field(default_factory=time.time)
 
 
-Sink = Callable[[ProgressEvent], None]
-_sink: contextvars.ContextVar[Sink | None] = contextvars.ContextVar("ttd_event_sink", default=None)
+Listener = Callable[[ProgressEvent], None]
+_listener: contextvars.ContextVar[Listener | None] = contextvars.ContextVar("ttd_listener", default=None)
 
 
 def emit(kind: EventKind, **fields: Any) -> None:
-    """Send an event to the current run's sink, if any."""
-    sink = _sink.get()
-    if sink is not None:
-        sink(ProgressEvent(kind=kind, **fields))
+    """Report progress to the running graph's custom stream (or to a `listen()`er outside a graph)."""
+    listener = _listener.get()
+    if listener is not None:
+        listener(ProgressEvent(kind=kind, **fields))
+        return
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # not inside a graph node
+        return
+    writer(ProgressEvent(kind=kind, **fields).model_dump())
 
 
 @contextmanager
-def capture(sink: Sink) -> Iterator[None]:
-    """Route events emitted inside this block (and threads it starts) to `sink`."""
-    token = _sink.set(sink)
+def listen(listener: Listener) -> Iterator[None]:
+    """Receive the events emitted inside this block (and threads it starts) when no graph is running."""
+    token = _listener.set(listener)
     try:
         yield
     finally:
-        _sink.reset(token)
+        _listener.reset(token)

@@ -67,6 +67,7 @@ class Trajectory(BaseModel):
 class RoleUsage(BaseModel):
     calls: int = 0
     prompt_tokens: int = 0
+    prompt_tokens_cached: int = Field(0, description="prompt tokens served from the prefix cache")
     completion_tokens: int = 0
     cost_usd: float | None = None
     latency_s: float = 0.0
@@ -123,6 +124,7 @@ def summarize_usage(calls: list[dict[str, Any]]) -> Usage:
         for bucket in (by_role[c["role"]], by_component[c.get("component") or c["role"]], total):
             bucket.calls += 1
             bucket.prompt_tokens += c["prompt_tokens"]
+            bucket.prompt_tokens_cached += c.get("prompt_tokens_cached", 0)
             bucket.completion_tokens += c["completion_tokens"]
             bucket.latency_s = round(bucket.latency_s + c["latency_s"], 3)
             bucket.parse_errors += int(bool(c.get("parse_error")))

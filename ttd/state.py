@@ -8,7 +8,7 @@ use an append reducer: a node returns only what it adds, and the checkpoint keep
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any, NotRequired, TypedDict
 
 
 class UsageRecord(TypedDict):
@@ -18,8 +18,9 @@ class UsageRecord(TypedDict):
     component: str | None  # the component being built (a judge call evolving the plan counts as "plan")
     model: str
     step: int | None
-    prompt_tokens: int
+    prompt_tokens: int  # sent
     completion_tokens: int
+    prompt_tokens_cached: NotRequired[int]  # of those, served from the engine's prefix cache (0: unknown)
     cost_usd: float | None
     latency_s: float
     attempts: int

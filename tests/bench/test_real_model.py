@@ -14,7 +14,7 @@ def test_rag_on_two_questions_with_the_local_model(tmp_path):
     from ttd.llm.local import check_available
 
     try:
-        check_available("qwen2.5-0.5b")
+        check_available("qwen2.5-coder-0.5b")
     except TTDError as exc:
         pytest.skip(f"the local model is not installed: {exc}")
     spec = BenchSpec(
@@ -22,7 +22,7 @@ def test_rag_on_two_questions_with_the_local_model(tmp_path):
         systems=["rag"],
         out=str(tmp_path / "real"),
         limit=2,
-        model="local/qwen2.5-0.5b",
+        model="local/qwen2.5-coder-0.5b",
         k=3,
         judge=False,
     )

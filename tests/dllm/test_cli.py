@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from ttd.dllm.cli import app
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_prints_table(tiny_dir: Path):
@@ -33,17 +29,3 @@ def test_generate_with_missing_model_is_a_user_error(tmp_path: Path):
 
     result = CliRunner().invoke(app, ["generate", str(tmp_path / "absent"), "hi"])
     assert isinstance(result.exception, ConfigError)
-
-
-def test_gpu_eval_script_tiny_mode_runs_on_cpu(tmp_path: Path):
-    out = tmp_path / "gpu.md"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "evals" / "dllm_gpu.py"), "--tiny", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    text = out.read_text()
-    assert "dual cache" in text and "forward latency" in text

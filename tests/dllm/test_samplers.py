@@ -10,7 +10,7 @@ import torch
 from ttd.dllm import block, daedal, llada, toy
 from ttd.dllm.sampling import add_gumbel_noise, get_num_transfer_tokens, get_transfer_index
 from ttd.dllm.toy import tiny_model
-from ttd.events import capture
+from ttd.events import listen
 
 PROMPT = torch.tensor([toy.encode_prompt("abcd"), toy.encode_prompt("fedc")])
 COMMON = dict(gen_length=16, block_length=4, mask_id=toy.MASK)
@@ -63,7 +63,7 @@ SAMPLERS = {
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_no_mask_token_left_and_events_count_forwards(name: str):
     events = []
-    with capture(events.append):
+    with listen(events.append):
         out = SAMPLERS[name](tiny_model())
     assert out.generated.shape == (2, 16)
     assert not (out.generated == toy.MASK).any()

@@ -1,6 +1,6 @@
 """`ttd bench`: the typer app the main CLI mounts with `app.add_typer(bench_app, name="bench")`.
 
-ttd bench hotpotqa --system rag --system ttd-full --limit 20 --model local/qwen2.5-0.5b --out runs/hp
+ttd bench hotpotqa --system rag --system ttd-full --limit 20 --model local/qwen2.5-coder-0.5b --out runs/hp
 ttd bench deepconsult --system ttd-full --vs rag --limit 10 --model openai/gpt-4.1-mini --out runs/dc
 """
 

@@ -6,7 +6,8 @@
     ttd-evolution   backbone + component-wise self-evolution
     ttd-full        self-evolution + denoising with retrieval: the whole TTD-DR loop
 
-The three ttd systems run through `ttd.api.aresearch` with the benchmark's retriever passed in.
+The three ttd systems run through the research pipeline (`ttd.run.Run`) with the benchmark's retriever
+passed in.
 
 Every system ends with the paper's short-answer extraction call on QA sets, so all are scored the same way.
 Costs come from the gateway's per-call usage records, whichever path made the call.
@@ -52,7 +53,7 @@ class Context:
     config: ResearchConfig
     gateway: Gateway
     retriever: Retriever | None
-    research_kwargs: dict[str, Any]  # for ttd.api.aresearch: model, steps, agent, k ...
+    research_kwargs: dict[str, Any]  # for ttd.run.Run.prepare: model, steps, agent, k ...
     runs_dir: Path
     extract: bool = True
 
@@ -187,10 +188,11 @@ class TtdResearch(System):
         return None
 
     async def respond(self, question: str, ctx: Context) -> Outcome:
-        from ttd.api import aresearch
+        from ttd.run import Run
 
         kwargs = {**ctx.research_kwargs, **self.settings(ctx.config)}
-        report = await aresearch(question, retriever=ctx.retriever, out=ctx.runs_dir / self.name, **kwargs)
+        run = Run.prepare(question, retriever=ctx.retriever, out=ctx.runs_dir / self.name, **kwargs)
+        report = await run.execute()
         return Outcome(
             report.markdown,
             [s.id for s in report.trajectory.retrieved],

@@ -12,12 +12,11 @@ so the prompt's last partial block is denoised together with the first generated
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import torch
 
-from ttd.dllm.llada import answer_ended
+from ttd.dllm.llada import answer_ended, forward_params
 from ttd.dllm.sampling import Generation, Remasking, Trace, get_num_transfer_tokens, get_transfer_index
 from ttd.errors import ConfigError
 
@@ -40,8 +39,9 @@ class _Runner:
 
     def __init__(self, model: Any, key_padding: torch.Tensor | None, block_length: int, batch: int) -> None:
         self.model, self.key_padding, self.block_length, self.batch = model, key_padding, block_length, batch
-        params = inspect.signature(model.forward).parameters
+        params = forward_params(model)
         self.store_kwarg = "store_kv" in params  # SDAR's forward: keep this block's KV or not
+        self.ranged = "logits_range" in params  # head only over the positions the sampler reads
         self.cache: Any = None
         self.cached = 0
 
@@ -55,12 +55,15 @@ class _Runner:
             kwargs.update(past_key_values=self.cache, use_cache=True)
             if self.store_kwarg:
                 kwargs["store_kv"] = store
+        if self.ranged:
+            kwargs["logits_range"] = (start - first, end - first)
         out = self.model(ids, **kwargs)
+        logits = out.logits if self.ranged else out.logits[:, start - first : end - first]
         if use_cache and store:
             self.cache, self.cached = out.past_key_values, end
         elif use_cache and self.cache is not None and hasattr(self.cache, "crop") and not self.store_kwarg:
             self.cache.crop(self.cached)  # a transformers Cache grew in place: drop the uncommitted block
-        return out.logits[:, start - first : end - first]
+        return logits
 
 
 @torch.no_grad()

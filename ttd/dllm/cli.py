@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ttd.dllm.engine import SamplerOptions
-from ttd.events import ProgressEvent, capture
+from ttd.events import ProgressEvent, listen
 
 app = typer.Typer(
     help="Local masked-diffusion language models (LLaDA, Dream, Fast-dLLM v2, SDAR).", no_args_is_help=True
@@ -98,7 +98,7 @@ def generate(
             if event.kind == "dllm_step":
                 status.update(f"step {event.step}: {event.detail}")
 
-        with capture(show):
+        with listen(show):
             result = complete(lm, [{"role": "user", "content": prompt}], options)
     console.print(result.text, markup=False, highlight=False)
     console.print(

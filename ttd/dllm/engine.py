@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
 from ttd.dllm import deps
@@ -30,6 +31,7 @@ class SamplerOptions:
     threshold: float | None = 0.9  # None: LLaDA's fixed schedule
     dynamic_length: bool = False  # DAEDAL: grow gen_length from block_length while the tail is not EOS
     seed: int | None = None
+    cuda_graphs: bool = False  # dual cache: replay in-block steps as CUDA graphs (ttd's own models)
 
     @classmethod
     def from_params(cls, params: dict[str, Any], base: SamplerOptions | None = None) -> SamplerOptions:
@@ -128,7 +130,9 @@ def generate_ids(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOpti
             **common,
         )
     elif opts.cache == "dual":
-        out = llada.generate_with_dual_cache(lm.model, prompt, steps=opts.steps, **common)
+        out = llada.generate_with_dual_cache(
+            lm.model, prompt, steps=opts.steps, cuda_graphs=opts.cuda_graphs, **common
+        )
     elif opts.cache == "prefix":
         out = llada.generate_with_prefix_cache(lm.model, prompt, steps=opts.steps, **common)
     else:
@@ -148,6 +152,7 @@ class Completion:
     nfe: int
     steps: int
     seconds: float
+    batch: int = 1  # sequences decoded together in the generation that produced this
 
 
 def complete(lm: DiffusionLM, messages: list[dict[str, Any]], options: SamplerOptions) -> Completion:
@@ -164,3 +169,126 @@ def complete(lm: DiffusionLM, messages: list[dict[str, Any]], options: SamplerOp
         steps=out.steps,
         seconds=out.seconds,
     )
+
+
+def _groups(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOptions) -> list[list[int]]:
+    """Indices of prompts that can share one generation.
+
+    LLaDA-style samplers take any mix: rotary positions are relative, so left padding changes nothing.
+    Block diffusion works on an absolute block grid, so only prompts whose lengths agree modulo the block
+    length keep their blocks where they would be alone.
+    """
+    opts = resolved(lm, options)
+    if opts.sampler != "block":
+        return [list(range(len(prompts)))]
+    by_phase: dict[int, list[int]] = {}
+    for i, p in enumerate(prompts):
+        by_phase.setdefault(len(p) % opts.block_length, []).append(i)
+    return list(by_phase.values())
+
+
+def _run_batched(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOptions) -> list[tuple]:
+    """(generated ids, generation, group size) per prompt, in order."""
+    results: list[tuple] = [None] * len(prompts)
+    for group in _groups(lm, prompts, options):
+        out = generate_ids(lm, [prompts[i] for i in group], options)
+        for i, row in zip(group, out.generated.tolist(), strict=True):
+            results[i] = (row, out, len(group))
+    return results
+
+
+def generate_batch(lm: DiffusionLM, prompts: list[list[int]], options: SamplerOptions) -> list[list[int]]:
+    """Generated ids per prompt, decoded together: one forward serves every sequence of a group.
+
+    Prompts are left-padded with a key mask, so each row attends only to its own tokens and, rotary
+    positions being relative, gets the tokens it would get alone (tests check this).
+    """
+    return [row for row, _, _ in _run_batched(lm, prompts, options)]
+
+
+def complete_batch(
+    lm: DiffusionLM, conversations: list[list[dict[str, Any]]], options: SamplerOptions
+) -> list[Completion]:
+    """Several chat completions in batched generations; a batch's cost (NFE, seconds) is shared."""
+    prompts = [lm.encode_chat(messages) for messages in conversations]
+    results = []
+    for prompt, (row, out, size) in zip(prompts, _run_batched(lm, prompts, options), strict=True):
+        results.append(
+            Completion(
+                text=lm.decode(row),
+                prompt_tokens=len(prompt),
+                completion_tokens=len(lm.answer_ids(row)),
+                nfe=out.nfe,
+                steps=out.steps,
+                seconds=out.seconds,
+                batch=size,
+            )
+        )
+    return results
+
+
+@dataclass
+class _Request:
+    lm: DiffusionLM
+    messages: list[dict[str, Any]]
+    options: SamplerOptions
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Completion | None = None
+    error: BaseException | None = None
+
+
+class Batcher:
+    """Groups requests that arrive together (evolution variants, bench items) into one batched generation.
+
+    No timer thread: the first caller to find the device idle waits `window_s` for company, then runs
+    every queued request with the same model and options (up to `max_batch`) in one `complete_batch`;
+    the others wait for their results. Different options run one after another, never interleaved.
+    """
+
+    def __init__(self, max_batch: int = 8, window_s: float = 0.02) -> None:
+        self.max_batch, self.window_s = max_batch, window_s
+        self._cond = threading.Condition()
+        self._queue: list[_Request] = []
+        self._busy = False
+        self.batch_sizes: list[int] = []  # one entry per batched generation run
+
+    def submit(self, lm: DiffusionLM, messages: list[dict[str, Any]], options: SamplerOptions) -> Completion:
+        request = _Request(lm, messages, options)
+        with self._cond:
+            self._queue.append(request)
+        while not request.done.is_set():
+            with self._cond:
+                while self._busy and not request.done.is_set():
+                    self._cond.wait()
+                if request.done.is_set():
+                    break
+                self._busy = True
+            try:
+                time.sleep(self.window_s)
+                self._run_one_group()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+        if request.error is not None:
+            raise request.error
+        assert request.result is not None
+        return request.result
+
+    def _run_one_group(self) -> None:
+        with self._cond:
+            head = self._queue[0]
+            group = [r for r in self._queue if r.lm is head.lm and r.options == head.options]
+            group = group[: self.max_batch]
+            self._queue = [r for r in self._queue if not any(r is g for g in group)]
+        try:
+            results = complete_batch(head.lm, [r.messages for r in group], head.options)
+            self.batch_sizes.append(len(group))
+            for r, res in zip(group, results, strict=True):
+                r.result = res
+        except BaseException as exc:  # every waiter must wake up, with the error
+            for r in group:
+                r.error = exc
+        finally:
+            for r in group:
+                r.done.set()

@@ -14,10 +14,12 @@ decoding, which keeps stepping until the block is filled. They differ only in wh
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
 
+from ttd.dllm.graphs import StaticDualStep
 from ttd.dllm.sampling import Generation, Remasking, Trace, get_num_transfer_tokens, get_transfer_index
 from ttd.errors import ConfigError
 
@@ -70,6 +72,39 @@ def _fill_rest(x: torch.Tensor, start: int, eos_ids: tuple[int, ...]) -> None:
     x[:, start:] = eos_ids[0]
 
 
+def forward_params(model: Any) -> set[str]:
+    """Names of the keyword arguments a model's forward takes explicitly (not through **kwargs)."""
+    fn = getattr(model, "forward", model)
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return set()
+    return {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD}
+
+
+class BlockLogits:
+    """Calls the model and returns the logits of one slice of its input only.
+
+    When the forward takes `logits_range` (ttd's own model) the output head runs on that slice alone;
+    otherwise the full logits are sliced. Either way the sampler's softmax, Gumbel noise and top-k see
+    (B, block, vocab), never (B, L, vocab): their cost no longer grows with the sequence.
+    """
+
+    def __init__(self, model: Any) -> None:
+        params = forward_params(model)
+        self.model = model
+        self.ranged = "logits_range" in params
+        self.replace_range = "replace_range" in params
+
+    def __call__(self, ids: torch.Tensor, start: int, end: int, **kwargs: Any) -> tuple[Any, torch.Tensor]:
+        with torch.profiler.record_function("ttd.dllm.forward"):
+            if self.ranged:
+                out = self.model(ids, logits_range=(start, end), **kwargs)
+                return out, out.logits
+            out = self.model(ids, **kwargs)
+            return out, out.logits[:, start:end]
+
+
 @torch.no_grad()
 def generate(
     model: Any,
@@ -96,29 +131,28 @@ def generate(
     x, attention_mask = _init(prompt, attention_mask, gen_length, mask_id)
     prompt_index = x != mask_id
     lp = prompt.shape[1]
+    call = BlockLogits(model)
     for num_block in range(gen_length // block_length):
         s, e = lp + num_block * block_length, lp + (num_block + 1) * block_length
         num_transfer_tokens = get_num_transfer_tokens(x[:, s:e] == mask_id, steps_per_block)
         i = 0
         while (x[:, s:e] == mask_id).any():
-            mask_index = x == mask_id
-            mask_index[:, e:] = False
+            mask_blk = x[:, s:e] == mask_id  # earlier blocks are done, later ones wait: only this block
             if cfg_scale > 0.0:
                 un_x = x.clone()
                 un_x[prompt_index] = mask_id
                 am = None if attention_mask is None else torch.cat([attention_mask, attention_mask])
-                logits, un_logits = torch.chunk(
-                    model(torch.cat([x, un_x]), attention_mask=am).logits, 2, dim=0
-                )
+                _, both = call(torch.cat([x, un_x]), s, e, attention_mask=am)
+                logits, un_logits = torch.chunk(both, 2, dim=0)
                 logits = un_logits + (cfg_scale + 1) * (logits - un_logits)
             else:
-                logits = model(x, attention_mask=attention_mask).logits
+                _, logits = call(x, s, e, attention_mask=attention_mask)
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
             x0, transfer_index = get_transfer_index(
-                logits, temperature, remasking, mask_index, x, quota, threshold, mask_id
+                logits, temperature, remasking, mask_blk, x[:, s:e], quota, threshold, mask_id
             )
-            x[transfer_index] = x0[transfer_index]
+            x[:, s:e][transfer_index] = x0[transfer_index]
             trace.step(int(transfer_index.sum()), num_block)
             i += 1
         if answer_ended(x, lp, e, eos_ids):
@@ -159,33 +193,42 @@ def generate_with_prefix_cache(
     steps_per_block = check_lengths(steps, gen_length, block_length)
     x, attention_mask = _init(prompt, attention_mask, gen_length, mask_id)
     lp = prompt.shape[1]
+    call = BlockLogits(model)
     for num_block in range(gen_length // block_length):
         s, e = lp + num_block * block_length, lp + (num_block + 1) * block_length
         num_transfer_tokens = get_num_transfer_tokens(x[:, s:e] == mask_id, steps_per_block)
-        output = model(x, attention_mask=attention_mask, use_cache=True)
+        output, logits = call(x, s, e, attention_mask=attention_mask, use_cache=True)
         trace.forward()
-        mask_index = x == mask_id
-        mask_index[:, e:] = False
         quota = None if threshold is not None else num_transfer_tokens[:, 0]
         x0, transfer_index = get_transfer_index(
-            output.logits, temperature, remasking, mask_index, x, quota, threshold, mask_id
+            logits, temperature, remasking, x[:, s:e] == mask_id, x[:, s:e], quota, threshold, mask_id
         )
-        x[transfer_index] = x0[transfer_index]
+        x[:, s:e][transfer_index] = x0[transfer_index]
         trace.step(int(transfer_index.sum()), num_block)
-        past_key_values = _crop(output.past_key_values, s)
+        if call.replace_range:
+            # Keep the full-length cache and overwrite [s, L) in place each step: the same keys as
+            # concatenating the prefix with fresh ones, without copying the prefix every step.
+            past_key_values, cached = output.past_key_values, {"replace_range": (s, x.shape[1])}
+        else:
+            past_key_values, cached = _crop(output.past_key_values, s), {}
         i = 1
         while (x[:, s:e] == mask_id).any():
-            mask_index = x[:, s:] == mask_id
-            mask_index[:, block_length:] = False
-            logits = model(
-                x[:, s:], attention_mask=attention_mask, past_key_values=past_key_values, use_cache=True
-            ).logits
+            mask_blk = x[:, s:e] == mask_id
+            _, logits = call(
+                x[:, s:],
+                0,
+                block_length,
+                attention_mask=attention_mask,
+                past_key_values=past_key_values,
+                use_cache=True,
+                **cached,
+            )
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
             x0, transfer_index = get_transfer_index(
-                logits, temperature, remasking, mask_index, x[:, s:], quota, threshold, mask_id
+                logits, temperature, remasking, mask_blk, x[:, s:e], quota, threshold, mask_id
             )
-            x[:, s:][transfer_index] = x0[transfer_index]
+            x[:, s:e][transfer_index] = x0[transfer_index]
             trace.step(int(transfer_index.sum()), num_block)
             i += 1
         if answer_ended(x, lp, e, eos_ids):
@@ -208,42 +251,54 @@ def generate_with_dual_cache(
     threshold: float | None = None,
     eos_ids: tuple[int, ...] = (),
     trace: Trace | None = None,
+    cuda_graphs: bool = False,
 ) -> Generation:
     """Fast-dLLM DualCache: cache prefix and masked suffix once per block, then forward only the block.
 
     The model's forward must accept `replace_position` (B, L) bool: the positions whose keys and values
-    the input replaces in a cache that spans the whole sequence.
+    the input replaces in a cache that spans the whole sequence. `cuda_graphs` replays the in-block steps
+    as CUDA graphs (`ttd.dllm.graphs`) for models that take `replace_range`; on CPU it runs the same
+    static-buffer path eagerly.
     """
     trace = trace or Trace(total_tokens=gen_length * prompt.shape[0])
     steps_per_block = check_lengths(steps, gen_length, block_length)
     x, attention_mask = _init(prompt, attention_mask, gen_length, mask_id)
     lp = prompt.shape[1]
+    call = BlockLogits(model)
+    graphed = StaticDualStep(model) if cuda_graphs and call.replace_range else None
     for num_block in range(gen_length // block_length):
         s, e = lp + num_block * block_length, lp + (num_block + 1) * block_length
         num_transfer_tokens = get_num_transfer_tokens(x[:, s:e] == mask_id, steps_per_block)
-        output = model(x, attention_mask=attention_mask, use_cache=True)
+        output, logits = call(x, s, e, attention_mask=attention_mask, use_cache=True)
         trace.forward()
         past_key_values = output.past_key_values
-        replace_position = torch.zeros_like(x, dtype=torch.bool)
-        replace_position[:, s:e] = True
-        mask_index = x == mask_id
-        mask_index[:, e:] = False
+        if call.replace_range:
+            replace: dict[str, Any] = {"replace_range": (s, e)}
+        else:
+            replace_position = torch.zeros_like(x, dtype=torch.bool)
+            replace_position[:, s:e] = True
+            replace = {"replace_position": replace_position}
         quota = None if threshold is not None else num_transfer_tokens[:, 0]
         x0, transfer_index = get_transfer_index(
-            output.logits, temperature, remasking, mask_index, x, quota, threshold, mask_id
+            logits, temperature, remasking, x[:, s:e] == mask_id, x[:, s:e], quota, threshold, mask_id
         )
-        x[transfer_index] = x0[transfer_index]
+        x[:, s:e][transfer_index] = x0[transfer_index]
         trace.step(int(transfer_index.sum()), num_block)
+        if graphed is not None:
+            graphed.load(past_key_values, attention_mask)
         i = 1
         while (x[:, s:e] == mask_id).any():
             mask_blk = x[:, s:e] == mask_id
-            logits = model(
-                x[:, s:e],
-                attention_mask=attention_mask,
-                past_key_values=past_key_values,
-                use_cache=True,
-                replace_position=replace_position,
-            ).logits
+            if graphed is not None:
+                logits = graphed(x[:, s:e], s, e)
+            else:
+                logits = model(
+                    x[:, s:e],
+                    attention_mask=attention_mask,
+                    past_key_values=past_key_values,
+                    use_cache=True,
+                    **replace,
+                ).logits
             trace.forward()
             quota = None if threshold is not None else num_transfer_tokens[:, min(i, steps_per_block - 1)]
             x0, transfer_index = get_transfer_index(

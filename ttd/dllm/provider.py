@@ -8,13 +8,12 @@ Sampler options travel as ordinary completion kwargs (`threshold`, `block_length
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from typing import Any
 
 import litellm
 
-from ttd.dllm.engine import SamplerOptions
+from ttd.dllm.engine import Batcher, SamplerOptions
 from ttd.llm.providers import chat_response
 
 # Fast-dLLM's setting for LLaDA: 32-token blocks, threshold 0.9, cache where supported.
@@ -22,14 +21,13 @@ DEFAULT_OPTIONS = SamplerOptions(gen_length=256, block_length=32, threshold=0.9)
 
 
 class DiffusionLLM(litellm.CustomLLM):
-    """Loads each model once per process and serializes generation (one model, one device)."""
+    """Loads each model once per process; concurrent requests share batched generations (one device)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._lock = threading.Lock()
+        self.batcher = Batcher()
 
     def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
-        from ttd.dllm.engine import complete
         from ttd.dllm.loader import load_model
 
         ref = model.split("/", 1)[1] if model.startswith("dllm/") else model
@@ -37,13 +35,13 @@ class DiffusionLLM(litellm.CustomLLM):
         extra = optional.pop("extra_body", None) or {}
         options = SamplerOptions.from_params({**optional, **extra}, DEFAULT_OPTIONS)
         started = time.perf_counter()
-        with self._lock:
-            result = complete(load_model(ref), messages, options)
+        result = self.batcher.submit(load_model(ref), messages, options)
         response = chat_response(f"dllm/{ref}", result.text, result.prompt_tokens, result.completion_tokens)
         response._hidden_params["dllm"] = {
             "nfe": result.nfe,
             "steps": result.steps,
             "seconds": result.seconds,
+            "batch": result.batch,
         }
         response._hidden_params["local_seconds"] = time.perf_counter() - started
         return response

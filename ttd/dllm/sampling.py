@@ -59,8 +59,25 @@ def get_transfer_index(
     Without a threshold, each row commits its `num_transfer_tokens` most confident masked positions
     (LLaDA). With one, it commits every masked position whose confidence reaches the threshold, and always
     at least the single most confident one so decoding cannot stall (Fast-dLLM, Theorem 1's regime).
-    `mask_id`, when given, is never proposed.
+    `mask_id`, when given, is never proposed. The samplers pass only the current block (B, block, V), so
+    this work does not grow with the sequence; `ttd.dllm.sampler` labels it in torch.profiler traces.
     """
+    with torch.profiler.record_function("ttd.dllm.sampler"):
+        return _transfer_index(
+            logits, temperature, remasking, mask_index, x, num_transfer_tokens, threshold, mask_id
+        )
+
+
+def _transfer_index(
+    logits: torch.Tensor,
+    temperature: float,
+    remasking: Remasking,
+    mask_index: torch.Tensor,
+    x: torch.Tensor,
+    num_transfer_tokens: torch.Tensor | None,
+    threshold: float | None,
+    mask_id: int | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     if mask_id is not None:  # committing [MASK] would leave the position masked: never propose it
         logits = logits.clone()
         logits[..., mask_id] = -torch.inf

@@ -69,7 +69,7 @@ class Gateway:
         self._slots = asyncio.Semaphore(config.concurrency)
         self.spent: dict[str, float] = {"calls": 0, "tokens": 0, "usd": 0.0}
         for model in config.models.distinct():
-            providers.ensure_registered(model)
+            providers.ensure_registered(model, parallel=config.concurrency)
 
     def budget_reached(self) -> str | None:
         """Which spending cap (if any) the calls so far have reached."""
@@ -100,6 +100,7 @@ class Gateway:
         step: int | None = None,
         component: str | None = None,
         json_mode: bool = False,
+        schema: type[BaseModel] | None = None,
         temperature: float | None = None,
         max_tokens: int | None = None,
         **params: Any,
@@ -123,6 +124,8 @@ class Gateway:
                 kwargs.pop(name)  # e.g. top_k for OpenAI: variants then differ by temperature alone
         if json_mode and providers.supports_json_mode(model):
             kwargs["response_format"] = {"type": "json_object"}
+            if schema is not None and providers.prefix(model) == "local":
+                kwargs["response_format"]["schema"] = schema.model_json_schema()  # a grammar in llama.cpp
 
         started, attempts = time.perf_counter(), 0
         async with self._slots:
@@ -158,6 +161,7 @@ class Gateway:
             "step": step,
             "prompt_tokens": int(getattr(usage, "prompt_tokens", 0) or 0),
             "completion_tokens": int(getattr(usage, "completion_tokens", 0) or 0),
+            "prompt_tokens_cached": _cached_tokens(usage),
             "cost_usd": _cost(response),
             "latency_s": round(time.perf_counter() - started, 3),
             "attempts": attempts,
@@ -183,7 +187,7 @@ class Gateway:
         **params: Any,
     ) -> tuple[T, list[UsageRecord]]:
         """A reply parsed into `schema`. On a parse failure the model sees its error once and tries again."""
-        first = await self.complete(role, messages, step=step, json_mode=True, **params)
+        first = await self.complete(role, messages, step=step, json_mode=True, schema=schema, **params)
         try:
             return parse_model(first.text, schema), [first.usage]
         except ParseError as exc:
@@ -197,7 +201,7 @@ class Gateway:
                     f"object matching this JSON schema, nothing else: {schema_hint(schema)}",
                 },
             ]
-        second = await self.complete(role, retry_messages, step=step, json_mode=True, **params)
+        second = await self.complete(role, retry_messages, step=step, json_mode=True, schema=schema, **params)
         try:
             return parse_model(second.text, schema), [first.usage, second.usage]
         except ParseError as exc:
@@ -213,6 +217,12 @@ def _user_error(exc: BaseException) -> TTDError | None:
             return seen
     original = getattr(exc, "original_exception", None)
     return original if isinstance(original, TTDError) else None
+
+
+def _cached_tokens(usage: Any) -> int:
+    """Prompt tokens the provider served from its prefix cache (local engine, OpenAI); 0 when unknown."""
+    details = getattr(usage, "prompt_tokens_details", None)
+    return int(getattr(details, "cached_tokens", 0) or 0)
 
 
 def _cost(response: Any) -> float | None:

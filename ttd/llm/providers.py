@@ -1,7 +1,7 @@
 """Which providers exist and whether a model can run here, checked before a run starts.
 
 Hosted models go straight to litellm. Three prefixes are ttd's own litellm custom providers:
-`local/` (llama.cpp in-process), `dllm/` (diffusion LMs, the `dllm` extra) and `scripted/` (the
+`local/` (llama.cpp in a worker process), `dllm/` (diffusion LMs, the `dllm` extra) and `scripted/` (the
 test double in `ttd.llm.scripted`). They are registered on first use so importing ttd stays cheap.
 """
 
@@ -15,7 +15,7 @@ from litellm.utils import custom_llm_setup
 from ttd.errors import ConfigError, MissingExtraError
 
 EMBEDDED = ("local", "dllm", "scripted")
-_EXAMPLES = "openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, ollama/llama3.1 or local/qwen2.5-1.5b"
+_EXAMPLES = "openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, ollama/llama3.1 or local/qwen2.5-coder-1.5b"
 
 
 def prefix(model: str) -> str:
@@ -33,12 +33,14 @@ def register(name: str, handler: litellm.CustomLLM) -> None:
     custom_llm_setup()
 
 
-def ensure_registered(model: str) -> None:
+def ensure_registered(model: str, parallel: int = 1) -> None:
+    """Register `model`'s provider; `parallel` calls may be in flight (local/ sizes its slots by it)."""
     kind = prefix(model)
     if kind == "local":
         from ttd.llm.local import LocalLLM
 
         register("local", LocalLLM.shared())
+        LocalLLM.shared().want_parallel(parallel)
     elif kind == "dllm":
         try:
             from ttd.dllm.provider import register as register_dllm
@@ -56,9 +58,9 @@ def check(model: str, api_base: str | None = None) -> None:
     ensure_registered(model)
     kind = prefix(model)
     if kind == "local":
-        from ttd.llm.local import check_available
+        from ttd.llm.local import canonical, check_available
 
-        check_available(model.split("/", 1)[1])
+        check_available(canonical(model.split("/", 1)[1]))
         return
     if kind == "dllm":
         from ttd.dllm.provider import check_available as check_dllm
@@ -81,7 +83,8 @@ def check(model: str, api_base: str | None = None) -> None:
     if missing:
         raise ConfigError(
             f"{model} needs the environment variable {missing[0]}: export {missing[0]}=... "
-            "(or --api-base URL for a self-hosted OpenAI-compatible server, or --model local/qwen2.5-1.5b)"
+            "(or --api-base URL for a self-hosted OpenAI-compatible server, "
+            "or --model local/qwen2.5-coder-1.5b)"
         )
 
 

@@ -1,0 +1,175 @@
+"""One research run from arguments to `Report`: the single pipeline behind the CLI, API, studio and bench.
+
+    run = Run.prepare(question, steps=3)       # every input error raises here; nothing is on disk yet
+    async for event in run.stream(): ...       # ProgressEvents while the graph runs
+    report = run.report                        # or simply: report = await run.execute()
+
+`prepare` resolves the config (preset < file < env < arguments), checks every model and builds the
+retriever (which opens the named corpora), so bad input fails before a run directory exists. `stream`
+creates or reopens the run directory, runs the graph with the SQLite checkpointer, reads progress from
+LangGraph's custom stream (see `ttd/events.py`), saves drafts and the report, and closes the retriever
+if it built it. Errors raised once `run_dir` is set concern a run that exists and can be resumed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from ttd import runs
+from ttd.config import ResearchConfig, resolve_config
+from ttd.context import Deps
+from ttd.errors import ConfigError
+from ttd.events import ProgressEvent
+from ttd.graph import build_graph
+from ttd.llm.gateway import Gateway, check_models
+from ttd.report import Report, build_report
+from ttd.retrieval.base import Retriever
+from ttd.retrieval.factory import build_retriever
+
+
+def settings(
+    *, agent: str | None = None, config_file: str | Path | None = None, **overrides: Any
+) -> ResearchConfig:
+    """The config every entry point uses: preset < config file < env < arguments, with its models checked."""
+    config = resolve_config(agent=agent, config_file=config_file, **overrides)
+    check_models(config)
+    return config
+
+
+def dependencies(config: ResearchConfig, retriever: Retriever | None = None) -> Deps:
+    """The gateway and retriever the stages share; building the retriever opens (and so checks) corpora."""
+    return Deps(
+        config=config, gateway=Gateway(config), retriever=retriever or build_retriever(config.retrieval)
+    )
+
+
+class Run:
+    """A validated research run. Build it with `Run.prepare`; run it once with `stream` or `execute`."""
+
+    def __init__(
+        self,
+        question: str,
+        deps: Deps,
+        *,
+        owns_retriever: bool,
+        resume: runs.RunDir | None = None,
+        out: str | Path | None = None,
+    ) -> None:
+        self.question = question
+        self.deps = deps
+        self.config = deps.config
+        self.owns_retriever = owns_retriever
+        self.out = out
+        self.resumed = resume is not None
+        self.run_dir: runs.RunDir | None = resume  # set once the run exists on disk (resumable from then)
+        self.report: Report | None = None
+
+    @classmethod
+    def prepare(
+        cls,
+        question: str | None = None,
+        *,
+        resume: str | None = None,
+        out: str | Path | None = None,
+        retriever: Retriever | None = None,
+        agent: str | None = None,
+        config_file: str | Path | None = None,
+        **overrides: Any,
+    ) -> Run:
+        """Validate everything a run needs before any work starts; raises one-line `TTDError`s.
+
+        A `retriever` passed in belongs to the caller, who closes it; otherwise the run builds and closes one.
+        """
+        existing = None
+        if resume:
+            existing = runs.open_run(resume, out)
+            config = existing.config()
+            check_models(config)
+            question = str(existing.meta().get("question") or "")
+        else:
+            if question is None or not question.strip():
+                raise ConfigError(
+                    "the question is empty: pass the research question,"
+                    " e.g. ttd research 'Why did Rome fall?'"
+                )
+            config = settings(agent=agent, config_file=config_file, **overrides)
+        deps = dependencies(config, retriever)
+        return cls(question.strip(), deps, owns_retriever=retriever is None, resume=existing, out=out)
+
+    async def execute(self) -> Report:
+        """Run to the end and return the report (progress events are dropped)."""
+        async for _ in self.stream():
+            pass
+        assert self.report is not None
+        return self.report
+
+    async def stream(self) -> AsyncIterator[ProgressEvent]:
+        """Run the graph, yielding progress as it happens; afterwards `self.report` holds the Report."""
+        try:
+            async for event in self._run():
+                yield event
+        finally:
+            if self.owns_retriever:
+                await self.deps.retriever.aclose()
+
+    async def aclose(self) -> None:
+        """Release the retriever of a run that was prepared but will not be executed."""
+        if self.owns_retriever:
+            await self.deps.retriever.aclose()
+
+    async def _run(self) -> AsyncIterator[ProgressEvent]:
+        config = self.config
+        run = self.run_dir or runs.new_run(self.question, config, self.out)
+        self.run_dir = run
+        started = time.time()
+        previous_wall = float(run.meta().get("wall_time_s") or 0.0)
+        run.update_meta(status="running")
+        yield ProgressEvent(
+            kind="run_started",
+            detail=str(run.path),
+            data={"run_id": run.run_id, "resumed": self.resumed},
+            total_steps=config.steps,
+        )
+        thread = {"configurable": {"thread_id": run.run_id}, "recursion_limit": 3 * config.steps + 20}
+        try:
+            async with AsyncSqliteSaver.from_conn_string(str(run.checkpoint)) as saver:
+                graph = build_graph(self.deps, saver)
+                snapshot = await graph.aget_state(thread)
+                self.deps.gateway.count(
+                    list((snapshot.values or {}).get("usage", []))
+                )  # budgets span resumes
+                if not (self.resumed and snapshot.values and not snapshot.next):  # else finished already
+                    start = None if self.resumed and snapshot.values else {"question": self.question}
+                    drafts = len(snapshot.values.get("drafts", [])) if snapshot.values else 0
+                    async for mode, chunk in graph.astream(start, thread, stream_mode=["custom", "updates"]):
+                        if mode == "custom":
+                            yield ProgressEvent.model_validate(chunk)
+                            continue
+                        for node_update in chunk.values():
+                            for text in (node_update or {}).get("drafts", []):
+                                run.write_draft(drafts, text)
+                                drafts += 1
+                values = (await graph.aget_state(thread)).values
+        except BaseException as exc:
+            run.update_meta(
+                status="failed",
+                error=f"{exc.__class__.__name__}: {exc}"[:500],
+                wall_time_s=round(previous_wall + time.time() - started, 2),
+            )
+            raise
+        wall = round(previous_wall + time.time() - started, 2)
+        report = build_report(values, run.run_id, str(run.path), config.model_dump(mode="json"), wall)
+        run.write_report(report.markdown, report.model_dump_json(indent=2))
+        run.update_meta(
+            status="done",
+            wall_time_s=wall,
+            error=None,
+            citations=report.citations.cited,
+            tokens=report.usage.total.tokens,
+        )
+        self.report = report
