@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-ROLES = ("plan", "draft", "question", "answer", "revise", "report", "judge")
+ROLES = ("plan", "draft", "question", "answer", "revise", "report", "judge", "verify")
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

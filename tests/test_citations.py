@@ -30,6 +30,8 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "attributed": 0,
         "evidence_section": 0,
         "foreign_urls": 0,
+        "unverified": 0,
+        "hygiene": 0,
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_local_extra_missing_is_reported(tmp_path):
 def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
     models = [
         a
-        for role in ("plan", "draft", "question", "answer", "revise", "report")
+        for role in ("plan", "draft", "question", "answer", "revise", "report", "verify")
         for a in (f"--{role}-model", f"scripted/{role}")
     ]
     code, output = invoke(
@@ -114,6 +115,13 @@ def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
     assert (run_dir / "report.md").read_text().startswith(data["markdown"].strip()[:20])
     code, listing = invoke(["runs", "--out", str(tmp_path)])
     assert code == 0 and data["run_id"][:15] in listing
+    code, shown = invoke(["runs", "show", data["run_id"], "--out", str(tmp_path)])
+    assert code == 0, shown
+    for record in data["trajectory"]["noise"]:  # one row per draft R_t with its noise
+        assert re.search(rf"R{record['draft']}\s.*{record['noise']:.2f}", shown)
+    assert len(data["trajectory"]["noise"]) == 3 and "exit:" in shown
+    code, missing = invoke(["runs", "show", "no-such-run", "--out", str(tmp_path)])
+    assert code == 2 and "no run 'no-such-run'" in missing
 
 
 def test_console_script_exists_and_helps():

@@ -17,6 +17,8 @@ Q = "What caused the fall of the Western Roman Empire?"
 
 
 def run(tmp_path, **kw):
+    # These cover the plain loop; claim verification and exit on noise are covered in test_claims.py.
+    kw.setdefault("verify", {"mode": "off"})
     return ttd.research(Q, out=tmp_path, **scripted_models(), **kw)
 
 
@@ -148,7 +150,7 @@ def test_a_permanent_error_is_not_retried(scripted, tmp_path):
 
 
 def test_stream_yields_typed_events_in_order(scripted, tmp_path):
-    events = list(ttd.stream(Q, out=tmp_path, steps=2, **scripted_models()))
+    events = list(ttd.stream(Q, out=tmp_path, steps=2, verify={"mode": "off"}, **scripted_models()))
     kinds = [e.kind for e in events]
     assert kinds[0] == "run_started" and kinds[-1] == "report"
     assert isinstance(events[-1].data["report"], ttd.Report)
@@ -156,12 +158,15 @@ def test_stream_yields_typed_events_in_order(scripted, tmp_path):
     assert stages == [
         "plan",
         "draft",
+        "verify",
         "question",
         "answer",
         "revise",
+        "verify",
         "question",
         "answer",
         "revise",
+        "verify",
         "report",
     ]
     questions = [e for e in events if e.kind == "question"]

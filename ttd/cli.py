@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +49,9 @@ def research(
     revise_model: Annotated[str | None, typer.Option(help="Model for draft revision (the denoiser).")] = None,
     report_model: Annotated[str | None, typer.Option(help="Model for the final report.")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Model for judging (self-evolution).")] = None,
+    verify_model: Annotated[
+        str | None, typer.Option(help="Model that checks claims against sources.")
+    ] = None,
     steps: Annotated[int | None, typer.Option("--steps", "-n", help="Denoising steps N.")] = None,
     k: Annotated[int | None, typer.Option("--k", help="Passages retrieved per question.")] = None,
     corpus: Annotated[
@@ -106,6 +110,7 @@ def research(
         revise_model=revise_model,
         report_model=report_model,
         judge_model=judge_model,
+        verify_model=verify_model,
         steps=steps,
         k=k,
         api_base=api_base,
@@ -167,13 +172,20 @@ def _resume_hint(run: Run, saved: str) -> str:
     return f" ({saved}: resume with ttd research --resume {run.run_dir.run_id})"
 
 
-@app.command()
+runs_app = typer.Typer(help="Past runs: list them, or show one's noise curve.")
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.callback(invoke_without_command=True)
 def runs(
+    ctx: typer.Context,
     out_dir: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
     ] = None,
 ) -> None:
     """List past runs, newest first."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
 
     from ttd.runs import list_runs
@@ -189,6 +201,27 @@ def runs(
             str(meta.get("question", ""))[:60],
         )
     out.print(table)
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: Annotated[str, typer.Argument(help="A run id from 'ttd runs', or a run directory.")],
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Folder that holds run directories.")
+    ] = None,
+) -> None:
+    """Show a run: its exit reason and the noise curve (share of unsupported claims per draft R_t)."""
+    from ttd.display import noise_table
+    from ttd.runs import open_run
+
+    try:
+        run = open_run(run_id, out_dir)
+    except TTDError as exc:
+        _fail(str(exc))
+    path = run.path / "report.json"
+    if not path.is_file():
+        _fail(f"run {run.run_id} has no report.json yet: finish it with ttd research --resume {run.run_id}")
+    out.print(noise_table(json.loads(path.read_text(encoding="utf-8"))))
 
 
 @app.command()

@@ -19,8 +19,8 @@ from ttd import validate
 from ttd.errors import ConfigError
 from ttd.resources import agents_dir, preset_names
 
-Role = Literal["plan", "draft", "question", "answer", "revise", "report", "judge"]
-ROLES: tuple[Role, ...] = ("plan", "draft", "question", "answer", "revise", "report", "judge")
+Role = Literal["plan", "draft", "question", "answer", "revise", "report", "judge", "verify"]
+ROLES: tuple[Role, ...] = ("plan", "draft", "question", "answer", "revise", "report", "judge", "verify")
 DEFAULT_MODEL = "local/qwen2.5-coder-1.5b"
 DEFAULT_MAX_TOKENS: dict[str, int] = {
     "plan": 400,
@@ -30,6 +30,7 @@ DEFAULT_MAX_TOKENS: dict[str, int] = {
     "revise": 1000,
     "report": 1400,
     "judge": 400,
+    "verify": 500,
 }
 
 
@@ -45,6 +46,7 @@ class Models(BaseModel):
     revise: str = DEFAULT_MODEL
     report: str = DEFAULT_MODEL
     judge: str = DEFAULT_MODEL
+    verify: str = DEFAULT_MODEL
 
     def for_role(self, role: str) -> str:
         return str(getattr(self, role))
@@ -107,6 +109,25 @@ class EvolutionConfig(BaseModel):
         return self.n.get(component, 1) > 1 or self.s.get(component, 0) > 0
 
 
+class VerifyConfig(BaseModel):
+    """Claim-level noise: how claims are checked, when noise ends the loop, what the report keeps.
+
+    `mode`: "llm" (lexical first pass, then batched model checks of the unclear claims), "lexical" or "embed"
+    (no model call), or "off". `unverified`: "list" puts report claims no source supports under a "Not
+    verified" heading; "drop" removes them.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "lexical", "embed", "llm"] = "llm"
+    noise_threshold: float = Field(0.2, ge=0, le=1, description="stop when a draft's noise is at most this")
+    patience: int = Field(2, ge=1, description="stop when noise has not fallen for this many steps")
+    unverified: Literal["list", "drop"] = "list"
+    batch: int = Field(10, ge=1, description="claims per verifier call")
+    support: float = Field(0.75, gt=0, le=1, description="word overlap accepted as support without a call")
+    floor: float = Field(0.3, ge=0, le=1, description="word overlap below which a claim is not checked")
+
+
 class BudgetConfig(BaseModel):
     """Caps on spending. When one is reached, evolution and denoising stop and the report is written."""
 
@@ -152,6 +173,7 @@ class ResearchConfig(BaseModel):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     evolution: EvolutionConfig = Field(default_factory=EvolutionConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
     @model_validator(mode="after")
     def _known_roles(self) -> ResearchConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
@@ -61,3 +62,30 @@ class RunView:
         grid.add_row("model calls", f"{self.calls}  ({self.tokens:,} tokens)")
         body = Group(grid, Text("\n".join(self.log), style="dim")) if self.log else grid
         return Panel(body, title=f"ttd research: {self.question[:70]}", border_style="cyan")
+
+
+def noise_table(report: dict[str, Any]) -> RenderableType:
+    """The noise curve of a saved report.json: per draft R_t, its claims and the share not supported."""
+    traj = report.get("trajectory", {})
+    table = Table(
+        "draft", "noise", "supported", "unsupported", "contradicted", "curve", title=report.get("question")
+    )
+    rows = list(traj.get("noise") or [])
+    if traj.get("report_noise"):
+        rows.append({**traj["report_noise"], "draft": "report"})
+    for r in rows:
+        counts = {
+            s: sum(c["status"] == s for c in r.get("claims", []))
+            for s in ("supported", "unsupported", "contradicted")
+        }
+        label = r["draft"] if r["draft"] == "report" else f"R{r['draft']}"
+        table.add_row(
+            str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts), "#" * round(20 * r["noise"])
+        )
+    if not rows:
+        table.caption = (
+            "no claim checks recorded (a run from before claim verification, or verify.mode = off)"
+        )
+    else:
+        table.caption = f"exit: {traj.get('exit_reason')}"
+    return table

@@ -1,7 +1,7 @@
 """The research graph: Algorithm 1 of TTD-DR as a LangGraph `StateGraph`.
 
-    plan  ->  draft R0  ->  for t = 1..N:  question Q_t  ->  answer A_t  ->  revise R_t  ->  report
-                                           (exit early: plan covered, Q_t repeats, or budget reached)
+    plan -> draft R0 -> verify -> for t = 1..N: question Q_t -> answer A_t -> revise R_t -> verify -> report
+    (exit early: plan covered, Q_t repeats, budget reached, or Noise(R_t) low enough or no longer falling)
 
 Every node is one stage module in `ttd/stages/`; each stage's model output comes from `ttd.generate`,
 which self-evolves plan, question, answer or report when the config asks. This file is only the wiring
@@ -19,7 +19,7 @@ from langgraph.graph import END, START, StateGraph
 
 from ttd.context import Deps
 from ttd.events import emit
-from ttd.stages import answer, draft, plan, question, report, revise
+from ttd.stages import answer, draft, plan, question, report, revise, verify
 from ttd.state import ResearchState, step_index
 
 Stage = Callable[[ResearchState, Deps], Awaitable[dict[str, Any]]]
@@ -46,8 +46,13 @@ def after_plan(state: ResearchState, deps: Deps) -> str:
     return "question" if deps.config.steps > 0 else "report"
 
 
-def after_draft(state: ResearchState, deps: Deps) -> str:
-    return "question" if deps.config.steps > 0 else "report"
+def after_verify(state: ResearchState, deps: Deps) -> str:
+    """After R0 start the loop; after R_t stop on noise (verify sets exit_reason), else the step rules."""
+    if state.get("exit_reason"):
+        return "report"
+    if len(state.get("drafts", [])) <= 1:
+        return "question" if deps.config.steps > 0 else "report"
+    return next_step(state, deps)
 
 
 def after_question(state: ResearchState) -> str:
@@ -74,15 +79,17 @@ def build_graph(deps: Deps, checkpointer: Any = None) -> Any:
         ("question", question.run),
         ("answer", answer.run),
         ("revise", revise.run),
+        ("verify", verify.run),
         ("report", report.run),
     ]:
         g.add_node(name, _node(name, stage, deps))
 
     g.add_edge(START, "plan")
     g.add_conditional_edges("plan", lambda s: after_plan(s, deps), ["draft", "question", "report"])
-    g.add_conditional_edges("draft", lambda s: after_draft(s, deps), ["question", "report"])
+    g.add_edge("draft", "verify")
     g.add_conditional_edges("question", after_question, ["answer", "report"])
     g.add_conditional_edges("answer", lambda s: after_answer(s, deps), ["revise", "question", "report"])
-    g.add_conditional_edges("revise", lambda s: next_step(s, deps), ["question", "report"])
+    g.add_edge("revise", "verify")
+    g.add_conditional_edges("verify", lambda s: after_verify(s, deps), ["question", "report"])
     g.add_edge("report", END)
     return g.compile(checkpointer=checkpointer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +31,23 @@ class Step(BaseModel):
     draft: str | None = None
 
 
+class Claim(BaseModel):
+    """One claim of a draft and the verifier's finding (CONTRACTS.md section 1)."""
+
+    text: str
+    status: Literal["supported", "unsupported", "contradicted"]
+    source_ids: list[str] = Field(default_factory=list)
+    area: str | None = None
+
+
+class NoiseRecord(BaseModel):
+    """Draft R_t's claim table and Noise(R_t), the share of its claims not supported."""
+
+    draft: int
+    noise: float
+    claims: list[Claim] = Field(default_factory=list)
+
+
 class Trajectory(BaseModel):
     plan: list[dict[str, str]]
     drafts: list[str] = Field(description="R_0 .. R_T")
@@ -40,6 +57,11 @@ class Trajectory(BaseModel):
         default_factory=list, description="self-evolution: every variant, score, critique, revision and merge"
     )
     exit_reason: str | None = None
+    noise: list[NoiseRecord] = Field(default_factory=list, description="one per verified draft R_0 .. R_T")
+    report_noise: NoiseRecord | None = Field(
+        None,
+        description="the final report's claims as written, before unsupported ones were dropped or listed",
+    )
 
 
 class RoleUsage(BaseModel):
@@ -76,6 +98,8 @@ class CitationSummary(BaseModel):
     attributed: int = 0
     evidence_section: int = 0
     foreign_urls: int = 0
+    unverified: int = 0
+    hygiene: int = 0
 
 
 class Report(BaseModel):
@@ -151,6 +175,10 @@ def build_report(
             retrieved=[_source(r, int(r["n"])) for r in retrieved],
             evolution=[dict(r) for r in state.get("evolution", [])],
             exit_reason=state.get("exit_reason"),
+            noise=[NoiseRecord.model_validate(r) for r in state.get("noise", [])],
+            report_noise=NoiseRecord.model_validate(state["report_noise"])
+            if state.get("report_noise")
+            else None,
         ),
         budget_reached=state.get("budget_reached"),
         usage=summarize_usage(list(state.get("usage", []))),

@@ -71,6 +71,25 @@ class CitationStats(TypedDict):
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
     foreign_urls: int  # web addresses removed because they are not among the run's sources
+    unverified: int  # report claims no source supports (dropped or listed under "Not verified")
+    hygiene: int  # broken marks, prompt scaffolding and repeated paragraphs removed from the report
+
+
+class ClaimRecord(TypedDict):
+    """One claim of a draft and what the verifier found (CONTRACTS.md section 1)."""
+
+    text: str
+    status: str  # "supported" | "unsupported" | "contradicted"
+    source_ids: list[str]
+    area: str | None
+
+
+class NoiseRecord(TypedDict):
+    """The claim table of draft R_t and its noise: the share of claims not supported."""
+
+    draft: int
+    noise: float
+    claims: list[ClaimRecord]
 
 
 def step_index(state: ResearchState, stage: str) -> int:
@@ -89,10 +108,13 @@ class ResearchState(TypedDict, total=False):
     qa: Annotated[list[QARecord], operator.add]
     sources: Annotated[dict[str, dict[str, Any]], merge_dicts]  # passage id -> Passage fields + "n"
     pending_question: str | None  # asked at step t, answered by the next node
-    exit_reason: str | None  # "steps", "covered", "repeat", "budget"
+    question_fallbacks: Annotated[int, operator.add]  # questions built in code because the model repeated
+    exit_reason: str | None  # "steps", "covered", "repeat", "budget", "noise", "plateau"
+    noise: Annotated[list[NoiseRecord], operator.add]  # one per verified draft R_t, then the report
     usage: Annotated[list[UsageRecord], operator.add]
     evolution: Annotated[list[EvolutionRecord], operator.add]
     budget_reached: str | None  # which cap stopped evolution and denoising, if any
     report: str  # final Markdown, citations renumbered 1..K, Sources list appended
     report_sources: list[dict[str, Any]]  # the K cited sources in report order ("n" = report number)
     citations: CitationStats
+    report_noise: NoiseRecord | None  # the final report's own claim table (after grounding: what was checked)

@@ -45,6 +45,9 @@ def bench(
     k: int | None = typer.Option(None, "--k", min=1, help="passages per retrieval"),
     agent: str | None = typer.Option(None, "--agent", help="preset for ttd systems and defaults"),
     shard: str | None = typer.Option(None, "--shard", help="I/N: every N-th question (parallel processes)"),
+    pool: str | None = typer.Option(
+        None, "--pool", help="dataset or file whose paragraphs are searched (default: the whole DATASET file)"
+    ),
     config: Path | None = typer.Option(None, "--config", help="a research config TOML (as for ttd research)"),
     api_base: str | None = typer.Option(None, "--api-base", help="OpenAI-compatible server URL"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar"),
@@ -71,6 +74,7 @@ def bench(
         agent=agent,
         config_file=str(config) if config else None,
         shard=shard,
+        pool=pool,
         overrides={k: v for k, v in overrides.items() if v is not None},
     )
     try:

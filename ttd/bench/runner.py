@@ -49,6 +49,7 @@ class BenchSpec:
     agent: str | None = None
     config_file: str | None = None
     shard: str | None = None  # "I/N": only every N-th question from the I-th (processes sharing one --out)
+    pool: str | None = None  # dataset or file whose paragraphs are searched; default: the whole dataset file
     overrides: dict[str, Any] = field(default_factory=dict)  # more ResearchConfig keys, e.g. judge_model
     worker_setup: str | None = None  # "module:function" each Ray worker calls first (test doubles)
 
@@ -72,11 +73,14 @@ class Bench:
 
     def __init__(self, spec: BenchSpec, records: list[Record] | None = None) -> None:
         self.spec = spec
-        self.name, loaded = datasets.load(spec.dataset, spec.limit)
-        self.records = records if records is not None else loaded
+        self.name, everything = datasets.load(spec.dataset)
+        self.records = records if records is not None else everything[: spec.limit or None]
+        # Retrieval searches the paragraphs of the whole file (or a named pool), whatever --limit is: a
+        # 20-question run must not search only those 20 questions' paragraphs (easier, inflated recall).
+        self.pool_records = datasets.load(spec.pool)[1] if spec.pool else everything
         self.config = spec.config()
         self.long_form = self.name in datasets.LONG_FORM or not any(r.answers for r in self.records)
-        self.pooled = any(r.paragraphs for r in self.records)
+        self.pooled = any(r.paragraphs for r in self.pool_records)
         self._retriever: Retriever | None = None
         self._contexts: dict[str, Context] = {}
         self.judge_gateway = Gateway(self.config)
@@ -84,7 +88,7 @@ class Bench:
     def retriever(self) -> Retriever:
         if self._retriever is None:
             if self.pooled:
-                self._retriever = PoolRetriever(self.records)
+                self._retriever = PoolRetriever(self.pool_records)
             else:  # no passages in the set: the configured search (offline wiki, corpora or the web)
                 from ttd.retrieval.factory import build_retriever
 
@@ -430,7 +434,8 @@ def _write_manifest(out: Path, spec: BenchSpec, bench: Bench) -> None:
         "spec": asdict(spec),
         "dataset": bench.name,
         "records": len(bench.records),
-        "corpus_paragraphs": len(PoolRetriever(bench.records)) if bench.pooled else 0,
+        "pool": spec.pool or bench.name,
+        "corpus_paragraphs": len(PoolRetriever(bench.pool_records)) if bench.pooled else 0,
         "config": bench.config.model_dump(mode="json"),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }

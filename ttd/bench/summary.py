@@ -26,6 +26,8 @@ COLUMNS = [
     ("$/q", "cost_per_q"),
     ("Wall s/q", "wall_s_per_q"),
     ("Errors", "errors"),
+    ("Noise R0→RT", "noise_curve"),
+    ("Report supported", "report_supported"),
 ]
 
 
@@ -52,8 +54,19 @@ def system_row(system: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cost_per_q": mean(costs) if costs else None,
         "wall_s_per_q": mean(r["wall_s"] for r in ok),
         "f1_by_hops": {h: mean(v) for h, v in sorted(by_hops.items())},
+        "noise_curve": noise_curve(ok),
+        "report_supported": mean((r.get("detail") or {}).get("report_supported") for r in ok),
         "unavailable": None,
     }
+
+
+def noise_curve(rows: list[dict[str, Any]]) -> list[float] | None:
+    """Mean Noise(R_t) per draft index t over the questions (a run that stopped early counts until then)."""
+    curves = [(r.get("detail") or {}).get("noise") or [] for r in rows]
+    curves = [c for c in curves if c]
+    if not curves:
+        return None
+    return [round(mean(c[t] for c in curves if t < len(c)), 3) for t in range(max(map(len, curves)))]
 
 
 def summarize(
@@ -82,7 +95,9 @@ def pairwise_summary(rows: list[dict[str, Any]], a: str, b: str, ids: list[str])
 def fmt(key: str, value: Any) -> str:
     if value is None:
         return "–"
-    if key in ("em", "f1", "judge", "supporting_recall"):
+    if key == "noise_curve":
+        return " → ".join(f"{v:.2f}" for v in value)
+    if key in ("em", "f1", "judge", "supporting_recall", "report_supported"):
         return f"{100 * value:.1f}"
     if key in ("tokens_per_q",):
         return f"{value:,.0f}"

@@ -185,7 +185,12 @@ class TtdResearch(System):
             report.markdown,
             [s.id for s in report.trajectory.retrieved],
             [dict(c) for c in report.usage.calls],  # type: ignore[misc]
-            detail={"run_id": report.run_id, "steps": len(report.trajectory.steps)},
+            detail={
+                "run_id": report.run_id,
+                "steps": len(report.trajectory.steps),
+                "noise": [r.noise for r in report.trajectory.noise],
+                "report_supported": _supported_share(report),
+            },
         )
 
 
@@ -226,3 +231,9 @@ def get_system(name: str) -> System:
     if name not in SYSTEMS:
         raise TTDError(f"unknown system '{name}': choose from {', '.join(SYSTEMS)}")
     return SYSTEMS[name]()
+
+
+def _supported_share(report: Any) -> float | None:
+    """Share of the final report's claims, as written, that a retrieved source supports."""
+    rn = report.trajectory.report_noise
+    return None if rn is None else round(1.0 - rn.noise, 4)

@@ -58,6 +58,10 @@ def _default(role: str, messages: list[dict[str, Any]]) -> str:
     if role == "answer":
         numbers = re.findall(r"^\[(\d+)\]", prompt, re.MULTILINE)
         return f"The sources say so [{numbers[0]}]." if numbers else "No source covers this."
+    if role == "verify":  # every claim supported by the first passage it is checked against
+        rows = re.findall(r"^(\d+)\. .*\(check against: \[(\d+)\]", prompt, re.MULTILINE)
+        verdicts = [{"claim": int(i), "status": "supported", "sources": [int(n)]} for i, n in rows]
+        return json.dumps({"verdicts": verdicts})
     if role == "judge":
         return json.dumps({"helpfulness": 7, "comprehensiveness": 7, "critique": "fine"})
     cited = sorted(set(re.findall(r"\[(\d+)\]", prompt)), key=int)

@@ -1,8 +1,11 @@
 """Denoising step t, part 1 (M_Q): the search question the current draft most needs, or an exit.
 
-The loop ends early when the agent declares the plan covered (allowed after `min_steps`), or when its
-question repeats an earlier one even after being shown the repeat once. Neither happens before
-`min_steps`, and `early_exit = false` turns both off: the loop then always runs N steps.
+The agent sees the draft's unsupported and contradicted claims (the noise) and the plan areas with no
+supported claim, and asks for the next unknown. A question that repeats an earlier one or restates the whole
+research question is refused in code: the agent is told once, then the question is taken from the noisiest
+claim or the first plan area (hop) not yet searched. The loop ends early when the agent declares the plan
+covered (allowed after `min_steps`), or when nothing new is left to ask; `early_exit = false` turns the
+former off.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from difflib import SequenceMatcher
 
 from pydantic import BaseModel
 
+from ttd.claims import noisy_summary
 from ttd.context import Deps
 from ttd.events import emit
 from ttd.formatting import history_text, plan_text
@@ -67,6 +71,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "step": step,
         "total_steps": cfg.steps,
         "coverage_rule": rule,
+        "noise": noisy_summary((state.get("noise") or [None])[-1], state.get("plan", [])),
     }
     request = Request("question", "question", variables, step=step, schema=Decision, fallback=first_line)
     outs: list[Generated[Decision]] = [await generate(deps, request)]
@@ -76,18 +81,30 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     earlier = [r["question"] for r in state.get("qa", [])]
 
     def unusable(q: str) -> bool:
-        return not q or any(similarity(q, old) >= cfg.dedup_threshold for old in earlier)
+        """Empty, a repeat, or the whole research question again (a hop must ask for one unknown)."""
+        return not q or any(
+            similarity(q, old) >= cfg.dedup_threshold for old in [*earlier, state["question"]]
+        )
 
-    question = _clean(outs[0].value.question)
+    question, fallbacks = _clean(outs[0].value.question), 0
     if unusable(question):
         note = "That question is empty or repeats an earlier one. Ask a different one."
         outs.append(await generate(deps, request.follow_up(outs[0].value.model_dump_json(), note)))
-        retried = _clean(outs[1].value.question)
-        if unusable(retried) and may_stop:
+        question = _clean(outs[1].value.question)
+        if unusable(question) and may_stop:
             return _exit(step, cfg.steps, "repeat", _recorded(outs))
-        question = retried or question or state["question"]
+        if unusable(question):  # asked twice and still a repeat: the question is built in code
+            question = next((q for q in fallback_questions(state) if not unusable(q)), "")
+            fallbacks = 1
+        if not question:
+            return _exit(step, cfg.steps, "repeat", _recorded(outs))
     emit("question", stage="question", step=step, total_steps=cfg.steps, detail=question)
-    return {"pending_question": question, "exit_reason": None, **_recorded(outs)}
+    return {
+        "pending_question": question,
+        "exit_reason": None,
+        "question_fallbacks": fallbacks,
+        **_recorded(outs),
+    }
 
 
 def _recorded(outs: list[Generated[Decision]]) -> dict:
@@ -98,3 +115,11 @@ def _exit(step: int, total: int, reason: str, update: dict) -> dict:
     """Leave the denoising loop: the next node is the report."""
     emit("exit", stage="question", step=step, total_steps=total, detail=reason)
     return {"exit_reason": reason, "pending_question": None, **update}
+
+
+def fallback_questions(state: ResearchState) -> list[str]:
+    """Queries built in code when the model only repeats: the noisiest claims first, then each plan hop."""
+    noise = state.get("noise") or []
+    claims = [c["text"] for c in (noise[-1]["claims"] if noise else []) if c["status"] != "supported"]
+    hops = [f"{a['title']}: {a['goal']}" if a.get("goal") else a["title"] for a in state.get("plan", [])]
+    return [" ".join(re.sub(r"\[\d+\]", "", q).split()[:16]) for q in [*claims, *hops]]

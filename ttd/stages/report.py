@@ -1,29 +1,73 @@
-"""The final report: written from the plan, every Q/A and the last draft, then its citations checked."""
+"""The final report: written from the plan, every Q/A and the last draft, then grounded and checked.
+
+After the model writes it, the report is cleaned (`ttd.hygiene`: prompt scaffolding, broken marks,
+repeated paragraphs), its citations are checked (`ttd.citations`), and each claim is verified against the
+retrieved passages (`ttd.claims`): claims no source supports are dropped or listed under "Not verified"
+(`verify.unverified`). A short-answer question gets its answer, with its citation, as the first line.
+"""
 
 from __future__ import annotations
 
 import re
 
 from ttd.citations import attribute, finalize
+from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.context import Deps
 from ttd.formatting import clean_markdown, history_text, plan_text
 from ttd.generate import Request, generate
-from ttd.state import ResearchState, step_index
+from ttd.hygiene import clean
+from ttd.state import QARecord, ResearchState, step_index
+
+_SHORT = re.compile(
+    r"^(?:who|whom|whose|which|what|when|where|how (?:many|much|old|long|tall)|in (?:which|what)|"
+    r"is|are|was|were|did|does|do|name)\b",
+    re.I,
+)
+_LONG = re.compile(
+    r"\b(?:why|explain|analy[sz]e|discuss|compare|evaluate|assess|describe|how did|how does|caus\w*|"
+    r"reasons?|factors?|impacts?|effects?|role|significance|consequences?)\b",
+    re.I,
+)
+NOT_VERIFIED = "## Not verified"
+
+
+def short_answer(question: str) -> bool:
+    """A factoid question (who/which/when ...) wants the answer first, not an essay."""
+    q = question.strip()
+    return bool(_SHORT.match(q)) and not _LONG.search(q) and len(q.split()) <= 40
+
+
+def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str | None:
+    """The cited sentence that best answers the question, from verified report claims or the step answers."""
+    words = set(re.findall(r"[a-z0-9]+", question.lower()))
+    cited = [c for c in supported if re.search(r"\[\d+\]", c)]
+    for r in reversed(qa):
+        cited += [s.strip() for s in re.findall(r"[^.!?\n]+[.!?]?", r["answer"]) if re.search(r"\[\d+\]", s)]
+    if not cited:
+        return None
+    return max(cited, key=lambda s: len(words & set(re.findall(r"[a-z0-9]+", s.lower()))))
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     drafts = state.get("drafts") or []
-    notes = history_text(state.get("qa", []), max_chars=9000)
+    qa = state.get("qa", [])
+    notes = history_text(qa, max_chars=9000)
+    short = short_answer(state["question"])
     variables = {
         "question": state["question"],
         "plan": plan_text(state["plan"]),
         "history": notes,
         "draft": drafts[-1] if drafts else "(no draft: write the report from the notes)",
+        "opening": 'Begin right after the title with one line "**Answer:** ..." that answers the question '
+        "in a few words with its citation."
+        if short
+        else "",
     }
     step = step_index(state, "report")
     out = await generate(
         deps, Request("report", "report", variables, step=step, context=f"Research notes:\n{notes}")
     )
+    usage = list(out.usage)
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -32,27 +76,80 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         else ""
     )
     sources = state.get("sources", {})
-    body, attributed = attribute(
-        clean_markdown(out.value) or (drafts[-1] if drafts else ""), sources, state["question"]
-    )
-    final = finalize(body + note, sources)
-    if drafts and final.stats["cited"] == 0 and finalize(drafts[-1], sources).stats["cited"] > 0:
+    written, fixes = clean(clean_markdown(out.value) or (drafts[-1] if drafts else ""))
+    body, attributed = attribute(written, sources, state["question"])
+    from_draft = 0
+    if (
+        drafts
+        and finalize(body, sources).stats["cited"] == 0
+        and finalize(drafts[-1], sources).stats["cited"] > 0
+    ):
         # A small model's rewrite lost every citation the denoised draft had: R_T is the better sample.
-        body, attributed = attribute(drafts[-1], sources, state["question"])
-        final = finalize(body + note, sources)
-        final.stats["from_draft"] = 1
-    if final.stats["cited"] == 0 and any(re.search(r"\[\d+\]", r["answer"]) for r in state.get("qa", [])):
+        written, more = clean(drafts[-1])
+        body, attributed = attribute(written, sources, state["question"])
+        fixes, from_draft = fixes + more, 1
+
+    record = None
+    unverified: list[str] = []
+    if deps.config.verify.mode != "off" and split_claims(body):
+        claims, more_usage = await verify(
+            body,
+            sources,
+            question=state["question"],
+            plan=state.get("plan", []),
+            settings=settings_for(deps.config),
+            gateway=deps.gateway,
+            step=step,
+        )
+        usage += more_usage
+        record = noise_record(len(drafts), claims)
+        drop = {c["text"] for c in claims if c["status"] != "supported"}
+        unverified = [c["text"] for c in claims if c["status"] == "unsupported"]
+        body = remove_claims(body, drop)
+        if short and (
+            line := answer_line(state["question"], qa, [c["text"] for c in claims if c["text"] not in drop])
+        ):
+            body = _open_with(body, line)
+    elif short and (line := answer_line(state["question"], qa, [])):
+        body = _open_with(body, line)
+    body, more = clean(body)
+    fixes += more
+    if unverified and deps.config.verify.unverified == "list":
+        listed = "\n".join("- " + re.sub(r" ?\[\d+\]", "", t) for t in dict.fromkeys(unverified))
+        body = (
+            f"{body.rstrip()}\n\n{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n{listed}\n"
+        )
+    final = finalize(body + note, sources)
+    final.stats["from_draft"] = from_draft
+    if final.stats["cited"] == 0 and any(re.search(r"\[\d+\]", r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
-        evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in state.get("qa", []))
+        evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in qa)
         final = finalize(f"{body}\n\n## Evidence from the research steps\n\n{evidence}{note}", sources)
         final.stats["evidence_section"] = 1
+        final.stats["from_draft"] = from_draft
     final.stats["attributed"] = attributed
+    final.stats["unverified"] = len(unverified)
+    final.stats["hygiene"] = fixes
     return {
         "report": final.markdown,
         "report_sources": final.sources,
         "citations": final.stats,
+        "report_noise": record,
         "exit_reason": state.get("exit_reason") or "steps",
         "budget_reached": budget,
-        **out.recorded,
+        "usage": usage,
+        "evolution": out.evolution,
     }
+
+
+def _open_with(body: str, line: str) -> str:
+    """Put the answer line first (after the title), unless the first paragraph already cites it."""
+    lines = body.strip().split("\n")
+    title = lines[0] if lines and lines[0].startswith("# ") else ""
+    rest = "\n".join(lines[1:] if title else lines).strip()
+    first = next((p for p in rest.split("\n\n") if p.strip() and not p.lstrip().startswith("#")), "")
+    if first.lstrip().startswith("**Answer:**") and re.search(r"\[\d+\]", first):
+        return body
+    answer = f"**Answer:** {line.strip()}"
+    return "\n\n".join(p for p in (title, answer, rest) if p)

@@ -1,10 +1,15 @@
-"""Denoising step t, part 3 (M_R): R_t from the query, R_{t-1} and the new answer."""
+"""Denoising step t, part 3 (M_R): R_t from the query, R_{t-1}, the new answer and R_{t-1}'s noisy claims.
+
+The reviser is shown which claims no source supports, so it replaces them with cited facts rather than
+adding text around them; prompt scaffolding it copies anyway is removed in code (`ttd.hygiene`).
+"""
 
 from __future__ import annotations
 
 from ttd.context import Deps
 from ttd.formatting import clean_markdown
 from ttd.generate import Request, generate
+from ttd.hygiene import clean
 from ttd.state import ResearchState, step_index
 
 
@@ -16,8 +21,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "draft": previous,
         "new_question": latest["question"],
         "new_answer": latest["answer"],
+        "noise": _unsupported(state),
     }
     out = await generate(deps, Request("revise", "revise", variables, step=step_index(state, "revise")))
-    revised = clean_markdown(out.value)
+    text = clean_markdown(out.value)
+    revised = clean(text)[0].strip() if text.strip() else ""
     # An empty reply (a model that stopped at once) must not erase the draft; keep R_{t-1} as R_t.
     return {"drafts": [revised or previous], **out.recorded}
+
+
+def _unsupported(state: ResearchState, limit: int = 10) -> str:
+    noise = state.get("noise") or []
+    bad = [c for c in (noise[-1]["claims"] if noise else []) if c["status"] != "supported"]
+    return "\n".join(f"- ({c['status']}) {c['text']}" for c in bad[:limit]) or "(none)"

@@ -1,0 +1,101 @@
+"""Long-form denoising: does Noise(R_t) fall, and is the final report grounded and clean?
+
+Runs the Roman question, then the first DeepConsult prompts, through `ttd.research` and prints per run:
+Noise(R_0), Noise(R_T), the share of the final report's claims (as written) a retrieved source supports,
+and the counts of broken marks, prompt scaffolding phrases and repeated paragraphs in the final report.
+Writes evals/results/longform_noise.md.
+
+    PYTHONPATH=. python evals/longform_noise.py --model local/qwen2.5-1.5b --limit 11 --steps 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import ttd  # noqa: E402
+from ttd.hygiene import problems  # noqa: E402
+
+ROMAN = "What caused the fall of the Western Roman Empire?"
+DEEPCONSULT = (
+    Path(__file__).resolve().parents[2] / "shared/data/benchmarks/deepconsult/queries.normalized.jsonl"
+)
+OUT = Path(__file__).resolve().parent / "results" / "longform_noise.md"
+
+
+def questions(limit: int) -> list[str]:
+    qs = [ROMAN]
+    if DEEPCONSULT.is_file():
+        for line in DEEPCONSULT.read_text(encoding="utf-8").splitlines()[:10]:
+            qs.append(json.loads(line)["question"])
+    return qs[:limit]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="local/qwen2.5-1.5b")
+    ap.add_argument(
+        "--limit", type=int, default=11, help="the Roman question plus up to 10 DeepConsult prompts"
+    )
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--agent", default="default")
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--runs", type=Path, default=Path("/tmp/ttd-longform-runs"))
+    args = ap.parse_args()
+    rows = []
+    for q in questions(args.limit):
+        started = time.perf_counter()
+        report = ttd.research(q, agent=args.agent, model=args.model, steps=args.steps, out=args.runs)
+        noise = report.trajectory.noise
+        rn = report.trajectory.report_noise
+        p = problems(report.markdown)
+        rows.append(
+            {
+                "question": q[:60],
+                "r0": noise[0].noise if noise else None,
+                "rt": noise[-1].noise if noise else None,
+                "drafts": len(noise),
+                "supported": None if rn is None else 1 - rn.noise,
+                "calls": report.usage.total.calls,
+                "seconds": time.perf_counter() - started,
+                "exit": report.trajectory.exit_reason,
+                **p,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+    table = [
+        "| question | Noise R0 | Noise RT | drafts | report supported | broken | scaffolding | repeats "
+        "| calls | s | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def f(v: float | None) -> str:
+        return "–" if v is None else f"{v:.2f}"
+
+    for r in rows:
+        table.append(
+            f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
+            f"| {r['broken_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} | {r['calls']} "
+            f"| {r['seconds']:.0f} | {r['exit']} |"
+        )
+    fell = sum(1 for r in rows if r["r0"] is not None and r["rt"] is not None and r["rt"] < r["r0"])
+    note = (
+        f"# Long-form noise and report hygiene\n\n`PYTHONPATH=. python evals/longform_noise.py --model "
+        f"{args.model} --limit {args.limit} --steps {args.steps} --agent {args.agent}`\n\n"
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible, shared with other jobs.\n\n"
+        + "\n".join(table)
+        + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs.\n"
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(note, encoding="utf-8")
+    print("\n".join(table))
+
+
+if __name__ == "__main__":
+    main()

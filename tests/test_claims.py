@@ -1,0 +1,232 @@
+"""Claim-level noise through the real gateway and graph with the scripted provider: the verifier's labels,
+the question agent seeing the noise, exit on noise, report grounding and hygiene, the never-repeat rule."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import pytest
+
+import ttd
+import ttd.retrieval
+from tests.conftest import scripted_models
+from ttd.claims import VerifierSettings, split_claims, verify
+from ttd.config import resolve_config
+from ttd.hygiene import clean, problems, scaffolding_phrases
+from ttd.llm.gateway import Gateway
+from ttd.stages.question import similarity
+
+Q = "What caused the fall of the Western Roman Empire?"
+PASSAGES = {
+    "army": "The Roman army relied on Germanic foederati, whose loyalty to the emperors declined in the "
+    "fifth century as pay fell short.",
+    "tax": "Heavy taxation drove small farmers off their land, and the tax base of the western provinces "
+    "shrank as estates passed to great landowners.",
+    "huns": "The Huns pushed the Goths across the Danube in 376, and the Visigoths defeated the Roman army "
+    "at Adrianople in 378.",
+}
+
+
+class Wiki(ttd.retrieval.Retriever):
+    """A fixed corpus: every query gets the passages whose words it shares, best first."""
+
+    async def search(self, query, k=5):
+        words = set(re.findall(r"[a-z]+", query.lower()))
+        ranked = sorted(PASSAGES, key=lambda n: -len(words & set(PASSAGES[n].lower().split())))
+        return [
+            ttd.retrieval.Passage(id=f"doc:{n}", title=n.title(), text=PASSAGES[n], location=f"/docs/{n}")
+            for n in ranked[:k]
+        ]
+
+
+def sources(*names: str) -> dict:
+    return {
+        f"doc:{n}": {"id": f"doc:{n}", "n": i, "title": n.title(), "text": PASSAGES[n], "location": ""}
+        for i, n in enumerate(names, 1)
+    }
+
+
+def answer_from_passage(messages):
+    """The answer agent restates the first passage it is shown, with its number."""
+    n, text = re.search(r"^\[(\d+)\] [^:]+: ([^.]+)", messages[-1]["content"], re.M).groups()
+    return f"{text} [{n}]."
+
+
+def revise_with_answer(messages):
+    """The reviser keeps the draft and appends the cited answer."""
+    prompt = messages[-1]["content"]
+    answer = re.search(r"^Cited answer from the sources: (.*)$", prompt, re.M).group(1)
+    draft = re.search(r"<draft>\n(.*)\n</draft>", prompt, re.S).group(1)
+    return f"{draft}\n\n{answer}\n"
+
+
+def run(tmp_path, **kw):
+    return ttd.research(Q, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
+
+
+# ------------------------------------------------------------------ the verifier
+
+
+def test_claims_are_sentences_with_their_section_and_citations():
+    claims = split_claims(
+        "# Rome\n\n## Army\n\nThe army hired Goths [2]. Pay fell.\n\n- Taxes rose on farmers."
+    )
+    assert [c.text for c in claims] == ["The army hired Goths [2].", "Taxes rose on farmers."]
+    assert claims[0].area == "Army" and claims[0].cited == [2]
+
+
+def test_lexical_first_pass_settles_clear_cases_without_a_model_call(scripted):
+    draft = (
+        "Heavy taxation drove small farmers off their land [2]. "
+        "Emperor Nero played the lyre while Carthage burned in winter."
+    )
+    gateway = Gateway(resolve_config(**scripted_models()))
+    claims, usage = asyncio.run(verify(draft, sources("army", "tax"), question=Q, gateway=gateway))
+    assert [c["status"] for c in claims] == ["supported", "unsupported"]
+    assert claims[0]["source_ids"] == ["doc:tax"] and claims[1]["source_ids"] == []
+    assert usage == [] and scripted.calls == []
+
+
+def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(scripted):
+    scripted.reply(
+        "verify",
+        json.dumps(
+            {
+                "verdicts": [
+                    {"claim": 1, "status": "supported", "sources": [1]},
+                    {"claim": 2, "status": "contradicted", "sources": [3]},
+                    {"claim": 3, "status": "supported", "sources": [9]},  # a number it was not shown
+                ]
+            }
+        ),
+    )
+    draft = (
+        "Germanic foederati served the Roman emperors loyally for pay. "
+        "The Visigoths were beaten by Roman legions at Adrianople. "
+        "The Goths crossed the Danube in 376 after Hun pressure and won easily."
+    )
+    gateway = Gateway(resolve_config(**scripted_models()))
+    claims, usage = asyncio.run(
+        verify(
+            draft, sources("army", "tax", "huns"), question=Q, gateway=gateway, settings=VerifierSettings()
+        )
+    )
+    assert scripted.roles() == ["verify"] and len(usage) == 1
+    assert [c["status"] for c in claims] == ["supported", "contradicted", "unsupported"]
+    assert claims[0]["source_ids"] == ["doc:army"] and claims[1]["source_ids"] == ["doc:huns"]
+    prompt = scripted.calls[0].prompt
+    assert "1. Germanic foederati" in prompt and "(check against: [1]" in prompt
+
+
+# ------------------------------------------------------------------ the loop
+
+
+def test_every_draft_gets_a_claim_table_and_noise_falls(scripted, tmp_path):
+    scripted.reply("draft", "# Rome\n\n## Causes\n\nRome fell because the moon turned red over the Alps.\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    report = run(tmp_path, steps=2, early_exit=False)
+    noise = report.trajectory.noise
+    assert [r.draft for r in noise] == [0, 1, 2]
+    assert noise[0].noise == 1.0 and noise[0].claims[0].status == "unsupported"
+    assert noise[-1].noise < noise[0].noise
+    assert any(c.status == "supported" and c.source_ids for c in noise[-1].claims)
+    saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
+    assert [r["draft"] for r in saved["trajectory"]["noise"]] == [0, 1, 2]
+
+
+def test_the_question_agent_is_shown_unsupported_claims_and_empty_plan_areas(scripted, tmp_path):
+    scripted.reply("draft", "# Rome\n\n## Area 1\n\nRome fell because the moon turned red over the Alps.\n")
+    run(tmp_path, steps=1)
+    prompt = next(c for c in scripted.calls if c.role == "question").prompt
+    assert "(unsupported) Rome fell because the moon turned red over the Alps." in prompt
+    assert "Plan areas with no supported claim yet: Area 1; Area 2; Area 3" in prompt
+
+
+def test_the_loop_exits_when_noise_falls_below_the_threshold(scripted, tmp_path):
+    scripted.respond("revise", lambda m: "# Rome\n\nHeavy taxation drove small farmers off their land [1].\n")
+    report = run(tmp_path, steps=4, min_steps=1)
+    assert report.trajectory.exit_reason == "noise"
+    assert len(report.trajectory.steps) == 1 and report.trajectory.noise[-1].noise == 0.0
+
+
+def test_the_loop_exits_when_noise_stops_falling(scripted, tmp_path):
+    scripted.respond("revise", lambda m: "# Rome\n\nRome fell because the moon turned red over the Alps.\n")
+    report = run(tmp_path, steps=6, min_steps=1, verify={"patience": 2})
+    assert report.trajectory.exit_reason == "plateau"
+    assert [r.noise for r in report.trajectory.noise] == [1.0, 1.0, 1.0]
+
+
+def test_without_early_exit_noise_never_ends_the_loop(scripted, tmp_path):
+    scripted.respond("revise", lambda m: "# Rome\n\nHeavy taxation drove small farmers off their land [1].\n")
+    report = run(tmp_path, steps=3, early_exit=False)
+    assert len(report.trajectory.steps) == 3 and report.trajectory.exit_reason == "steps"
+
+
+def test_a_repeated_or_whole_question_is_replaced_in_code_never_asked(scripted, tmp_path):
+    scripted.reply("draft", "# Rome\n\nRome fell because the moon turned red over the Alps.\n")
+    scripted.respond("question", lambda m: json.dumps({"question": Q, "covered": False}))
+    report = run(tmp_path, steps=2, min_steps=2, early_exit=False)
+    asked = [s.question for s in report.trajectory.steps]
+    assert len(asked) == 2 and len(set(asked)) == 2
+    assert all(similarity(q, Q) < 0.8 for q in asked)
+    assert asked[0].startswith("Rome fell because the moon")  # the noisiest claim became the query
+
+
+# ------------------------------------------------------------------ the report
+
+DIRTY = """# Rome
+
+**Answer:** nothing here.
+
+## Army
+
+Germanic foederati served the emperors for pay [1]. Rome fell because the moon turned red over the Alps.
+
+### New Evidence
+
+The new evidence suggests that taxation drove small farmers off their land [2].
+
+Heavy taxation drove small farmers off their land and estates passed to great landowners [2].
+
+## Conclusion
+
+Heavy taxation drove small farmers off their land and estates passed to great landowners [2].
+In the end many causes combined [9"""
+
+
+@pytest.mark.parametrize("setting", ["list", "drop"])
+def test_the_report_is_grounded_and_clean(scripted, tmp_path, setting):
+    scripted.reply("report", DIRTY)
+    report = run(tmp_path, steps=1, early_exit=False, verify={"unverified": setting})
+    body = report.markdown.split("\n## Sources\n")[0]
+    assert problems(report.markdown) == {"broken_marks": 0, "scaffolding": 0, "repeated_paragraphs": 0}
+    assert "new evidence" not in body.lower() and "[9" not in body
+    assert "Heavy taxation drove small farmers off their land" in body
+    assert re.search(r"land and estates passed to great landowners \[\d\]", body)  # kept with its mark
+    main, _, listed = body.partition("## Not verified")
+    assert "moon turned red" not in main
+    if setting == "list":
+        assert "moon turned red over the Alps" in listed
+    else:
+        assert not listed and "moon" not in body
+    assert report.citations.unverified >= 1 and report.citations.hygiene >= 3
+    assert report.trajectory.report_noise is not None and report.trajectory.report_noise.noise > 0
+
+
+def test_a_short_answer_question_opens_with_the_cited_answer(scripted, tmp_path):
+    question = "Which people defeated the Roman army at Adrianople?"
+    scripted.reply("report", "# Adrianople\n\nThe battle was important for Rome.\n")
+    report = ttd.research(question, out=tmp_path, retriever=Wiki(), k=2, steps=1, **scripted_models())
+    lines = [ln for ln in report.markdown.split("\n") if ln.strip()]
+    assert lines[0].startswith("# ")
+    assert lines[1].startswith("**Answer:**") and re.search(r"\[\d+\]", lines[1])
+
+
+def test_scaffolding_phrases_come_from_the_prompt_files():
+    phrases = scaffolding_phrases()
+    assert "research notes" in phrases and "the draft to revise" in phrases and "new evidence" in phrases
+    text, fixes = clean("# T\n\n## Research notes\n\nA real fact about the Goths in 376 [1].\n")
+    assert "Research notes" not in text and fixes == 1 and "Goths in 376 [1]." in text

@@ -1,0 +1,272 @@
+"""Claims as the unit of noise: split a draft into claims, check each against retrieved passages.
+
+TTD-DR treats the draft R_t as a noisy sample that retrieval denoises. Here the noise is measured: a claim
+is *supported* (a retrieved passage says it), *unsupported* (no passage checked says it yet) or
+*contradicted* (a passage says otherwise), and Noise(R_t) is the share of claims not supported.
+
+Verification is a cheap lexical first pass (content words a passage shares with the claim) that picks the
+candidate passages and settles the easy cases, then, in `llm` mode, one batched JSON call per chunk of
+claims through the gateway for the rest. `lexical` and `embed` modes make no model call at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
+from ttd.terms import terms as _words
+
+Status = Literal["supported", "unsupported", "contradicted"]
+Mode = Literal["lexical", "embed", "llm"]
+
+_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?=\s|$)|$)")
+_CITE = re.compile(r"\[(\d{1,4})\]")
+_INLINE_MD = re.compile(r"[*_`]+")
+
+
+@dataclass
+class Claim:
+    """A sentence of a draft with the section it sits in and the source numbers it cites."""
+
+    text: str
+    area: str | None
+    cited: list[int]
+
+
+def split_claims(markdown: str, min_words: int = 3) -> list[Claim]:
+    """The factual sentences of a Markdown draft: headings, tables, code and tiny fragments are not claims."""
+    claims: list[Claim] = []
+    area: str | None = None
+    in_code = False
+    for raw in markdown.split("\n"):
+        line = raw.strip()
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code or not line or line.startswith("|"):
+            continue
+        if line.startswith("#"):
+            area = line.lstrip("#").strip() or area
+            continue
+        line = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line.lstrip("> "))
+        for sentence in _SENTENCE.findall(line):
+            text = _INLINE_MD.sub("", sentence).strip()
+            if len(_words(_CITE.sub("", text))) < min_words:
+                continue
+            claims.append(Claim(text=text, area=area, cited=[int(n) for n in _CITE.findall(text)]))
+    return claims
+
+
+def claim_area(heading: str | None, plan: Iterable[PlanArea]) -> str | None:
+    """The plan area a section heading belongs to (most shared words), or the heading itself."""
+    if heading is None:
+        return None
+    words = _words(heading)
+    best, best_shared = None, 0
+    for a in plan:
+        shared = len(words & _words(a["title"]))
+        if shared > best_shared:
+            best, best_shared = a["title"], shared
+    return best or heading
+
+
+def overlap(claim: str, passage_words: set[str], topic: set[str]) -> float:
+    """Share of the claim's own content words (not the research question's) that the passage contains."""
+    words = _words(_CITE.sub("", claim)) - topic
+    if not words:
+        return 0.0
+    return len(words & passage_words) / len(words)
+
+
+def candidates(
+    claim: Claim, sources: dict[str, dict[str, Any]], topic: set[str], k: int = 3
+) -> list[tuple[dict[str, Any], float]]:
+    """The passages most likely to bear on a claim: its own cited ones first, then best word overlap."""
+    scored = []
+    for record in sources.values():
+        words = _words(f"{record.get('title', '')} {record.get('text', '')}")
+        score = overlap(claim.text, words, topic) + (0.25 if int(record["n"]) in claim.cited else 0.0)
+        scored.append((record, score))
+    scored.sort(key=lambda rs: -rs[1])
+    return scored[:k]
+
+
+class Verdict(BaseModel):
+    claim: int
+    status: Status = "unsupported"
+    sources: list[int] = Field(default_factory=list)
+
+
+class Verdicts(BaseModel):
+    verdicts: list[Verdict] = Field(default_factory=list)
+
+
+@dataclass
+class VerifierSettings:
+    mode: Mode = "llm"
+    support: float = 0.75  # lexical overlap that counts as support without asking a model
+    floor: float = 0.3  # below this overlap with every passage a claim is unsupported without asking
+    batch: int = 10
+    passage_chars: int = 500
+
+
+def settings_for(config: Any) -> VerifierSettings:
+    """The verifier settings of a run's `ResearchConfig` ("off" still splits claims, checked lexically)."""
+    v = config.verify
+    return VerifierSettings(
+        mode="lexical" if v.mode == "off" else v.mode,
+        support=v.support,
+        floor=v.floor,
+        batch=v.batch,
+        passage_chars=config.retrieval.passage_chars,
+    )
+
+
+def _record(claim: Claim, status: Status, ids: list[str], plan: list[PlanArea]) -> ClaimRecord:
+    return {"text": claim.text, "status": status, "source_ids": ids, "area": claim_area(claim.area, plan)}
+
+
+def noise_of(claims: list[ClaimRecord]) -> float:
+    """Noise(R) = share of claims not supported; a draft with no claim at all is all noise."""
+    if not claims:
+        return 1.0
+    return round(sum(c["status"] != "supported" for c in claims) / len(claims), 4)
+
+
+async def verify(
+    markdown: str,
+    sources: dict[str, dict[str, Any]],
+    *,
+    question: str = "",
+    plan: list[PlanArea] | None = None,
+    settings: VerifierSettings | None = None,
+    gateway: Any = None,
+    step: int | None = None,
+    embedder: Any = None,
+) -> tuple[list[ClaimRecord], list[UsageRecord]]:
+    """Label every claim of `markdown` against the run's retrieved `sources` (run-wide numbers in "n")."""
+    settings = settings or VerifierSettings()
+    plan = plan or []
+    claims = split_claims(markdown)
+    topic = _words(question)
+    out: list[ClaimRecord | None] = [None] * len(claims)
+    pending: list[tuple[int, list[dict[str, Any]]]] = []
+    cands = [candidates(c, sources, topic) for c in claims]
+    if settings.mode == "embed" and claims and sources:
+        cands = _embed_candidates(claims, sources, embedder)
+    for i, (claim, scored) in enumerate(zip(claims, cands, strict=True)):
+        best = scored[0] if scored else None
+        if best is None or best[1] < settings.floor:
+            out[i] = _record(claim, "unsupported", [], plan)
+        elif best[1] >= settings.support or settings.mode != "llm":
+            supported = best[1] >= settings.support
+            out[i] = _record(
+                claim, "supported" if supported else "unsupported", [best[0]["id"]] * supported, plan
+            )
+        else:
+            pending.append((i, [r for r, s in scored if s >= settings.floor]))
+    usage: list[UsageRecord] = []
+    for start in range(0, len(pending), settings.batch):
+        chunk = pending[start : start + settings.batch]
+        verdicts, more = await _ask(gateway, question, [(claims[i], ps) for i, ps in chunk], settings, step)
+        usage += more
+        for (i, shown), verdict in zip(chunk, verdicts, strict=True):
+            by_n = {int(r["n"]): r["id"] for r in shown}
+            ids = [by_n[n] for n in verdict.sources if n in by_n]
+            status: Status = verdict.status if ids or verdict.status == "unsupported" else "unsupported"
+            out[i] = _record(claims[i], status, ids if status != "unsupported" else [], plan)
+    return [c for c in out if c is not None], usage
+
+
+def _embed_candidates(
+    claims: list[Claim], sources: dict[str, dict[str, Any]], embedder: Any
+) -> list[list[tuple[dict[str, Any], float]]]:
+    """MiniLM cosine similarity between each claim and each passage (offline model, no LLM call)."""
+    if embedder is None:
+        from ttd.retrieval.dense import get_embedder
+
+        embedder = get_embedder()
+    records = list(sources.values())
+    c = embedder.encode([cl.text for cl in claims])
+    p = embedder.encode([f"{r.get('title', '')}: {r.get('text', '')}"[:1000] for r in records])
+    sims = c @ p.T
+    out = []
+    for row in sims:
+        order = sorted(range(len(records)), key=lambda j: -float(row[j]))[:3]
+        out.append([(records[j], float(row[j])) for j in order])
+    return out
+
+
+async def _ask(
+    gateway: Any,
+    question: str,
+    batch: list[tuple[Claim, list[dict[str, Any]]]],
+    settings: VerifierSettings,
+    step: int | None,
+) -> tuple[list[Verdict], list[UsageRecord]]:
+    """One JSON call labels a batch of claims; a reply that cannot be parsed leaves them unsupported."""
+    from ttd.formatting import passages_text
+    from ttd.llm.gateway import StructuredOutputError
+    from ttd.resources import load_prompt
+
+    shown: dict[str, dict[str, Any]] = {}
+    for _, ps in batch:
+        for r in ps:
+            shown.setdefault(r["id"], r)
+    passages = passages_text(sorted(shown.values(), key=lambda r: int(r["n"])), settings.passage_chars)
+    listing = "\n".join(
+        f"{i}. {c.text} (check against: {', '.join('[' + str(r['n']) + ']' for r in ps)})"
+        for i, (c, ps) in enumerate(batch, 1)
+    )
+    messages = load_prompt("verify").messages(question=question, passages=passages, claims=listing)
+    try:
+        parsed, usage = await gateway.structured("verify", messages, Verdicts, step=step, temperature=0.0)
+    except StructuredOutputError as exc:
+        return [Verdict(claim=i) for i in range(1, len(batch) + 1)], exc.usage
+    by_claim = {v.claim: v for v in parsed.verdicts}
+    return [by_claim.get(i, Verdict(claim=i)) for i in range(1, len(batch) + 1)], usage
+
+
+def noise_record(draft: int, claims: list[ClaimRecord]) -> NoiseRecord:
+    return {"draft": draft, "noise": noise_of(claims), "claims": claims}
+
+
+def noisy_summary(record: NoiseRecord | None, plan: list[PlanArea], limit: int = 8) -> str:
+    """What the question agent is shown: claims not yet supported, and plan areas with no supported claim."""
+    if not record:
+        return "(the draft has not been checked yet)"
+    bad = [c for c in record["claims"] if c["status"] != "supported"]
+    lines = [f"- ({c['status']}) {c['text']}" for c in bad[:limit]]
+    covered = {c["area"] for c in record["claims"] if c["status"] == "supported"}
+    empty = [a["title"] for a in plan if a["title"] not in covered]
+    if empty:
+        lines.append("Plan areas with no supported claim yet: " + "; ".join(empty))
+    share = round(100 * record["noise"])
+    return f"{share}% of the draft's claims are not supported by any source yet.\n" + (
+        "\n".join(lines) or "(every claim is supported)"
+    )
+
+
+def remove_claims(markdown: str, drop: set[str]) -> str:
+    """`markdown` without the sentences whose claim text is in `drop` (same walk as `split_claims`)."""
+    out = []
+    in_code = False
+    for raw in markdown.split("\n"):
+        line = raw.strip()
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line or line.startswith(("|", "#", "```")):
+            out.append(raw)
+            continue
+        prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
+        kept = [s for s in _SENTENCE.findall(raw[len(prefix) :]) if _INLINE_MD.sub("", s).strip() not in drop]
+        body = "".join(kept).strip()
+        if body:
+            out.append(prefix + body)
+    text = "\n".join(out)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

@@ -1,0 +1,119 @@
+"""Report hygiene: what a reader must never see in a final report, found and removed in code.
+
+Small models copy their prompt's scaffolding ("### New Evidence", "The new evidence suggests ..."), cut a
+citation mark in half at the token limit (`[9`), and repeat a paragraph in several sections. The list of
+scaffolding phrases is read from the prompt files themselves (their field labels and quoted phrases), so a
+new or edited prompt is covered without a hand-kept list.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from functools import cache
+
+from ttd.resources import prompts_dir
+
+_LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
+_QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
+# Phrases models copied from earlier versions of the prompts: they stay banned after a prompt is reworded.
+_KNOWN = ("new evidence", "the draft to revise", "the revised draft", "search question", "research notes")
+_BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
+_CITES = re.compile(r"\s?\[\d{1,4}\]")
+
+
+@cache
+def scaffolding_phrases() -> tuple[str, ...]:
+    """Multi-word field labels and quoted phrases of every prompt file, lower-cased."""
+    phrases: set[str] = set()
+    for path in sorted(prompts_dir().glob("*.md")):
+        text = re.sub(r"<!--.*?-->", "", path.read_text(encoding="utf-8"), flags=re.S)
+        for line in text.splitlines():
+            label = m.group(1).split() if (m := _LABEL.match(line.strip())) else []
+            if len(label) >= 3 or (len(label) == 2 and label[0].lower() != "the"):
+                phrases.add(m.group(1).strip().lower())
+        phrases.update(q.lower() for q in _QUOTED.findall(text))
+    phrases.update(_KNOWN)
+    return tuple(sorted(phrases, key=len, reverse=True))
+
+
+def _phrase_re() -> re.Pattern[str]:
+    alts = "|".join(re.escape(p) for p in scaffolding_phrases())
+    return re.compile(rf"(?<![\w]){alts}(?![\w])", re.I) if alts else re.compile(r"(?!x)x")
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", _CITES.sub("", text).lower()))
+
+
+def problems(markdown: str) -> dict[str, int]:
+    """Counts of broken marks, scaffolding phrases and repeated paragraphs (the report's Sources excluded)."""
+    body = re.split(r"\n## Sources\n", markdown)[0]
+    phrase = _phrase_re()
+    paragraphs = [_norm(p) for p in re.split(r"\n\s*\n", body) if len(_norm(p)) >= 40]
+    repeated = sum(
+        any(SequenceMatcher(None, p, q).ratio() >= 0.9 for q in paragraphs[:i])
+        for i, p in enumerate(paragraphs)
+    )
+    return {
+        "broken_marks": len(_BROKEN.findall(body)),
+        "scaffolding": len(phrase.findall(body)),
+        "repeated_paragraphs": repeated,
+    }
+
+
+def clean(markdown: str) -> tuple[str, int]:
+    """Remove scaffolding, broken marks and repeats; close an open code fence. Returns text and fixes made."""
+    phrase = _phrase_re()
+    fixes = 0
+    kept_paragraphs: list[str] = []
+    seen_paragraphs: list[str] = []
+    seen_sentences: set[str] = set()
+    for para in re.split(r"\n\s*\n", markdown.strip()):
+        lines = []
+        for line in para.split("\n"):
+            stripped = line.strip()
+            if stripped.startswith("#") and phrase.search(stripped):
+                fixes += 1  # a heading copied from a prompt ("### New Evidence")
+                continue
+            new, n = _BROKEN.subn("", line)
+            fixes += n
+            if stripped.startswith("#") or stripped.startswith("|"):
+                lines.append(new)
+                continue
+            pieces = []
+            for sentence in re.findall(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)", new):
+                key = _norm(sentence)
+                if phrase.search(sentence):
+                    fixes += 1
+                    continue
+                if len(key.split()) >= 8 and key in seen_sentences:
+                    fixes += 1
+                    continue
+                seen_sentences.add(key)
+                pieces.append(sentence)
+            text = "".join(pieces).rstrip()
+            if text.strip() or not stripped:
+                lines.append(text)
+        block = "\n".join(lines).strip()
+        key = _norm(block)
+        if not block or (
+            len(key) >= 40 and any(SequenceMatcher(None, key, q).ratio() >= 0.9 for q in seen_paragraphs)
+        ):
+            fixes += int(bool(block))
+            continue
+        if (
+            block.lstrip().startswith("#")
+            and kept_paragraphs
+            and kept_paragraphs[-1].lstrip().startswith("#")
+        ):
+            kept_paragraphs.pop()  # a heading left with nothing under it
+        seen_paragraphs.append(key)
+        kept_paragraphs.append(block)
+    while kept_paragraphs and kept_paragraphs[-1].lstrip().startswith("#") and len(kept_paragraphs) > 1:
+        kept_paragraphs.pop()
+    text = "\n\n".join(kept_paragraphs)
+    if text.count("```") % 2:
+        text += "\n```"
+        fixes += 1
+    return text.strip() + "\n", fixes

@@ -1,0 +1,45 @@
+"""Noise of draft R_t: its claims checked against every passage retrieved so far (TTD-DR made measurable).
+
+Runs after the draft and after each revision. The claim table and Noise(R_t) go into the trajectory, the
+question agent reads them, and the loop ends when noise is low enough or has stopped falling.
+"""
+
+from __future__ import annotations
+
+from ttd.claims import noise_record, settings_for, verify
+from ttd.context import Deps
+from ttd.state import NoiseRecord, ResearchState
+
+
+def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int) -> str | None:
+    """ "noise" when R_t is clean enough, "plateau" when noise has not fallen for `patience` steps."""
+    cfg = deps.config
+    if not history or not cfg.early_exit or step < max(cfg.min_steps, 1):
+        return None
+    if history[-1]["noise"] <= cfg.verify.noise_threshold:
+        return "noise"
+    window = [r["noise"] for r in history[-(cfg.verify.patience + 1) :]]
+    if len(window) == cfg.verify.patience + 1 and min(window[1:]) >= window[0]:
+        return "plateau"
+    return None
+
+
+async def run(state: ResearchState, deps: Deps) -> dict:
+    drafts = state.get("drafts") or []
+    if not drafts or deps.config.verify.mode == "off":
+        return {}
+    t = len(drafts) - 1
+    claims, usage = await verify(
+        drafts[-1],
+        state.get("sources", {}),
+        question=state["question"],
+        plan=state.get("plan", []),
+        settings=settings_for(deps.config),
+        gateway=deps.gateway,
+        step=t,
+    )
+    record = noise_record(t, claims)
+    update: dict = {"noise": [record], "usage": usage}
+    if reason := exit_on_noise([*state.get("noise", []), record], deps, t):
+        update["exit_reason"] = reason
+    return update
