@@ -168,10 +168,21 @@ def test_injected_instructions_are_framed_as_data_and_injected_urls_stripped(
     for role in ("answer", "report", "revise"):
         scripted.respond(role, obey)
     scripted.respond(
-        "question", lambda m: '{"question": "How tall are the Tanager Falls?", "covered": false}'
+        # a hop, not the research question again (that one is refused as a repeat)
+        "question",
+        lambda m: (
+            '{"question": "How many metres do the Tanager Falls drop over their cliff?", "covered": false}'
+        ),
     )
     report = ttd.research(
-        Q, out=tmp_path / "runs", steps=1, corpora=["inj"], dense=False, **scripted_models()
+        # verify off: claim checks would drop the link's sentence first; the URL guard is the subject here
+        Q,
+        out=tmp_path / "runs",
+        steps=1,
+        corpora=["inj"],
+        dense=False,
+        verify={"mode": "off"},
+        **scripted_models(),
     )
 
     [answer_call] = [c for c in scripted.calls if c.role == "answer"]
@@ -179,7 +190,7 @@ def test_injected_instructions_are_framed_as_data_and_injected_urls_stripped(
     assert UNTRUSTED_NOTE in prompt
     start, end = prompt.index(BEGIN_DATA), prompt.index(END_DATA)
     assert start < prompt.index("Ignore previous instructions") < end  # the injected text is inside
-    assert "evil.example" not in report.markdown
+    assert "evil.example" not in report.markdown and "example/" not in report.markdown  # no URL remnants
     assert report.citations.foreign_urls >= 1
     # Titles reach prompts (and the Sources list) as plain words: no markup, no links.
     titles = re.findall(r"^\[\d+\] ([^:]*):", prompt, re.M)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ttd.citations import attribute, finalize
+from ttd.citations import attribute, finalize, strip_foreign_urls
 from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.context import Deps
 from ttd.formatting import clean_markdown, history_text, plan_text
@@ -76,7 +76,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         else ""
     )
     sources = state.get("sources", {})
-    written, fixes = clean(clean_markdown(out.value) or (drafts[-1] if drafts else ""))
+    raw, foreign = strip_foreign_urls(clean_markdown(out.value) or (drafts[-1] if drafts else ""), sources)
+    written, fixes = clean(raw)
     body, attributed = attribute(written, sources, state["question"])
     from_draft = 0
     if (
@@ -131,6 +132,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["attributed"] = attributed
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
+    final.stats["foreign_urls"] += foreign
     return {
         "report": final.markdown,
         "report_sources": final.sources,

@@ -6,6 +6,7 @@ adding text around them; prompt scaffolding it copies anyway is removed in code 
 
 from __future__ import annotations
 
+from ttd.citations import strip_foreign_urls
 from ttd.context import Deps
 from ttd.formatting import clean_markdown
 from ttd.generate import Request, generate
@@ -24,7 +25,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "noise": _unsupported(state),
     }
     out = await generate(deps, Request("revise", "revise", variables, step=step_index(state, "revise")))
-    text = clean_markdown(out.value)
+    # links to pages the run never retrieved go first, so hygiene never leaves half a URL behind
+    text, _ = strip_foreign_urls(clean_markdown(out.value), state.get("sources", {}))
     revised = clean(text)[0].strip() if text.strip() else ""
     # An empty reply (a model that stopped at once) must not erase the draft; keep R_{t-1} as R_t.
     return {"drafts": [revised or previous], **out.recorded}
