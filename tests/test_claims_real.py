@@ -35,7 +35,7 @@ def test_verifier_on_real_passages_with_the_real_model():
             "Quantum chromodynamics describes how gluons bind quarks inside protons.\n\n"
             "The Goths fought a battle against Romans.\n"
         )
-        # an exact copy is settled without a call (overlap 1.0); the vague claim (some words shared) goes to the model
+        # an exact copy is settled without a call; the vague claim (some words shared) goes to the model
         settings = VerifierSettings(mode="llm", support=0.95, floor=0.05)
         return sources, await verify(
             draft, sources, question="Battle of Adrianople", settings=settings, gateway=Gateway(config)
