@@ -111,6 +111,13 @@ def test_block_diffusion_sees_only_finished_blocks_before_the_current_one():
     assert len(rec.inputs) >= 5
 
 
+def test_block_causal_mask_is_built_on_the_ids_device_without_padding():
+    """Without padding the mask once fell back to the CPU; on a GPU, SDPA then refused it (H100 run)."""
+    mask = block.block_causal_mask(0, 8, 8, 4, None, 2, device="meta")
+    assert mask.device.type == "meta" and mask.shape == (2, 1, 8, 8)
+    assert block.block_causal_mask(0, 8, 8, 4, None, 1)[0, 0, 0].tolist() == [True] * 4 + [False] * 4
+
+
 @pytest.mark.parametrize("threshold", [None, 0.5])
 def test_prefix_and_dual_cache_match_no_cache_when_exact(threshold):
     """With one layer a token's keys and values depend on the token alone, so the caches are exact."""

@@ -22,10 +22,21 @@ from ttd.errors import ConfigError
 
 
 def block_causal_mask(
-    q_start: int, q_end: int, k_end: int, block_length: int, key_padding: torch.Tensor | None, batch: int
+    q_start: int,
+    q_end: int,
+    k_end: int,
+    block_length: int,
+    key_padding: torch.Tensor | None,
+    batch: int,
+    device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """(B, 1, q, k) bool: query i may attend key j when j's block is not after i's (and j is not padding)."""
-    device = key_padding.device if key_padding is not None else None
+    """(B, 1, q, k) bool: query i may attend key j when j's block is not after i's (and j is not padding).
+
+    Built on `device` (the ids' device), else on key_padding's: without padding, torch's default device
+    (the CPU) would hand SDPA a CPU mask for CUDA tensors.
+    """
+    if device is None:
+        device = key_padding.device if key_padding is not None else None
     q_block = torch.arange(q_start, q_end, device=device) // block_length
     k_block = torch.arange(0, k_end, device=device) // block_length
     mask = (k_block.unsqueeze(0) <= q_block.unsqueeze(1)).unsqueeze(0).unsqueeze(0).expand(batch, 1, -1, -1)
@@ -48,7 +59,9 @@ class _Runner:
     def __call__(self, x: torch.Tensor, start: int, end: int, store: bool, use_cache: bool) -> torch.Tensor:
         first = self.cached if use_cache else 0
         ids = x[:, first:end]
-        mask = block_causal_mask(first, end, end, self.block_length, self.key_padding, self.batch)
+        mask = block_causal_mask(
+            first, end, end, self.block_length, self.key_padding, self.batch, device=x.device
+        )
         positions = torch.arange(first, end, device=x.device).unsqueeze(0).expand(self.batch, -1)
         kwargs: dict[str, Any] = {"attention_mask": mask, "position_ids": positions}
         if use_cache:
