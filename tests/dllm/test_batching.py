@@ -43,10 +43,11 @@ def test_generate_batch_equals_one_at_a_time(varied_dir: Path, options: SamplerO
 
 def test_concurrent_requests_share_one_generation(varied_dir: Path):
     """Through litellm: simultaneous completions are batched and answer as they would one by one."""
-    from ttd.dllm.provider import handler, register
+    from ttd.dllm.provider import shared
+    from ttd.llm.providers import ensure_registered
 
-    register()
-    batcher = handler().batcher
+    ensure_registered(f"dllm/{varied_dir}")
+    batcher = shared().batcher
     batcher.window_s = 0.5  # generous, so all gathered calls arrive before the first group starts
     kw = dict(max_tokens=16, block_length=4, threshold=0.5)
 

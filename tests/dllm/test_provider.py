@@ -8,15 +8,24 @@ from pathlib import Path
 import litellm
 import pytest
 
-from ttd.dllm.provider import check_available, register
+from ttd.dllm import toy
+from ttd.dllm.engine import SamplerOptions, complete
+from ttd.dllm.loader import load_model
+from ttd.dllm.provider import DEFAULT_OPTIONS, check_available
 from ttd.errors import ConfigError
 from ttd.events import listen
+from ttd.llm.providers import REGISTRY, ensure_registered
+
+
+def register() -> None:
+    ensure_registered("dllm/any")
 
 
 def test_register_is_idempotent():
     register()
     register()
     assert sum(e["provider"] == "dllm" for e in litellm.custom_provider_map) == 1
+    assert "dllm" in REGISTRY
 
 
 def test_completion_fills_usage_and_reports_steps(tiny_dir: Path):
@@ -38,14 +47,18 @@ def test_completion_fills_usage_and_reports_steps(tiny_dir: Path):
     assert steps and all({"committed", "nfe"} <= e.data.keys() for e in steps)
 
 
-def test_acompletion(tiny_dir: Path):
+def test_acompletion_answers_what_the_sampler_decodes(tiny_dir: Path):
+    """Through litellm (async) the reply is the sampler's own decode of this prompt, with its counts."""
     register()
-    response = asyncio.run(
-        litellm.acompletion(
-            model=f"dllm/{tiny_dir}", messages=[{"role": "user", "content": "ab"}], max_tokens=8
-        )
-    )
-    assert isinstance(response.choices[0].message.content, str)
+    messages = [{"role": "user", "content": "ab"}]
+    response = asyncio.run(litellm.acompletion(model=f"dllm/{tiny_dir}", messages=messages, max_tokens=8))
+    options = SamplerOptions.from_params({"max_tokens": 8}, DEFAULT_OPTIONS)
+    direct = complete(load_model(str(tiny_dir)), messages, options)
+    assert response.choices[0].message.content == direct.text
+    assert response.model == f"dllm/{tiny_dir}"
+    assert response.usage.prompt_tokens == len(toy.encode_prompt("ab")) == direct.prompt_tokens
+    assert response.usage.completion_tokens == direct.completion_tokens
+    assert response._hidden_params["dllm"]["nfe"] == direct.nfe > 0
 
 
 def test_check_available_names_the_missing_directory(tmp_path: Path):

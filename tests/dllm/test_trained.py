@@ -35,9 +35,9 @@ def test_dual_cache_and_semi_ar_blocks_keep_accuracy(trained_dir: Path):
 def test_litellm_completion_end_to_end(trained_dir: Path):
     import litellm
 
-    from ttd.dllm.provider import register
+    from ttd.llm.providers import ensure_registered
 
-    register()
+    ensure_registered(f"dllm/{trained_dir}")
     response = litellm.completion(
         model=f"dllm/{trained_dir}",
         messages=[{"role": "user", "content": "abcde"}],

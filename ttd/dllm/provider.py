@@ -1,73 +1,69 @@
 """litellm provider `dllm/<hub-id-or-local-path>`: chat completion by a local masked-diffusion LM.
 
-Any role can name such a model; the gateway calls `register()` when a model name starts with `dllm/`.
+Any role can name such a model; `ttd.llm.providers` registers the litellm adapter (`ttd.llm.diffusion`)
+when a model name starts with `dllm/`, so this package never imports litellm.
 Sampler options travel as ordinary completion kwargs (`threshold`, `block_length`, `steps`, `cache`, ...;
 `max_tokens` sets gen_length), so a role's config can tune them without new plumbing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
-import litellm
-
 from ttd.dllm.engine import Batcher, SamplerOptions
-from ttd.llm.providers import chat_response
 
 # Fast-dLLM's setting for LLaDA: 32-token blocks, threshold 0.9, cache where supported.
 DEFAULT_OPTIONS = SamplerOptions(gen_length=256, block_length=32, threshold=0.9)
 
 
-class DiffusionLLM(litellm.CustomLLM):
+@dataclass
+class Generation:
+    """One chat completion, as plain data: `ttd.llm.diffusion` turns it into a litellm response."""
+
+    model: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    stats: dict[str, Any] = field(default_factory=dict)  # nfe, steps, sampler seconds, batch size
+
+
+class DiffusionLLM:
     """Loads each model once per process; concurrent requests share batched generations (one device)."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.batcher = Batcher()
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> litellm.ModelResponse:
+    def generate(self, model: str, messages: list, optional_params: dict[str, Any]) -> Generation:
         from ttd.dllm.loader import load_model
 
         ref = model.split("/", 1)[1] if model.startswith("dllm/") else model
-        optional = dict(kwargs.get("optional_params") or {})
+        optional = dict(optional_params)
         extra = optional.pop("extra_body", None) or {}
         options = SamplerOptions.from_params({**optional, **extra}, DEFAULT_OPTIONS)
         started = time.perf_counter()
         result = self.batcher.submit(load_model(ref), messages, options)
-        response = chat_response(f"dllm/{ref}", result.text, result.prompt_tokens, result.completion_tokens)
-        response._hidden_params["dllm"] = {
-            "nfe": result.nfe,
-            "steps": result.steps,
-            "seconds": result.seconds,
-            "batch": result.batch,
-        }
-        response._hidden_params["local_seconds"] = time.perf_counter() - started
-        return response
-
-    async def acompletion(
-        self, model: str, messages: list, *args: Any, **kwargs: Any
-    ) -> litellm.ModelResponse:
-        # Sampling blocks for seconds; a worker thread keeps the event loop (and the live display) responsive.
-        return await asyncio.to_thread(self.completion, model, messages, *args, **kwargs)
+        return Generation(
+            f"dllm/{ref}",
+            result.text,
+            result.prompt_tokens,
+            result.completion_tokens,
+            time.perf_counter() - started,
+            {"nfe": result.nfe, "steps": result.steps, "seconds": result.seconds, "batch": result.batch},
+        )
 
 
-_handler: DiffusionLLM | None = None
+_shared: DiffusionLLM | None = None
 
 
-def handler() -> DiffusionLLM:
-    global _handler
-    if _handler is None:
-        _handler = DiffusionLLM()
-    return _handler
-
-
-def register() -> None:
-    """Add the `dllm` provider to litellm once; calling again changes nothing."""
-    entries = litellm.custom_provider_map
-    if not any(e.get("provider") == "dllm" for e in entries):
-        entries.append({"provider": "dllm", "custom_handler": handler()})
+def shared() -> DiffusionLLM:
+    """The process's one engine, so each model loads once whatever calls it."""
+    global _shared
+    if _shared is None:
+        _shared = DiffusionLLM()
+    return _shared
 
 
 def check_available(model: str) -> None:

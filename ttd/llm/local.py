@@ -35,7 +35,7 @@ from litellm.types.utils import PromptTokensDetailsWrapper
 
 from ttd.errors import ConfigError, MissingExtraError, TTDError
 from ttd.events import emit
-from ttd.llm.providers import chat_response
+from ttd.llm.response import chat_response
 from ttd.paths import cache_dir as default_cache_dir
 
 

@@ -8,14 +8,71 @@ test double in `ttd.llm.scripted`). They are registered on first use so importin
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import litellm
 from litellm.utils import custom_llm_setup
 
 from ttd.errors import ConfigError, MissingExtraError
 
-EMBEDDED = ("local", "dllm", "scripted")
 _EXAMPLES = "openai/gpt-4.1-mini, anthropic/claude-sonnet-4-5, ollama/llama3.1 or local/qwen2.5-coder-1.5b"
+
+
+def _local_handler(model: str, parallel: int) -> litellm.CustomLLM:
+    from ttd.llm.local import LocalLLM
+
+    LocalLLM.shared().want_parallel(parallel)
+    return LocalLLM.shared()
+
+
+def _local_check(model: str) -> None:
+    from ttd.llm.local import canonical, check_available
+
+    check_available(canonical(model.split("/", 1)[1]))
+
+
+_diffusion: litellm.CustomLLM | None = None
+
+
+def _dllm_handler(model: str, parallel: int) -> litellm.CustomLLM:
+    global _diffusion
+    if _diffusion is None:
+        try:
+            from ttd.llm.diffusion import DiffusionProvider  # torch and transformers: the dllm extra
+        except ImportError as exc:
+            missing = f"the diffusion model '{model}' ({exc.name} is missing)"
+            raise MissingExtraError("dllm", missing) from None
+        _diffusion = DiffusionProvider()
+    return _diffusion
+
+
+def _dllm_check(model: str) -> None:
+    from ttd.dllm.provider import check_available
+
+    check_available(model)
+
+
+def _scripted_check(model: str) -> None:
+    if not any(i["provider"] == "scripted" for i in litellm.custom_provider_map):
+        raise ConfigError("the scripted test provider is not installed: call ttd.llm.scripted.install()")
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One of ttd's own litellm providers: its handler, its pre-run check, the params it rejects."""
+
+    handler: Callable[[str, int], litellm.CustomLLM] | None  # None: it registers itself (scripted.install)
+    check: Callable[[str], None]
+    rejects: frozenset[str] = frozenset()
+
+
+REGISTRY: dict[str, Provider] = {
+    "local": Provider(_local_handler, _local_check),
+    "dllm": Provider(_dllm_handler, _dllm_check, frozenset({"response_format"})),
+    "scripted": Provider(None, _scripted_check),
+}
+EMBEDDED = tuple(REGISTRY)
 
 
 def prefix(model: str) -> str:
@@ -23,7 +80,7 @@ def prefix(model: str) -> str:
 
 
 def is_embedded(model: str) -> bool:
-    return prefix(model) in EMBEDDED
+    return prefix(model) in REGISTRY
 
 
 def register(name: str, handler: litellm.CustomLLM) -> None:
@@ -35,20 +92,9 @@ def register(name: str, handler: litellm.CustomLLM) -> None:
 
 def ensure_registered(model: str, parallel: int = 1) -> None:
     """Register `model`'s provider; `parallel` calls may be in flight (local/ sizes its slots by it)."""
-    kind = prefix(model)
-    if kind == "local":
-        from ttd.llm.local import LocalLLM
-
-        register("local", LocalLLM.shared())
-        LocalLLM.shared().want_parallel(parallel)
-    elif kind == "dllm":
-        try:
-            from ttd.dllm.provider import register as register_dllm
-        except ImportError as exc:
-            raise MissingExtraError(
-                "dllm", f"the diffusion model '{model}' ({exc.name} is missing)"
-            ) from None
-        register_dllm()
+    provider = REGISTRY.get(prefix(model))
+    if provider is not None and provider.handler is not None:
+        register(prefix(model), provider.handler(model, parallel))
 
 
 def check(model: str, api_base: str | None = None) -> None:
@@ -56,20 +102,8 @@ def check(model: str, api_base: str | None = None) -> None:
     if not model or not model.strip():
         raise ConfigError("a model name is empty: pass --model PROVIDER/NAME, e.g. " + _EXAMPLES)
     ensure_registered(model)
-    kind = prefix(model)
-    if kind == "local":
-        from ttd.llm.local import canonical, check_available
-
-        check_available(canonical(model.split("/", 1)[1]))
-        return
-    if kind == "dllm":
-        from ttd.dllm.provider import check_available as check_dllm
-
-        check_dllm(model)
-        return
-    if kind in EMBEDDED:
-        if kind == "scripted" and not any(i["provider"] == "scripted" for i in litellm.custom_provider_map):
-            raise ConfigError("the scripted test provider is not installed: call ttd.llm.scripted.install()")
+    if provider := REGISTRY.get(prefix(model)):
+        provider.check(model)
         return
     try:
         litellm.get_llm_provider(model)
@@ -108,32 +142,11 @@ def api_key_for(model: str) -> str:
     return "sk-no-key"
 
 
-def chat_response(
-    model: str, text: str, prompt_tokens: int, completion_tokens: int, finish_reason: str = "stop"
-) -> litellm.ModelResponse:
-    """The litellm response ttd's own providers (local, dllm, scripted) return: one message, usage filled."""
-    response = litellm.ModelResponse(
-        model=model,
-        choices=[
-            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
-        ],
-    )
-    response.usage = litellm.Usage(
-        prompt_tokens=prompt_tokens,
-        completion_tokens=completion_tokens,
-        total_tokens=prompt_tokens + completion_tokens,
-    )
-    return response
-
-
 def supports(model: str, param: str) -> bool:
     """Whether `model`'s provider accepts an OpenAI-style parameter (litellm forwards unknown ones as-is,
     and e.g. OpenAI rejects `top_k`). ttd's own providers take them all, except JSON mode for dllm."""
-    kind = prefix(model)
-    if kind in ("local", "scripted"):
-        return True
-    if kind == "dllm":
-        return param != "response_format"
+    if provider := REGISTRY.get(prefix(model)):
+        return param not in provider.rejects
     try:
         return param in (litellm.get_supported_openai_params(model=model) or [])
     except Exception:

@@ -17,7 +17,8 @@ from typing import Any
 
 import litellm
 
-from ttd.llm.providers import chat_response, register
+from ttd.llm.providers import register
+from ttd.llm.response import chat_response
 
 Responder = Callable[[list[dict[str, Any]]], str]
 
