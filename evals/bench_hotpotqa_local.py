@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 from ttd.bench import datasets, plots, summary
-from ttd.bench.runner import RESULTS, BenchSpec, read_rows
+from ttd.bench.results import RESULTS, read_rows
+from ttd.bench.runner import BenchSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 SYSTEMS = ["closed-book", "rag", "iterative-rag", "ttd-backbone", "ttd-full"]

@@ -77,7 +77,8 @@ def newest_run() -> Path:
 
 
 def main() -> None:
-    from ttd.show.page import load_report, write_report_html
+    from ttd.report import load_report
+    from ttd.show.page import write_report_html
 
     browser = chromium()
     run_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else newest_run()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -37,3 +40,17 @@ def scripted():
 def scripted_models() -> dict[str, str]:
     """API keyword arguments that send every role to `scripted/<role>`."""
     return {f"{role}_model": f"scripted/{role}" for role in ROLES}
+
+
+def ttd_cli(
+    args: Sequence[str | bytes], *, env: dict[str, str], cwd: Path, timeout: float, text: bool = False
+) -> subprocess.CompletedProcess:
+    """`python -m ttd.cli ARGS` in a fresh process, as a user runs it; the timeout bounds every hang."""
+    return subprocess.run(
+        [sys.executable, "-m", "ttd.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+    )

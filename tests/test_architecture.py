@@ -150,7 +150,8 @@ def test_only_the_llm_gateway_package_imports_litellm():
 
 
 def test_diffusion_package_never_imports_litellm():
-    assert not importers_of("litellm", "ttd.dllm"), "ttd/dllm imports litellm (its adapter is ttd/llm/diffusion.py)"
+    found = importers_of("litellm", "ttd.dllm")
+    assert not found, f"{found} import litellm (the dllm adapter belongs in ttd/llm/diffusion.py)"
 
 
 @pytest.mark.parametrize("cli", sorted(CLI_MODULES))

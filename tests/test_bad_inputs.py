@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, scripted_models
+from tests.conftest import REPO, scripted_models, ttd_cli
+from ttd.config import ROLES
 from ttd.errors import TTDError
 
 Q = "Why did Rome fall?"
@@ -32,19 +33,12 @@ def cli(*args: str | bytes, home: Path, timeout: float = 120, env: dict[str, str
         **os.environ,
         "PYTHONPATH": str(REPO),
         "TTD_HOME": str(home),
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "OPENAI_API_KEY": "sk-test",
     }
     environ.pop("ANTHROPIC_API_KEY", None)
     environ.pop("TTD_AGENT", None)
     environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "ttd.cli", *args],
-        env=environ,
-        capture_output=True,
-        timeout=timeout,
-        cwd=home,
-    )
+    return ttd_cli(args, env=environ, cwd=home, timeout=timeout)
 
 
 def one_line(proc: subprocess.CompletedProcess, code: int) -> str:
@@ -396,3 +390,23 @@ def test_a_bad_request_is_not_retried(home: Path) -> None:
         httpd.server_close()
     assert "answered HTTP 400" in one_line(proc, 1)
     assert BadRequest.requests == 1  # ... a bad request is not
+
+
+def test_models_of_roles_a_run_never_calls_are_not_checked(scripted) -> None:
+    """The judge only serves self-evolution and the verifier only `llm` mode: a bad name there blocks
+    nothing until the setting that calls it is on, and then it fails before the run in one line."""
+    from ttd.config import resolve_config
+    from ttd.errors import ConfigError
+    from ttd.llm.gateway import check_models
+
+    models = {**scripted_models(), "judge_model": "nosuchprovider/judge", "verify_model": "nosuchprovider/v"}
+    plain = resolve_config(**models, verify={"mode": "lexical"})
+    assert set(plain.roles_in_use()) == set(ROLES) - {"judge", "verify"}
+    check_models(plain)  # nothing raised: neither role is used
+
+    evolving = resolve_config(**models, verify={"mode": "lexical"}, evolution={"n": {"plan": 2}})
+    with pytest.raises(ConfigError, match="nosuchprovider/judge"):
+        check_models(evolving)
+    verifying = resolve_config(**models)  # verify mode "llm" is the default
+    with pytest.raises(ConfigError, match="nosuchprovider/v"):
+        check_models(verifying)

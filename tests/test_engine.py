@@ -11,18 +11,16 @@ import json
 import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO, ttd_cli
 from ttd.config import ROLES, Models, ResearchConfig
 from ttd.llm import Gateway
 from ttd.llm.local import LocalLLM
 
 pytestmark = pytest.mark.real
 MODEL = "local/smollm2-135m"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def most_slots_busy(log: str) -> int:
@@ -89,14 +87,7 @@ def test_a_shared_prompt_prefix_is_served_from_the_cache_and_recorded():
 
 
 def _ttd(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ttd.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return ttd_cli(args, env=env, cwd=REPO, timeout=900, text=True)
 
 
 def test_a_native_crash_of_the_engine_is_one_line_and_the_run_resumes(tmp_path):

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 import ttd
 from tests.conftest import scripted_models
 from ttd.cli import app
-from ttd.report import Report
-from ttd.show.page import load_report, word_diff
+from ttd.report import Report, load_report
+from ttd.show.page import word_diff
 
 Q = "What caused the fall of the Western Roman Empire?"
 EVIL = '<script>alert("x")</script><img src="https://evil.example/p.png" onerror="alert(1)">'

@@ -255,8 +255,9 @@ def show(
     ] = None,
 ) -> None:
     """Write RUN_DIR/report.html: report, denoising timeline with diffs, per-step chart, evolution, cost."""
+    from ttd.report import load_report
     from ttd.runs import list_runs, open_run
-    from ttd.show.page import load_report, write_report_html
+    from ttd.show.page import write_report_html
 
     if bool(run_id) == latest:
         _fail("name one run: 'ttd show RUN_ID' or 'ttd show --latest' (list runs with 'ttd runs')")

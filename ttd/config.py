@@ -175,6 +175,16 @@ class ResearchConfig(BaseModel):
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
 
+    def roles_in_use(self) -> tuple[Role, ...]:
+        """The roles a run with these settings calls: the judge only for self-evolution, the verifier only
+        in `llm` mode. Checks before a run cover these, so an unused role's model never blocks a run."""
+        unused = set()
+        if not any(self.evolution.active(c) for c in COMPONENTS):
+            unused.add("judge")
+        if self.verify.mode != "llm":
+            unused.add("verify")
+        return tuple(r for r in ROLES if r not in unused)
+
     @model_validator(mode="after")
     def _known_roles(self) -> ResearchConfig:
         unknown = set(self.max_tokens) - set(ROLES)

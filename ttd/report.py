@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ttd.errors import ConfigError
 from ttd.state import ResearchState
 
 
@@ -186,3 +188,17 @@ def build_report(
         wall_time_s=wall_time_s,
         config=config,
     )
+
+
+def load_report(run_dir: str | Path) -> Report:
+    """The Report a finished run saved (report.json); a clear error when the run never finished."""
+    path = Path(run_dir) / "report.json"
+    if not path.exists():
+        raise ConfigError(
+            f"{Path(run_dir).name} has no report.json yet (the run did not finish): "
+            f"resume it with 'ttd research --resume {Path(run_dir).name}'"
+        )
+    try:
+        return Report.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not a readable report ({exc.__class__.__name__})") from None

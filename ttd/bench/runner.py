@@ -20,13 +20,12 @@ from typing import Any
 from ttd.bench import datasets, judges, metrics
 from ttd.bench.corpus import PoolRetriever, supporting_ids
 from ttd.bench.datasets import Record
+from ttd.bench.results import PAIRWISE, RESULTS, Writer, latest, read_rows
 from ttd.bench.systems import Context, System, get_system
-from ttd.config import ResearchConfig, resolve_config
+from ttd.config import ResearchConfig
 from ttd.errors import TTDError
 from ttd.llm.gateway import Gateway, check_models
 from ttd.retrieval.base import Retriever
-
-RESULTS, PAIRWISE = "results.jsonl", "pairwise.jsonl"
 
 
 @dataclass
@@ -65,7 +64,10 @@ class BenchSpec:
         return {k: v for k, v in raw.items() if v is not None}
 
     def config(self) -> ResearchConfig:
-        return resolve_config(**self.research_kwargs())
+        """The run pipeline's own resolved settings (`ttd.run.settings`), models checked."""
+        from ttd.run import settings
+
+        return settings(**self.research_kwargs())
 
 
 class Bench:
@@ -186,48 +188,6 @@ def usage_totals(usage: list[Any]) -> dict[str, Any]:
     }
 
 
-# ---------------------------------------------------------------- results file
-
-
-def read_rows(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if lineno == len(lines):
-                continue  # a line cut off by a kill: that item is simply redone
-            raise TTDError(
-                f"{path}:{lineno} is not valid JSON: fix or delete that line, then --resume"
-            ) from None
-    return rows
-
-
-def latest(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """The last row per (system, id): a resumed retry supersedes the failed attempt."""
-    return {(r["system"], r["id"]): r for r in rows}
-
-
-class Writer:
-    """Appends rows as they finish; one line per row, flushed, so a kill leaves whole lines."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = path.open("a", encoding="utf-8")
-
-    def write(self, row: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
-
-
 # ---------------------------------------------------------------- executors
 
 Progress = Callable[[dict[str, Any]], None]
@@ -330,7 +290,8 @@ async def arun_bench(
     if results.exists() and results.stat().st_size and not spec.resume:
         raise TTDError(f"{results} already holds results: pass --resume to continue it, or a new --out")
     bench = Bench(spec)
-    check_models(bench.config)
+    if spec.judge or spec.vs:  # the bench's own judge calls, which a research run may not make
+        check_models(bench.config, roles=("judge",))
     unavailable = {s.name: why for s in systems if (why := s.unavailable())}
     for name, why in unavailable.items():
         echo(f"skipping {name}: {why}")

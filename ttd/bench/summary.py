@@ -13,6 +13,7 @@ from typing import Any
 
 from ttd.bench import judges
 from ttd.bench.metrics import mean
+from ttd.bench.results import PAIRWISE, RESULTS, read_rows
 
 COLUMNS = [
     ("System", "system"),
@@ -122,8 +123,6 @@ def markdown_table(table: list[dict[str, Any]]) -> str:
 def write_summary(
     out: Path, spec: Any, dataset: str, systems: list[str], unavailable: dict[str, str], ids: list[str]
 ) -> dict:
-    from ttd.bench.runner import PAIRWISE, RESULTS, read_rows
-
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     table = summarize(read_rows(out / RESULTS), systems, ids, unavailable)
     summary: dict[str, Any] = {

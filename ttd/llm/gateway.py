@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -56,9 +56,13 @@ class StructuredOutputError(ParseError):
         self.raw, self.usage = raw, usage
 
 
-def check_models(config: ResearchConfig) -> None:
-    """Fail before any work if a role's model cannot run: unknown provider, missing key or extra."""
-    for model in config.models.distinct():
+def check_models(config: ResearchConfig, roles: Iterable[str] | None = None) -> None:
+    """Fail before any work if a role's model cannot run: unknown provider, missing key or extra.
+
+    `roles` defaults to those the config will call (`roles_in_use`); the bench adds the judge it uses.
+    """
+    wanted = config.roles_in_use() if roles is None else tuple(roles)
+    for model in sorted({config.models.for_role(r) for r in wanted}):
         providers.check(model, config.api_base)
 
 

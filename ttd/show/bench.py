@@ -7,7 +7,8 @@ import base64
 from pathlib import Path
 from typing import Any
 
-from ttd.show.page import HTML_NAME, _asset, environment, load_report, write_report_html
+from ttd.report import load_report
+from ttd.show.page import HTML_NAME, _asset, environment, write_report_html
 
 SUMMARY_HTML = "summary.html"
 
@@ -28,7 +29,7 @@ def run_page(out: Path, row: dict[str, Any]) -> str | None:
 def write_summary_html(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> Path:
     from markupsafe import Markup
 
-    from ttd.bench.runner import latest
+    from ttd.bench.results import latest
     from ttd.bench.summary import COLUMNS, fmt
 
     plots = [

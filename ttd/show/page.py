@@ -319,20 +319,3 @@ def write_report_html(report: Report, run_dir: str | Path | None = None) -> Path
     tmp.write_text(render_report(report), encoding="utf-8")
     tmp.replace(path)
     return path
-
-
-def load_report(run_dir: str | Path) -> Report:
-    """The Report a finished run saved (report.json); a clear error when the run never finished."""
-    from ttd.errors import ConfigError
-    from ttd.report import Report
-
-    path = Path(run_dir) / "report.json"
-    if not path.exists():
-        raise ConfigError(
-            f"{Path(run_dir).name} has no report.json yet (the run did not finish): "
-            f"resume it with 'ttd research --resume {Path(run_dir).name}'"
-        )
-    try:
-        return Report.model_validate_json(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path} is not a readable report ({exc.__class__.__name__})") from None
