@@ -259,11 +259,11 @@ def test_bench_out_pointing_to_a_file(home: Path) -> None:
 
 
 def test_cache_clear_on_a_corrupted_cache_heals(home: Path) -> None:
-    from ttd.retrieval.paths import cache_path
+    from ttd.paths import retrieval_cache
 
     os.environ["TTD_HOME"], previous = str(home), os.environ.get("TTD_HOME", "")
     try:
-        path = cache_path()
+        path = retrieval_cache()
     finally:
         os.environ["TTD_HOME"] = previous
     path.parent.mkdir(parents=True, exist_ok=True)

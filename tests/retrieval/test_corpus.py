@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from ttd import paths
 from ttd.errors import TTDError
-from ttd.retrieval import paths
 from ttd.retrieval.chunking import chunk_text
 from ttd.retrieval.corpus import Corpus, corpus_path, drop_corpus, list_corpora
 from ttd.retrieval.fusion import rrf
@@ -129,7 +129,7 @@ def search(names: list[str], query: str, k: int = 5):  # noqa: ANN201
 
 
 def test_home_resolution(ttd_home: Path) -> None:
-    assert paths.ttd_home() == ttd_home
+    assert paths.data_dir() == ttd_home
     assert corpus_path("x").parent == ttd_home / "corpora"
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ttd.errors import TTDError
+from ttd.paths import bench_data_dir
 
 
 class DatasetError(TTDError):
@@ -63,17 +63,6 @@ NAMED: dict[str, str] = {
 LONG_FORM = frozenset({"deepconsult", "deepresearch_bench"})
 
 
-def data_dir() -> Path:
-    """`TTD_BENCH_DATA`, else the project's sibling `shared/data/benchmarks` (a checkout's layout)."""
-    if env := os.environ.get("TTD_BENCH_DATA"):
-        return Path(env)
-    for base in (Path.cwd().parent, Path(__file__).resolve().parents[2].parent):
-        candidate = base / "shared" / "data" / "benchmarks"
-        if candidate.is_dir():
-            return candidate
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "benchmarks"
-
-
 def resolve(dataset: str) -> tuple[str, Path]:
     """A dataset name or a file path -> (name used in outputs, file to read)."""
     path = Path(dataset)
@@ -87,7 +76,7 @@ def resolve(dataset: str) -> tuple[str, Path]:
             f"unknown dataset '{dataset}': name one of {', '.join(NAMED)} "
             "or give the path of a .json, .jsonl or .csv file"
         )
-    file = data_dir() / NAMED[key]
+    file = bench_data_dir() / NAMED[key]
     if not file.is_file():
         raise DatasetError(f"{key} data not found at {file}: set TTD_BENCH_DATA to the benchmarks folder")
     return key, file

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ttd.retrieval.paths import cache_path
+from ttd.paths import retrieval_cache
 
 DEFAULT_TTL_S = 7 * 24 * 3600.0
 log = logging.getLogger("ttd.cache")
@@ -33,7 +33,7 @@ class Cache:
     """Namespaced key -> JSON value store; counts hits and misses so tests and logs can show them."""
 
     def __init__(self, path: Path | None = None, ttl_s: float = DEFAULT_TTL_S, enabled: bool = True) -> None:
-        self.path = path or cache_path()
+        self.path = path or retrieval_cache()
         self.ttl_s = ttl_s
         self.enabled = enabled
         self.hits = 0
@@ -131,7 +131,7 @@ class Cache:
 
 def clear_cache(path: Path | None = None) -> int:
     """Empty the retrieval cache (what `ttd cache clear` runs); returns the number of entries removed."""
-    p = path or cache_path()
+    p = path or retrieval_cache()
     if not p.exists():
         return 0
     if not p.is_file():

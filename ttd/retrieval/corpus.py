@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from ttd.errors import TTDError
+from ttd.paths import corpora_dir
 from ttd.retrieval.base import stable_id
 from ttd.retrieval.chunking import chunk_text
 from ttd.retrieval.loaders import iter_files, load_file
-from ttd.retrieval.paths import corpora_dir
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _SCHEMA = """
