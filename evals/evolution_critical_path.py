@@ -15,8 +15,6 @@ import os
 import tempfile
 import time
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 import ttd  # noqa: E402
 from ttd.config import ROLES, resolve_config  # noqa: E402
 from ttd.llm import scripted  # noqa: E402

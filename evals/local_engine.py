@@ -228,7 +228,6 @@ def main() -> None:
     parser.add_argument("--sections", default="install,engine,threads,research")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     sections = set(args.sections.split(","))
     name = args.model.split("/", 1)[1]
     lines = [

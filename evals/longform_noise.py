@@ -17,8 +17,6 @@ import platform
 import time
 from pathlib import Path
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 import ttd  # noqa: E402
 from ttd.hygiene import problems  # noqa: E402
 

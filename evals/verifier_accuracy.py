@@ -23,8 +23,6 @@ import platform
 import time
 from pathlib import Path
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 from ttd.citations import _words  # noqa: E402
 from ttd.claims import VerifierSettings, verify  # noqa: E402
 from ttd.config import resolve_config  # noqa: E402

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+import ttd  # noqa: F401 - first, so litellm's offline price list is chosen before any test imports litellm
+from ttd.config import ROLES
 
-ROLES = ("plan", "draft", "question", "answer", "revise", "report", "judge", "verify")
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 

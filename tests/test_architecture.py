@@ -11,6 +11,9 @@ when that is a module, else on `pkg` itself; importing `a.b.c` does not count as
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -159,3 +162,25 @@ def test_only_cli_modules_import_cli_modules(cli: str):
     """Retrieval, bench and the rest are libraries: argument parsing sits on top, never underneath."""
     bad = [m for m in importers_of(cli) if m not in CLI_MODULES]
     assert not bad, f"{cli} is imported by library modules {bad}"
+
+
+def test_one_place_sets_the_litellm_environment():
+    """ttd/__init__.py sets it; every ttd import runs that file first, so litellm never fetches its price
+    list, even for a program that imports a ttd submodule and then litellm."""
+    sources = [p for top in ("ttd", "tests", "evals") for p in (REPO / top).rglob("*.py")]
+    setters = sorted(
+        str(p.relative_to(REPO))
+        for p in sources
+        if p != Path(__file__) and "LITELLM_LOCAL_MODEL_COST_MAP" in p.read_text(encoding="utf-8")
+    )
+    assert setters == ["ttd/__init__.py"]
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    code = "import os, ttd.llm.gateway; print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == "True", out.stderr[-500:]

@@ -6,6 +6,8 @@ knowledge, then denoise it step by step with retrieval (question -> cited answer
 
 import os
 
+# The one place ttd sets litellm's environment. litellm downloads a price list at import unless told to use
+# its bundled copy, and ttd must work offline; every ttd module runs this file first, before litellm loads.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from ttd.api import aresearch, astream, research, stream  # noqa: E402
