@@ -1,6 +1,6 @@
-"""The issue-6 benchmark on the embedded local model: HotpotQA, 20 questions, baselines and TTD-DR.
+"""The multi-hop benchmark on the embedded local model: HotpotQA, 20 questions, baselines and TTD-DR.
 
-Runs `ttd bench` (as `python -m ttd.bench.cli`, the same app) and writes the summary with the exact
+Runs `ttd bench` (as `python -m ttd.cli bench`) and writes the summary with the exact
 command to evals/results/bench_hotpotqa_local.md. Every run resumes, so on a small machine the systems
 can run as separate processes into the same folder (`--only rag`), and `--write` recomputes the
 summary from results.jsonl at any time (a partial run shows its real n per system).
@@ -13,6 +13,7 @@ summary from results.jsonl at any time (a partial run shows its real n per syste
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shlex
 import subprocess
@@ -34,6 +35,23 @@ def command(systems: list[str], limit: int, model: str, out: str) -> list[str]:
     return [*head, *OPTIONS, "--out", out]
 
 
+def machine() -> str:
+    """The machine this runs on (CPU model from lscpu, cores, load), never a description fixed in code."""
+    model = platform.processor() or platform.machine()
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        lscpu = ""
+    for line in lscpu.splitlines():
+        if line.startswith("Model name:"):
+            model = line.split(":", 1)[1].strip()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{model}, {os.cpu_count()} CPU cores, {platform.system()} {platform.machine()}; "
+        f"load average {load} (1, 5, 15 min) when this file was written"
+    )
+
+
 def write(out: Path, limit: int, model: str, cmd: list[str], result: Path) -> str:
     ids = [r.id for r in datasets.load("hotpotqa", limit)[1]]
     spec = BenchSpec(dataset="hotpotqa", systems=SYSTEMS, out=str(out), limit=limit, model=model)
@@ -42,12 +60,11 @@ def write(out: Path, limit: int, model: str, cmd: list[str], result: Path) -> st
     body = (out / "summary.md").read_text(encoding="utf-8").split("\n", 1)[1].strip()
     text = (
         "# ttd bench: HotpotQA on the embedded local model\n\n"
-        "Command (from the repository root; `python -m ttd.bench.cli` is the same app until `ttd bench` is "
-        "mounted). It was run as one process per system into the same folder (`--only`, all runs resume); "
+        "Command (from the repository root). It was run as one process per system into the same folder "
+        "(`--only`, all runs resume); "
         "the summary is recomputed from results.jsonl:\n\n"
         f"```bash\n{shlex.join(cmd)}\n```\n\n"
-        f"Machine: {platform.machine()} {platform.system()}, 2 CPU cores shared with other jobs (heavily "
-        "loaded, so wall times are pessimistic), llama.cpp with 1 thread per process.\n"
+        f"Machine: {machine()}.\n"
         "Data: HotpotQA dev distractor (normalized sample in ../shared/data), the first questions in file "
         "order; open retrieval (BM25) over the pooled paragraphs of the loaded questions. n < limit in a "
         "row means that system had not finished every question when this file was written.\n\n"
@@ -71,7 +88,7 @@ def main() -> None:
     if not args.write:
         cmd = command(args.only or SYSTEMS, args.limit, args.model, args.out)
         extra = ["--resume", *(["--shard", args.shard] if args.shard else [])]
-        subprocess.run([sys.executable, "-m", "ttd.bench.cli", *cmd[2:], *extra], cwd=ROOT, check=True)
+        subprocess.run([sys.executable, "-m", "ttd.cli", *cmd[1:], *extra], cwd=ROOT, check=True)
     if args.write or not args.only:
         print(write(ROOT / args.out, args.limit, args.model, full, ROOT / args.result))
 

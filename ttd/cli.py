@@ -7,30 +7,22 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
+from ttd.console import err, fail, out, print_error
 from ttd.errors import TTDError
 
 if TYPE_CHECKING:
     from ttd.run import Run
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Test-Time Diffusion Deep Researcher.")
-err = Console(stderr=True)
-out = Console()
 
 
 class Format(StrEnum):
     md = "md"
     json = "json"
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -126,7 +118,7 @@ def research(
     try:  # every input error surfaces here, before a run directory exists
         run = Run.prepare(question, resume=resume, out=out_dir, agent=agent, config_file=config, **overrides)
     except TTDError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     view = RunView(run.question if not resume else f"resume {resume}")
 
     async def consume() -> None:
@@ -145,11 +137,11 @@ def research(
         else:
             asyncio.run(consume())
     except KeyboardInterrupt:
-        _fail(f"interrupted{_resume_hint(run, 'finished steps are saved')}", 130)
+        fail(f"interrupted{_resume_hint(run, 'finished steps are saved')}", 130)
     except TTDError as exc:
-        _fail(f"{exc}{_resume_hint(run, 'finished steps are saved')}", exc.exit_code)
+        fail(f"{exc}{_resume_hint(run, 'finished steps are saved')}", exc.exit_code)
     except Exception as exc:  # an unexpected failure: one line, and how to continue
-        _fail(f"{exc.__class__.__name__}: {exc}{_resume_hint(run, 'run saved')}", 1)
+        fail(f"{exc.__class__.__name__}: {exc}{_resume_hint(run, 'run saved')}", 1)
     report = run.report
     assert report is not None
     if fmt is Format.json:
@@ -217,10 +209,10 @@ def runs_show(
     try:
         run = open_run(run_id, out_dir)
     except TTDError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     path = run.path / "report.json"
     if not path.is_file():
-        _fail(f"run {run.run_id} has no report.json yet: finish it with ttd research --resume {run.run_id}")
+        fail(f"run {run.run_id} has no report.json yet: finish it with ttd research --resume {run.run_id}")
     out.print(noise_table(json.loads(path.read_text(encoding="utf-8"))))
 
 
@@ -260,11 +252,11 @@ def show(
     from ttd.show.page import write_report_html
 
     if bool(run_id) == latest:
-        _fail("name one run: 'ttd show RUN_ID' or 'ttd show --latest' (list runs with 'ttd runs')")
+        fail("name one run: 'ttd show RUN_ID' or 'ttd show --latest' (list runs with 'ttd runs')")
     if latest:
         found = [m for m in list_runs(out_dir) if (Path(m["path"]) / "report.json").exists()]
         if not found:
-            _fail("no finished run to show: run 'ttd research \"...\"' first (add --out DIR if you used one)")
+            fail("no finished run to show: run 'ttd research \"...\"' first (add --out DIR if you used one)")
         run_id = found[0]["path"]
     run = open_run(str(run_id), out_dir)
     path = write_report_html(load_report(run.path), run.path)
@@ -297,7 +289,7 @@ def main() -> None:
     try:
         app()
     except TTDError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        print_error(str(exc))
         sys.exit(exc.exit_code)
 
 

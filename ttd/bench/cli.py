@@ -10,16 +10,15 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from ttd.console import err, fail
 from ttd.errors import TTDError
 
 # Listed here so that mounting this app loads no bench module (a test keeps it equal to systems.SYSTEMS).
 SYSTEM_NAMES = ("closed-book", "rag", "iterative-rag", "ttd-backbone", "ttd-evolution", "ttd-full")
 
 app = typer.Typer(add_completion=False, help="Benchmark systems on multi-hop QA and long-form research sets.")
-err = Console(stderr=True)
 
 
 @app.callback(invoke_without_command=True, context_settings={"allow_interspersed_args": True})
@@ -83,15 +82,10 @@ def bench(
         validate.writable_dir(out)  # before any work: a file or read-only folder fails in one line
         result = run_bench(spec, progress=not quiet and err.is_terminal, echo=lambda m: err.print(escape(m)))
     except TTDError as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
+        fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         err.print(f"interrupted; finished questions are saved: add --resume to continue in {out}")
         sys.exit(130)
     sys.stdout.write(markdown_table(result.summary["systems"]) + "\n")
     done = f"ran {result.ran}, skipped {result.skipped} finished; results in {out}/summary.md"
     err.print(done, highlight=False)
-
-
-if __name__ == "__main__":  # `python -m ttd.bench.cli ...` until the main CLI mounts the app
-    app()
