@@ -139,7 +139,7 @@ def measure_engine(model: str, tokens: int) -> list[str]:
 
 
 def measure_threads(model: str, tokens: int) -> list[str]:
-    """Decode tok/s for thread settings, quiet and with one busy neighbour (item 5 of issue 9)."""
+    """Decode tok/s for thread settings, quiet and with one busy neighbour."""
     from ttd.llm.local import cpu_count
 
     cores = cpu_count()

@@ -64,9 +64,6 @@ class SourceRegistry:
             self._by_id[passage.id] = record
         return int(self._by_id[passage.id]["n"])
 
-    def by_number(self) -> dict[int, dict[str, Any]]:
-        return {int(r["n"]): r for r in self._by_id.values()}
-
     def records(self) -> dict[str, dict[str, Any]]:
         return dict(self._by_id)
 

@@ -79,17 +79,3 @@ class Embedder:
 def get_embedder() -> Embedder:
     """The process-wide embedder (loading takes seconds, so it is done once)."""
     return Embedder()
-
-
-class DenseIndex:
-    """Cosine similarity over a matrix of normalised vectors."""
-
-    def __init__(self, matrix: np.ndarray) -> None:
-        self.matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-
-    def search(self, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
-        from ttd.retrieval.lexical import top_k
-
-        if self.matrix.shape[0] == 0:
-            return []
-        return top_k(self.matrix @ query_vec.astype(np.float32), k)
