@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ttd.cli import app
+from ttd.config import ROLES
 
 runner = CliRunner()
 
@@ -89,11 +90,7 @@ def test_local_extra_missing_is_reported(tmp_path):
 
 
 def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
-    models = [
-        a
-        for role in ("plan", "draft", "question", "answer", "revise", "report", "verify")
-        for a in (f"--{role}-model", f"scripted/{role}")
-    ]
+    models = [a for role in ROLES for a in (f"--{role}-model", f"scripted/{role}")]
     code, output = invoke(
         [
             "research",
@@ -114,7 +111,15 @@ def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
     run_dir = Path(data["run_dir"])
     assert (run_dir / "report.md").read_text().startswith(data["markdown"].strip()[:20])
     code, listing = invoke(["runs", "--out", str(tmp_path)])
-    assert code == 0 and data["run_id"][:15] in listing
+    assert code == 0, listing
+    # the one row, cell by cell (a narrow question wraps): the whole run id, which --resume takes, status,
+    # citations, tokens, question
+    lines = [[c.strip() for c in ln.strip("│").split("│")] for ln in listing.splitlines() if ln[:1] == "│"]
+    cells = [" ".join(filter(None, column)) for column in zip(*lines, strict=True)]
+    tokens = data["usage"]["total"]["prompt_tokens"] + data["usage"]["total"]["completion_tokens"]
+    assert cells[0] == data["run_id"] and cells[1] == "done", cells
+    assert cells[3:5] == [str(data["citations"]["cited"]), str(tokens)], cells
+    assert len(cells[5]) >= 8 and "Why did Rome fall?".startswith(cells[5].rstrip("…")), cells  # may be cut
     code, shown = invoke(["runs", "show", data["run_id"], "--out", str(tmp_path)])
     assert code == 0, shown
     for record in data["trajectory"]["noise"]:  # one row per draft R_t with its noise
@@ -124,13 +129,27 @@ def test_cli_research_runs_lists_and_prints_json(scripted, tmp_path):
     assert code == 2 and "no run 'no-such-run'" in missing
 
 
+COMMANDS = ("research", "agents", "models", "show", "index", "runs", "cache", "dllm", "bench")
+
+
 def test_console_script_exists_and_helps():
+    """`--help` lists every command the app has, in order, each with the start of its own help text."""
+    import typer.main
+
+    group = typer.main.get_command(app)
+    env = {**os.environ, "COLUMNS": "240"}  # one line per command
     proc = subprocess.run(
-        [sys.executable, "-m", "ttd.cli", "--help"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "ttd.cli", "--help"], capture_output=True, text=True, timeout=120, env=env
     )
-    assert proc.returncode == 0
-    for command in ("research", "runs", "agents", "models"):
-        assert command in proc.stdout
+    assert proc.returncode == 0, proc.stderr
+    assert "Usage: python -m ttd.cli [OPTIONS] COMMAND [ARGS]..." in proc.stdout
+    assert (group.help or "").strip() in proc.stdout
+    panel = proc.stdout[proc.stdout.index("Commands") :]
+    rows = re.findall(r"^│ (\S+) {2,}(.+?)\s*│$", panel, re.M)
+    assert [name for name, _ in rows] == list(COMMANDS) == list(group.commands), rows
+    for name, text in rows:
+        first_words = " ".join((group.commands[name].help or "").split()[:5])
+        assert first_words and text.startswith(first_words), (name, text)
 
 
 def test_failure_after_the_run_started_names_the_run_to_resume(scripted, tmp_path):

@@ -178,12 +178,17 @@ def runs(
     """List past runs, newest first."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from ttd.runs import list_runs
 
-    table = Table("run id", "status", "wall s", "cited", "tokens", "question")
-    for meta in list_runs(out_dir):
+    metas = list_runs(out_dir)
+    # the id is what `--resume` and `ttd show` take: never cut or wrapped, the question shrinks instead
+    width = max((len(m["run_id"]) for m in metas), default=6)
+    table = Table(
+        Column("run id", no_wrap=True, min_width=width), "status", "wall s", "cited", "tokens", "question"
+    )
+    for meta in metas:
         table.add_row(
             meta["run_id"],
             str(meta.get("status", "?")),
