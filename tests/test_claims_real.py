@@ -13,6 +13,7 @@ from ttd.retrieval.base import SourceRegistry
 from ttd.retrieval.factory import build_retriever
 
 pytestmark = pytest.mark.real
+pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
 
 
 def test_verifier_on_real_passages_with_the_real_model():

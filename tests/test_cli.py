@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import scripted_models
 from ttd.cli import app
 from ttd.config import ROLES
 
@@ -159,11 +160,7 @@ def test_failure_after_the_run_started_names_the_run_to_resume(scripted, tmp_pat
     scripted.fail = lambda call, n: (
         ConfigError("the answer model ran out of quota") if call.role == "answer" else None
     )
-    models = [
-        a
-        for role in ("plan", "draft", "question", "answer", "revise")
-        for a in (f"--{role}-model", f"scripted/{role}")
-    ]
+    models = [a for role in ROLES for a in (f"--{role}-model", f"scripted/{role}")]
     code, output = invoke(["research", "Why did Rome fall?", "-q", "--out", str(tmp_path), *models])
     assert code == 2, output
     [run_dir] = list(tmp_path.iterdir())
@@ -182,10 +179,7 @@ def test_the_live_panel_folds_the_run_stream(scripted, tmp_path):
     from ttd.display import RunView
     from ttd.run import Run
 
-    models = {
-        f"{r}_model": f"scripted/{r}" for r in ("plan", "draft", "question", "answer", "revise", "report")
-    }
-    run = Run.prepare("Why did Rome fall?", out=tmp_path, steps=2, **models)
+    run = Run.prepare("Why did Rome fall?", out=tmp_path, steps=2, **scripted_models())
     view = RunView(run.question)
 
     async def consume() -> None:

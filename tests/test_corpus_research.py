@@ -7,13 +7,10 @@ import json
 from typer.testing import CliRunner
 
 from ttd.cli import app
+from ttd.config import ROLES
 
 runner = CliRunner()
-SCRIPTED = [
-    a
-    for r in ("plan", "draft", "question", "answer", "revise", "report")
-    for a in (f"--{r}-model", f"scripted/{r}")
-]
+SCRIPTED = [a for r in ROLES for a in (f"--{r}-model", f"scripted/{r}")]
 
 
 def test_index_then_research_cites_the_users_own_files(scripted, tmp_path):

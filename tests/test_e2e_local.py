@@ -11,6 +11,7 @@ import ttd
 from ttd.hygiene import problems
 
 pytestmark = pytest.mark.real
+pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from ttd.llm import Gateway
 from ttd.llm.local import LocalLLM
 
 pytestmark = pytest.mark.real
+pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
 MODEL = "local/smollm2-135m"
 
 

@@ -14,6 +14,7 @@ from ttd.llm import Gateway
 from ttd.llm.local import LOCAL_MODELS, model_path, part_files
 
 pytestmark = pytest.mark.real
+pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
 
 
 def test_parts_are_found_in_order_through_distribution_metadata():

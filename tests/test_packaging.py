@@ -14,9 +14,10 @@ from tests.conftest import REPO
 SCRIPT = """
 import json, ttd
 from ttd.llm import scripted
+from ttd.config import ROLES
 from ttd.resources import prompts_dir, agents_dir
 scripted.install()
-models = {f"{r}_model": f"scripted/{r}" for r in ("plan", "draft", "question", "answer", "revise", "report")}
+models = {f"{r}_model": f"scripted/{r}" for r in ROLES}
 report = ttd.research("Why did Rome fall?", steps=1, out="runs", **models)
 print(json.dumps({"file": ttd.__file__, "prompts": str(prompts_dir()), "agents": str(agents_dir()),
                   "drafts": len(report.trajectory.drafts), "cited": report.citations.cited}))

@@ -8,6 +8,7 @@ from ttd.bench.runner import BenchSpec, read_rows, run_bench
 from ttd.errors import TTDError
 
 pytestmark = pytest.mark.real
+pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
 
 
 def test_rag_on_two_questions_with_the_local_model(tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 import litellm
 import pytest
 
+from ttd.config import ROLES
 from ttd.dllm import toy
 from ttd.dllm.engine import SamplerOptions, complete
 from ttd.dllm.loader import load_model
@@ -73,7 +74,7 @@ def test_sampler_steps_from_the_worker_thread_reach_the_run_stream(tiny_dir: Pat
     """In a research run the sampler runs in a worker thread; its steps still arrive in ttd.stream."""
     import ttd
 
-    models = {f"{r}_model": f"scripted/{r}" for r in ("plan", "draft", "question", "answer", "report")}
+    models = {f"{r}_model": f"scripted/{r}" for r in ROLES if r != "revise"}
     events = list(
         ttd.stream(
             "Why did Rome fall?",

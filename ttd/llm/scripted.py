@@ -81,6 +81,9 @@ class ScriptedLLM(litellm.CustomLLM):
         self.calls: list[Call] = []
         self.fail: Callable[[Call, int], Exception | None] | None = None
         self.delay: float = 0.0
+        self.together = 0  # hold a role's calls until this many of them are in flight (concurrency tests)
+        self.in_flight: dict[str, int] = defaultdict(int)
+        self.max_in_flight: dict[str, int] = defaultdict(int)  # per role, the most calls in flight at once
 
     def reply(self, role: str, *texts: str) -> None:
         """Queue canned replies for `role`, used before any responder."""
@@ -111,9 +114,21 @@ class ScriptedLLM(litellm.CustomLLM):
     async def acompletion(
         self, model: str, messages: list, *args: Any, **kwargs: Any
     ) -> litellm.ModelResponse:
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return self.completion(model, messages, *args, **kwargs)
+        role = model.split("/", 1)[1] if "/" in model else model
+        self.in_flight[role] += 1
+        self.max_in_flight[role] = max(self.max_in_flight[role], self.in_flight[role])
+        try:
+            # Waiting for company proves overlap without timing it: calls made one after another never
+            # meet, and after a generous hang guard each goes on alone (max_in_flight then tells).
+            for _ in range(2000):
+                if self.max_in_flight[role] >= self.together:
+                    break
+                await asyncio.sleep(0.01)
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            return self.completion(model, messages, *args, **kwargs)
+        finally:
+            self.in_flight[role] -= 1
 
 
 _INSTANCE = ScriptedLLM()
