@@ -255,3 +255,15 @@ def test_shards_split_one_run_between_processes(scripted, tmp_path):
     assert second.summary["systems"][0]["n"] == 10
     with pytest.raises(TTDError, match="I/N"):
         run_bench(spec(tmp_path, shard="half", resume=True), progress=False)
+
+
+def test_the_judge_model_is_checked_only_when_the_bench_judges(scripted, tmp_path):
+    """No self-evolution here: only the bench's own correctness judge calls the judge model."""
+    bad = {"judge_model": "nosuchprovider/judge"}
+    with pytest.raises(TTDError, match="nosuchprovider/judge"):
+        run_bench(spec(tmp_path / "a", limit=1, overrides=bad), progress=False, echo=lambda m: None)
+    assert not (tmp_path / "a" / "out" / "results.jsonl").exists()  # refused before any work
+    result = run_bench(
+        spec(tmp_path / "b", limit=1, judge=False, overrides=bad), progress=False, echo=lambda m: None
+    )
+    assert [r["system"] for r in read_rows(result.out / "results.jsonl")] == ["rag"]
