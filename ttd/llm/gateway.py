@@ -73,8 +73,8 @@ class Gateway:
         self.config = config
         self._slots = asyncio.Semaphore(config.concurrency)
         self.spent: dict[str, float] = {"calls": 0, "tokens": 0, "usd": 0.0}
-        for model in config.models.distinct():
-            providers.ensure_registered(model, parallel=config.concurrency)
+        for role in config.roles_in_use():  # other roles' providers register when first asked for
+            providers.ensure_registered(config.models.for_role(role), parallel=config.concurrency)
 
     def budget_reached(self) -> str | None:
         """Which spending cap (if any) the calls so far have reached."""
@@ -95,7 +95,9 @@ class Gateway:
             self.spent["usd"] += r["cost_usd"] or 0.0
 
     def model_for(self, role: str) -> str:
-        return self.config.models.for_role(role)
+        model = self.config.models.for_role(role)
+        providers.ensure_registered(model, parallel=self.config.concurrency)  # idempotent
+        return model
 
     async def complete(
         self,
