@@ -24,10 +24,12 @@ def test_index_then_research_cites_the_users_own_files(scripted, tmp_path):
         json.dumps({"title": "Grain", "text": "Egypt supplied Rome's grain."}) + "\n"
     )
 
-    result = runner.invoke(app, ["index", str(docs), "--name", "papers", "--no-dense"])
+    name = f"papers-{tmp_path.name}"  # the session's TTD_HOME may be a reused one that holds a "papers"
+    result = runner.invoke(app, ["index", str(docs), "--name", name, "--no-dense"])
     assert result.exit_code == 0, result.output
     listing = runner.invoke(app, ["index", "--list"])
-    assert "papers" in listing.output and "3 files" in listing.output
+    row = next(line for line in listing.output.splitlines() if line.startswith(name + "\t"))
+    assert row.split("\t")[1:3] == ["3 files", "3 chunks"], row
 
     scripted.reply("question", json.dumps({"question": "How did aqueducts carry water into cities?"}))
     result = runner.invoke(
@@ -36,7 +38,7 @@ def test_index_then_research_cites_the_users_own_files(scripted, tmp_path):
             "research",
             "How did Roman aqueducts work?",
             "--corpus",
-            "papers",
+            name,
             "--no-dense",
             "--steps",
             "1",

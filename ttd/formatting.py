@@ -6,11 +6,25 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ttd.state import PlanArea, QARecord
+from ttd.claims import noisy_summary
+from ttd.state import PlanArea, QARecord, ResearchState
 
 
 def plan_text(plan: Iterable[PlanArea]) -> str:
     return "\n".join(f"{i}. {a['title']}: {a['goal']}" for i, a in enumerate(plan, 1)) or "(no plan)"
+
+
+def opening(state: ResearchState, no_draft: str) -> dict[str, str]:
+    """The variables every stage's prompt opens with, built once so their text is identical from stage to
+    stage: the embedded engine's prompt cache then serves the opening the question agent prefilled to the
+    reviser (and to the report) instead of prefilling it again."""
+    drafts = state.get("drafts") or []
+    return {
+        "question": state["question"],
+        "plan": plan_text(state.get("plan", [])),
+        "draft": drafts[-1] if drafts else no_draft,
+        "noise": noisy_summary((state.get("noise") or [None])[-1], state.get("plan", [])),
+    }
 
 
 def history_text(qa: Iterable[QARecord], max_chars: int = 6000) -> str:

@@ -6,6 +6,7 @@ to `ttd.prompts` and `ttd.agents`. A checkout wins over an installed copy so edi
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from string import Template
@@ -58,13 +59,26 @@ def load_prompt(name: str) -> Prompt:
 
 
 def read_prompt(folder: Path, name: str) -> Prompt:
-    """Parse `folder/name.md` (also used for the benchmark runner's own prompts)."""
+    """Parse `folder/name.md` (also used for the benchmark runner's own prompts).
+
+    A file without a "=== system ===" section opens with the shared system message (`system.md` in the
+    project's prompts), so every stage's prompt starts with the same tokens and the engine caches them.
+    """
     path = folder / f"{name}.md"
     if not path.is_file():
         raise ConfigError(f"prompt template '{name}' not found in {folder}: reinstall ttd-dr")
     raw = path.read_text(encoding="utf-8")
-    if "=== user ===" not in raw or "=== system ===" not in raw:
-        raise ConfigError(f"prompt file {path} needs '=== system ===' and '=== user ===' sections")
+    if "=== user ===" not in raw:
+        raise ConfigError(f"prompt file {path} needs a '=== user ===' section")
     head, user = raw.split("=== user ===", 1)
-    system = head.split("=== system ===", 1)[1]
+    system = head.split("=== system ===", 1)[1] if "=== system ===" in head else shared_system()
     return Prompt(name, system, user)
+
+
+@cache
+def shared_system() -> str:
+    """The system message the stages share (prompts/system.md without its comment)."""
+    path = prompts_dir() / "system.md"
+    if not path.is_file():
+        raise ConfigError(f"prompt file {path} is missing: reinstall ttd-dr")
+    return re.sub(r"<!--.*?-->", "", path.read_text(encoding="utf-8"), flags=re.S)

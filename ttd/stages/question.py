@@ -15,10 +15,9 @@ from difflib import SequenceMatcher
 
 from pydantic import BaseModel
 
-from ttd.claims import noisy_summary
 from ttd.context import Deps
 from ttd.events import emit
-from ttd.formatting import history_text, plan_text
+from ttd.formatting import history_text, opening
 from ttd.generate import Generated, Request, generate
 from ttd.state import ResearchState, step_index
 from ttd.terms import STOPWORDS as _STOP
@@ -62,16 +61,12 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         if may_stop
         else 'Set "covered" to false: more research is required.'
     )
-    drafts = state.get("drafts") or ["(no draft: this agent answers from the notes)"]
     variables = {
-        "question": state["question"],
-        "plan": plan_text(state["plan"]),
-        "draft": drafts[-1],
+        **opening(state, no_draft="(no draft: this agent answers from the notes)"),
         "history": history_text(state.get("qa", [])),
         "step": step,
         "total_steps": cfg.steps,
         "coverage_rule": rule,
-        "noise": noisy_summary((state.get("noise") or [None])[-1], state.get("plan", [])),
     }
     request = Request("question", "question", variables, step=step, schema=Decision, fallback=first_line)
     outs: list[Generated[Decision]] = [await generate(deps, request)]

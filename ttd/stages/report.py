@@ -13,7 +13,7 @@ import re
 from ttd.citations import attribute, finalize, strip_foreign_urls
 from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.context import Deps
-from ttd.formatting import clean_markdown, history_text, plan_text
+from ttd.formatting import clean_markdown, history_text, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
 from ttd.state import QARecord, ResearchState, step_index
@@ -54,10 +54,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     notes = history_text(qa, max_chars=9000)
     short = short_answer(state["question"])
     variables = {
-        "question": state["question"],
-        "plan": plan_text(state["plan"]),
+        **opening(state, no_draft="(no draft: write the report from the notes)"),
         "history": notes,
-        "draft": drafts[-1] if drafts else "(no draft: write the report from the notes)",
         "opening": 'Begin right after the title with one line "**Answer:** ..." that answers the question '
         "in a few words with its citation."
         if short

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ttd.citations import strip_foreign_urls
 from ttd.context import Deps
-from ttd.formatting import clean_markdown
+from ttd.formatting import clean_markdown, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
 from ttd.state import ResearchState, step_index
@@ -18,11 +18,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     latest = state["qa"][-1]
     previous = state["drafts"][-1]
     variables = {
-        "question": state["question"],
-        "draft": previous,
+        **opening(state, no_draft=previous),
         "new_question": latest["question"],
         "new_answer": latest["answer"],
-        "noise": _unsupported(state),
     }
     out = await generate(deps, Request("revise", "revise", variables, step=step_index(state, "revise")))
     # links to pages the run never retrieved go first, so hygiene never leaves half a URL behind
@@ -31,8 +29,3 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     # An empty reply (a model that stopped at once) must not erase the draft; keep R_{t-1} as R_t.
     return {"drafts": [revised or previous], **out.recorded}
 
-
-def _unsupported(state: ResearchState, limit: int = 10) -> str:
-    noise = state.get("noise") or []
-    bad = [c for c in (noise[-1]["claims"] if noise else []) if c["status"] != "supported"]
-    return "\n".join(f"- ({c['status']}) {c['text']}" for c in bad[:limit]) or "(none)"
