@@ -68,9 +68,9 @@ def main() -> None:
         )
         print(json.dumps(rows[-1]), flush=True)
     table = [
-        "| question | Noise R0 | Noise RT | drafts | report supported | broken | scaffolding | repeats "
-        "| calls | s | exit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| question | Noise R0 | Noise RT | drafts | report supported | broken | stray marks | scaffolding "
+        "| repeats | calls | s | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: float | None) -> str:
@@ -79,7 +79,8 @@ def main() -> None:
     for r in rows:
         table.append(
             f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
-            f"| {r['broken_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} | {r['calls']} "
+            f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
+            f"| {r['calls']} "
             f"| {r['seconds']:.0f} | {r['exit']} |"
         )
     fell = sum(1 for r in rows if r["r0"] is not None and r["rt"] is not None and r["rt"] < r["r0"])

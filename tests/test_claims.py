@@ -202,7 +202,12 @@ def test_the_report_is_grounded_and_clean(scripted, tmp_path, setting):
     scripted.reply("report", DIRTY)
     report = run(tmp_path, steps=1, early_exit=False, verify={"unverified": setting})
     body = report.markdown.split("\n## Sources\n")[0]
-    assert problems(report.markdown) == {"broken_marks": 0, "scaffolding": 0, "repeated_paragraphs": 0}
+    assert problems(report.markdown) == {
+        "broken_marks": 0,
+        "stray_marks": 0,
+        "scaffolding": 0,
+        "repeated_paragraphs": 0,
+    }
     assert "new evidence" not in body.lower() and "[9" not in body
     assert "Heavy taxation drove small farmers off their land" in body
     assert re.search(r"land and estates passed to great landowners \[\d\]", body)  # kept with its mark
@@ -214,6 +219,36 @@ def test_the_report_is_grounded_and_clean(scripted, tmp_path, setting):
         assert not listed and "moon" not in body
     assert report.citations.unverified >= 1 and report.citations.hygiene >= 3
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.noise > 0
+
+
+# What a 1.5B report looked like after its unsupported claims were dropped: a list numbered with marks,
+# marks left alone on a line where their claims stood, a section left empty, and no title.
+STRAY = """## Decline
+
+The decline had several causes, including:
+
+[1] **Army**: Germanic foederati served the emperors for pay [1].
+[2] **Taxes**: Heavy taxation drove small farmers off their land [2].
+
+[1]
+
+## Economy
+
+[1][2]
+
+## Conclusion
+
+Germanic foederati served the emperors for pay [1]."""
+
+
+def test_marks_out_of_place_and_a_missing_title_are_fixed(scripted, tmp_path):
+    scripted.reply("report", STRAY)
+    report = run(tmp_path, steps=1, early_exit=False)
+    body = report.markdown.split("\n## Sources\n")[0]
+    assert problems(STRAY)["stray_marks"] == 4  # the check sees what is wrong
+    assert problems(report.markdown)["stray_marks"] == 0
+    assert body.startswith("# ") and "## Economy" not in body
+    assert re.search(r"^- \*\*Army\*\*: Germanic foederati served the emperors for pay \[\d\]", body, re.M)
 
 
 def test_a_short_answer_question_opens_with_the_cited_answer(scripted, tmp_path):

@@ -44,7 +44,12 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert report.usage.by_role["revise"].calls == 2
     assert (Path(report.run_dir) / "drafts" / "R02.md").exists()
     # Hygiene: no broken marks, no prompt scaffolding, no repeated paragraphs.
-    assert problems(report.markdown) == {"broken_marks": 0, "scaffolding": 0, "repeated_paragraphs": 0}
+    assert problems(report.markdown) == {
+        "broken_marks": 0,
+        "stray_marks": 0,
+        "scaffolding": 0,
+        "repeated_paragraphs": 0,
+    }
     # Every draft's claims were checked against the run's passages; the report's claims too.
     assert [r.draft for r in report.trajectory.noise] == [0, 1, 2]
     assert any(r.claims for r in report.trajectory.noise)  # a small model's draft may be a bare heading

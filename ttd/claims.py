@@ -56,8 +56,8 @@ def split_claims(markdown: str, min_words: int = 3) -> list[Claim]:
         line = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line.lstrip("> "))
         for sentence in _SENTENCE.findall(line):
             text = _INLINE_MD.sub("", sentence).strip()
-            if len(_words(_CITE.sub("", text))) < min_words:
-                continue
+            if len(_words(_CITE.sub("", text))) < min_words or text.endswith(":"):
+                continue  # a fragment, or a lead-in to a list ("This was due to several factors:")
             claims.append(Claim(text=text, area=area, cited=[int(n) for n in _CITE.findall(text)]))
     return claims
 

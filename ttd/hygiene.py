@@ -20,6 +20,10 @@ _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
 _KNOWN = ("new evidence", "the draft to revise", "the revised draft", "search question", "research notes")
 _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
+# A mark at the very start of a line is list numbering written as a citation ("[1] Over-reliance on ..."):
+# a citation follows its claim. Marks alone on a line are what is left of a removed claim.
+_LEADING_MARK = re.compile(r"^(\s*(?:[-*+]\s+)?)\[\d{1,4}\]\s*(?=\S)")
+_ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
 @cache
@@ -47,7 +51,8 @@ def _norm(text: str) -> str:
 
 
 def problems(markdown: str) -> dict[str, int]:
-    """Counts of broken marks, scaffolding phrases and repeated paragraphs (the report's Sources excluded)."""
+    """Counts of broken marks, marks out of place, scaffolding phrases and repeated paragraphs (the report's
+    Sources excluded)."""
     body = re.split(r"\n## Sources\n", markdown)[0]
     phrase = _phrase_re()
     paragraphs = [_norm(p) for p in re.split(r"\n\s*\n", body) if len(_norm(p)) >= 40]
@@ -55,8 +60,10 @@ def problems(markdown: str) -> dict[str, int]:
         any(SequenceMatcher(None, p, q).ratio() >= 0.9 for q in paragraphs[:i])
         for i, p in enumerate(paragraphs)
     )
+    lines = [ln for ln in body.split("\n") if not ln.lstrip().startswith("#")]
     return {
         "broken_marks": len(_BROKEN.findall(body)),
+        "stray_marks": sum(bool(_ONLY_MARKS.match(ln) or _LEADING_MARK.match(ln)) for ln in lines),
         "scaffolding": len(phrase.findall(body)),
         "repeated_paragraphs": repeated,
     }
@@ -65,10 +72,10 @@ def problems(markdown: str) -> dict[str, int]:
 def clean(markdown: str) -> tuple[str, int]:
     """Remove scaffolding, broken marks and repeats; close an open code fence. Returns text and fixes made."""
     phrase = _phrase_re()
-    fixes = 0
     kept_paragraphs: list[str] = []
     seen_paragraphs: list[str] = []
     seen_sentences: set[str] = set()
+    markdown, fixes = _marks_out_of_place(markdown)
     for para in re.split(r"\n\s*\n", markdown.strip()):
         lines = []
         for line in para.split("\n"):
@@ -117,3 +124,24 @@ def clean(markdown: str) -> tuple[str, int]:
         text += "\n```"
         fixes += 1
     return text.strip() + "\n", fixes
+
+
+def _marks_out_of_place(markdown: str) -> tuple[str, int]:
+    """Drop lines that hold only citation marks; turn a leading mark into a list bullet (several such
+    lines in a row: a list the model numbered with marks) or drop it (one line)."""
+    lines = markdown.split("\n")
+    leading = [bool(_LEADING_MARK.match(line)) and not line.lstrip().startswith("#") for line in lines]
+    out: list[str] = []
+    fixes = 0
+    for i, line in enumerate(lines):
+        if _ONLY_MARKS.match(line):
+            fixes += 1
+            continue
+        if leading[i]:
+            in_list = (i > 0 and leading[i - 1]) or (i + 1 < len(lines) and leading[i + 1])
+            indent = _LEADING_MARK.match(line).group(1)  # type: ignore[union-attr]
+            bullet = indent if indent.strip() or not in_list else indent + "- "
+            line = bullet + line[_LEADING_MARK.match(line).end() :]  # type: ignore[union-attr]
+            fixes += 1
+        out.append(line)
+    return "\n".join(out), fixes

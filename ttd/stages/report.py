@@ -13,7 +13,7 @@ import re
 from ttd.citations import attribute, finalize, strip_foreign_urls
 from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.context import Deps
-from ttd.formatting import clean_markdown, history_text, opening
+from ttd.formatting import clean_markdown, clean_title, history_text, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
 from ttd.state import QARecord, ResearchState, step_index
@@ -113,6 +113,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = _open_with(body, line)
     body, more = clean(body)
     fixes += more
+    if not body.lstrip().startswith("# "):  # a small model may skip the title it was asked for
+        body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
+        fixes += 1
     if unverified and deps.config.verify.unverified == "list":
         listed = "\n".join("- " + re.sub(r" ?\[\d+\]", "", t) for t in dict.fromkeys(unverified))
         body = (

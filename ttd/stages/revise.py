@@ -28,4 +28,3 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     revised = clean(text)[0].strip() if text.strip() else ""
     # An empty reply (a model that stopped at once) must not erase the draft; keep R_{t-1} as R_t.
     return {"drafts": [revised or previous], **out.recorded}
-
