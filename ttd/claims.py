@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ttd.formatting import passages_text
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
 from ttd.terms import terms as _words
 
@@ -210,7 +211,6 @@ async def _ask(
     step: int | None,
 ) -> tuple[list[Verdict], list[UsageRecord]]:
     """One JSON call labels a batch of claims; a reply that cannot be parsed leaves them unsupported."""
-    from ttd.formatting import passages_text
     from ttd.llm.gateway import StructuredOutputError
     from ttd.resources import load_prompt
 
@@ -234,22 +234,6 @@ async def _ask(
 
 def noise_record(draft: int, claims: list[ClaimRecord]) -> NoiseRecord:
     return {"draft": draft, "noise": noise_of(claims), "claims": claims}
-
-
-def noisy_summary(record: NoiseRecord | None, plan: list[PlanArea], limit: int = 8) -> str:
-    """What the question agent is shown: claims not yet supported, and plan areas with no supported claim."""
-    if not record:
-        return "(the draft has not been checked yet)"
-    bad = [c for c in record["claims"] if c["status"] != "supported"]
-    lines = [f"- ({c['status']}) {c['text']}" for c in bad[:limit]]
-    covered = {c["area"] for c in record["claims"] if c["status"] == "supported"}
-    empty = [a["title"] for a in plan if a["title"] not in covered]
-    if empty:
-        lines.append("Plan areas with no supported claim yet: " + "; ".join(empty))
-    share = round(100 * record["noise"])
-    return f"{share}% of the draft's claims are not supported by any source yet.\n" + (
-        "\n".join(lines) or "(every claim is supported)"
-    )
 
 
 def remove_claims(markdown: str, drop: set[str]) -> str:

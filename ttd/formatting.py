@@ -6,8 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from ttd.claims import noisy_summary
-from ttd.state import PlanArea, QARecord, ResearchState
+from ttd.state import NoiseRecord, PlanArea, QARecord, ResearchState
 
 
 def plan_text(plan: Iterable[PlanArea]) -> str:
@@ -25,6 +24,22 @@ def opening(state: ResearchState, no_draft: str) -> dict[str, str]:
         "draft": drafts[-1] if drafts else no_draft,
         "noise": noisy_summary((state.get("noise") or [None])[-1], state.get("plan", [])),
     }
+
+
+def noisy_summary(record: NoiseRecord | None, plan: list[PlanArea], limit: int = 8) -> str:
+    """What the question agent is shown: claims not yet supported, and plan areas with no supported claim."""
+    if not record:
+        return "(the draft has not been checked yet)"
+    bad = [c for c in record["claims"] if c["status"] != "supported"]
+    lines = [f"- ({c['status']}) {c['text']}" for c in bad[:limit]]
+    covered = {c["area"] for c in record["claims"] if c["status"] == "supported"}
+    empty = [a["title"] for a in plan if a["title"] not in covered]
+    if empty:
+        lines.append("Plan areas with no supported claim yet: " + "; ".join(empty))
+    share = round(100 * record["noise"])
+    return f"{share}% of the draft's claims are not supported by any source yet.\n" + (
+        "\n".join(lines) or "(every claim is supported)"
+    )
 
 
 def history_text(qa: Iterable[QARecord], max_chars: int = 6000) -> str:
