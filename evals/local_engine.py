@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,8 +37,15 @@ def load() -> float:
 
 
 def busy_neighbour() -> subprocess.Popen:
-    """One bounded busy process, as in the issue: a shell spinning on a core for at most 900 s."""
-    return subprocess.Popen(["timeout", "900", "sh", "-c", "while :; do :; done"])
+    """One bounded busy process, as in the issue: a shell spinning on a core for at most 900 s.
+
+    It runs in a session of its own so `stop` ends the spinning shell too, not only `timeout`."""
+    return subprocess.Popen(["timeout", "900", "sh", "-c", "while :; do :; done"], start_new_session=True)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def measure_install() -> list[str]:
@@ -165,8 +173,7 @@ def measure_threads(model: str, tokens: int) -> list[str]:
                     engine.close()
             finally:
                 if hog:
-                    hog.kill()
-                    hog.wait()
+                    stop(hog)
         (q, lq), (b, lb) = figures
         rows.append(f"| {label} | {q:.1f} | {lq} | {b:.1f} | {lb} | {q / b:.2f}x |")
         print(rows[-1], flush=True)
@@ -185,8 +192,7 @@ def research(model: str, steps: int | None, neighbour: bool) -> dict:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     finally:
         if hog:
-            hog.kill()
-            hog.wait()
+            stop(hog)
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"research run failed: {proc.stderr[-500:]}")
