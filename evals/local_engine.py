@@ -147,35 +147,35 @@ def measure_engine(model: str, tokens: int) -> list[str]:
 
 
 def measure_threads(model: str, tokens: int) -> list[str]:
-    """Decode tok/s for thread settings, quiet and with one busy neighbour."""
+    """Decode and prefill tok/s for how OpenMP threads wait, quiet and beside 1 and 3 busy neighbours."""
     from ttd.llm.local import cpu_count
 
     cores = cpu_count()
-    fewer = max(1, cores - 1)
-    settings = [
-        (f"all cores ({cores}), OpenMP threads spin-wait (OMP_WAIT_POLICY=active)", cores, "active"),
-        (f"all cores ({cores}), OpenMP threads sleep-wait (OMP_WAIT_POLICY=passive)", cores, "passive"),
-        (f"cores-1 ({fewer}), passive", fewer, "passive"),
+    policies = [
+        ("passive (sleep at once)", {"OMP_WAIT_POLICY": "passive"}),
+        ("active (spin forever)", {"OMP_WAIT_POLICY": "active"}),
+        ("unset (GOMP default: spin 300k, then sleep)", {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "300000"}),
+        ("unset, GOMP_SPINCOUNT=30000", {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "30000"}),
+        ("unset, GOMP_SPINCOUNT=3000", {"OMP_WAIT_POLICY": "", "GOMP_SPINCOUNT": "3000"}),
     ]
-    rows = ["## Threads (decode tok/s, 1 request)", ""]
-    rows += ["| threads | quiet | load | busy neighbour | load | slowdown |", "|---|---|---|---|---|---|"]
-    for label, n, policy in settings:
-        figures = []
-        for neighbour in (False, True):
-            hog = busy_neighbour() if neighbour else None
+    rows = [f"## Threads: {cores} threads, 1 request, decode / prefill tok/s", ""]
+    rows += ["| OpenMP wait | quiet | 1 neighbour | 3 neighbours |", "|---|---|---|---|"]
+    for label, env in policies:
+        cells = []
+        for hogs in (0, 1, 3):
+            procs = [busy_neighbour() for _ in range(hogs)]
             try:
-                engine = _engine(model, 1, n, {"OMP_WAIT_POLICY": policy})
+                engine = _engine(model, 1, cores, env)
                 try:
                     asyncio.run(_chat(engine.url, "Hi", 4))
-                    t = asyncio.run(_chat(engine.url, PROMPT[:400], tokens))["timings"]
-                    figures.append((t["predicted_per_second"], load()))
+                    t = asyncio.run(_chat(engine.url, PROMPT[:1200], tokens))["timings"]
+                    cells.append(f"{t['predicted_per_second']:.2f} / {t['prompt_per_second']:.1f}")
                 finally:
                     engine.close()
             finally:
-                if hog:
-                    stop(hog)
-        (q, lq), (b, lb) = figures
-        rows.append(f"| {label} | {q:.1f} | {lq} | {b:.1f} | {lb} | {q / b:.2f}x |")
+                for proc in procs:
+                    stop(proc)
+        rows.append(f"| {label} | {' | '.join(cells)} |")
         print(rows[-1], flush=True)
     return [*rows, ""]
 

@@ -251,6 +251,18 @@ def test_marks_out_of_place_and_a_missing_title_are_fixed(scripted, tmp_path):
     assert re.search(r"^- \*\*Army\*\*: Germanic foederati served the emperors for pay \[\d\]", body, re.M)
 
 
+def test_hygiene_keeps_the_title_and_a_section_written_without_blank_lines():
+    # From a real 1.5B report: the title used to vanish (a heading followed by a heading was taken for an
+    # empty section) and a numbered list kept its "[1]" list marks.
+    text, _ = clean(
+        "# Rome\n\n## Military Failure:\n1. [1] The Crisis of the Third Century ended many reigns [1].\n"
+        "2. [2] Foreign invasions weakened the frontier provinces [2].\n\n## Empty\n\n## End\n\nDone [1].\n"
+    )
+    assert text.startswith("# Rome\n\n## Military Failure:\n1. The Crisis of the Third Century")
+    assert "2. Foreign invasions" in text and "## Empty" not in text and "## End" in text
+    assert problems(text)["stray_marks"] == 0
+
+
 def test_a_short_answer_question_opens_with_the_cited_answer(scripted, tmp_path):
     question = "Which people defeated the Roman army at Adrianople?"
     scripted.reply("report", "# Adrianople\n\nThe battle was important for Rome.\n")

@@ -22,7 +22,7 @@ _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
 # A mark at the very start of a line is list numbering written as a citation ("[1] Over-reliance on ..."):
 # a citation follows its claim. Marks alone on a line are what is left of a removed claim.
-_LEADING_MARK = re.compile(r"^(\s*(?:[-*+]\s+)?)\[\d{1,4}\]\s*(?=\S)")
+_LEADING_MARK = re.compile(r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\[\d{1,4}\]\s*(?=\S)")
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
@@ -109,21 +109,35 @@ def clean(markdown: str) -> tuple[str, int]:
         ):
             fixes += int(bool(block))
             continue
-        if (
+        while (
             block.lstrip().startswith("#")
             and kept_paragraphs
-            and kept_paragraphs[-1].lstrip().startswith("#")
+            and _only_headings(kept_paragraphs[-1])
+            and _level(kept_paragraphs[-1], last=True) >= _level(block)
         ):
-            kept_paragraphs.pop()  # a heading left with nothing under it
+            # a heading left with nothing under it goes (a parent heading, such as the title, stays)
+            rest = kept_paragraphs.pop().rstrip().rsplit("\n", 1)[:-1]
+            kept_paragraphs.extend(r for r in rest if r.strip())
         seen_paragraphs.append(key)
         kept_paragraphs.append(block)
-    while kept_paragraphs and kept_paragraphs[-1].lstrip().startswith("#") and len(kept_paragraphs) > 1:
+    while kept_paragraphs and _only_headings(kept_paragraphs[-1]) and len(kept_paragraphs) > 1:
         kept_paragraphs.pop()
     text = "\n\n".join(kept_paragraphs)
     if text.count("```") % 2:
         text += "\n```"
         fixes += 1
     return text.strip() + "\n", fixes
+
+
+def _only_headings(block: str) -> bool:
+    return all(line.lstrip().startswith("#") for line in block.split("\n") if line.strip())
+
+
+def _level(block: str, last: bool = False) -> int:
+    """The level of a block's first heading line (or its last, for a block of headings)."""
+    heads = [line.lstrip() for line in block.split("\n") if line.lstrip().startswith("#")]
+    head = heads[-1 if last else 0]
+    return len(head) - len(head.lstrip("#"))
 
 
 def _marks_out_of_place(markdown: str) -> tuple[str, int]:

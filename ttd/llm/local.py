@@ -201,8 +201,8 @@ def choose_threads(cores: int | None = None) -> tuple[int, int]:
 
     What hurt with a busy neighbour was not the thread count but how llama.cpp's OpenMP threads wait at
     the barrier after every op: spinning (GOMP's default) burns the time slice the late thread needs.
-    The worker therefore runs with OMP_WAIT_POLICY=passive; with that, all cores beat cores-1 both quiet
-    and next to a busy process (evals/results/local_engine.md, measured on a loaded 2-core machine).
+    The worker therefore runs with OMP_WAIT_POLICY=passive: on 2 cores, 16% slower than spinning when the
+    machine is quiet, 20x faster beside one busy process (evals/results/local_engine.md).
     """
     if os.environ.get("TTD_THREADS"):
         n = max(1, int(os.environ["TTD_THREADS"]))
