@@ -263,6 +263,17 @@ def test_hygiene_keeps_the_title_and_a_section_written_without_blank_lines():
     assert problems(text)["stray_marks"] == 0
 
 
+def test_a_title_label_becomes_the_title_and_the_not_verified_list_is_capped(scripted, tmp_path):
+    made_up = "\n".join(f"Emperor Number{i} ruled the moon colony for {i} decades." for i in range(14))
+    cited = "Germanic foederati served the emperors for pay [1]."
+    scripted.reply("report", f"**Title: The Fall of Rome**\n\n## Army\n\n{cited}\n{made_up}\n")
+    report = run(tmp_path, steps=1, early_exit=False, verify={"unverified": "list"})
+    assert report.markdown.startswith("# The Fall of Rome\n")
+    listed = report.markdown.split("## Not verified")[1].split("\n## Sources")[0]
+    assert listed.count("\n- ") == 10 and "(4 more in report.json" in listed
+    assert report.citations.unverified == 14  # the count and the claim table keep them all
+
+
 def test_a_short_answer_question_opens_with_the_cited_answer(scripted, tmp_path):
     question = "Which people defeated the Roman army at Adrianople?"
     scripted.reply("report", "# Adrianople\n\nThe battle was important for Rome.\n")

@@ -88,6 +88,8 @@ def passages_text(records: Iterable[dict[str, Any]], max_chars: int) -> str:
 
 
 _FENCED = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
+_TITLE_LABEL = re.compile(r"^(#{1,6}\s+)(?:\*\*)?title\s*:\s*(?:\*\*)?", re.I | re.M)
+_BARE_TITLE = re.compile(r"\A(?:\*\*)?Title:\s*(?:\*\*)?\s*([^\n]+?)(?:\*\*)?$", re.I | re.M)
 _LABEL = re.compile(r"^\s*(?:\*\*)?(?:revised draft|final report|draft|report)\s*:?(?:\*\*)?\s*\n", re.I)
 
 
@@ -97,4 +99,6 @@ def clean_markdown(text: str) -> str:
     if m := _FENCED.match(text):
         text = m.group(1).strip()
     text = re.sub(r"</?draft>", "", text)
+    text = _TITLE_LABEL.sub(r"\1", text)  # "### Title: Rome" -> "### Rome"; a bare "Title: Rome" -> "# Rome"
+    text = _BARE_TITLE.sub(r"# \1", text, count=1)
     return _LABEL.sub("", text, count=1).strip()

@@ -29,6 +29,7 @@ _LONG = re.compile(
     re.I,
 )
 NOT_VERIFIED = "## Not verified"
+LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
 
 def short_answer(question: str) -> bool:
@@ -117,9 +118,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
         fixes += 1
     if unverified and deps.config.verify.unverified == "list":
-        listed = "\n".join("- " + re.sub(r" ?\[\d+\]", "", t) for t in dict.fromkeys(unverified))
+        claims = list(dict.fromkeys(re.sub(r" ?\[\d+\]", "", t) for t in unverified))
+        listed = "\n".join("- " + t for t in claims[:LISTED])
+        more = (
+            f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
+            if len(claims) > LISTED
+            else ""
+        )
         body = (
-            f"{body.rstrip()}\n\n{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n{listed}\n"
+            f"{body.rstrip()}\n\n{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n"
+            f"{listed}{more}\n"
         )
     final = finalize(body + note, sources)
     final.stats["from_draft"] = from_draft
