@@ -12,7 +12,7 @@ import re
 from difflib import SequenceMatcher
 from functools import cache
 
-from ttd.resources import prompts_dir
+from ttd.resources import prompts_dir, without_comments
 
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
 _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
@@ -31,7 +31,7 @@ def scaffolding_phrases() -> tuple[str, ...]:
     """Multi-word field labels and quoted phrases of every prompt file, lower-cased."""
     phrases: set[str] = set()
     for path in sorted(prompts_dir().glob("*.md")):
-        text = re.sub(r"<!--.*?-->", "", path.read_text(encoding="utf-8"), flags=re.S)
+        text = without_comments(path.read_text(encoding="utf-8"))
         for line in text.splitlines():
             label = m.group(1).split() if (m := _LABEL.match(line.strip())) else []
             if len(label) >= 3 or (len(label) == 2 and label[0].lower() != "the"):
@@ -41,6 +41,7 @@ def scaffolding_phrases() -> tuple[str, ...]:
     return tuple(sorted(phrases, key=len, reverse=True))
 
 
+@cache
 def _phrase_re() -> re.Pattern[str]:
     alts = "|".join(re.escape(p) for p in scaffolding_phrases())
     return re.compile(rf"(?<![\w]){alts}(?![\w])", re.I) if alts else re.compile(r"(?!x)x")
@@ -144,18 +145,17 @@ def _marks_out_of_place(markdown: str) -> tuple[str, int]:
     """Drop lines that hold only citation marks; turn a leading mark into a list bullet (several such
     lines in a row: a list the model numbered with marks) or drop it (one line)."""
     lines = markdown.split("\n")
-    leading = [bool(_LEADING_MARK.match(line)) and not line.lstrip().startswith("#") for line in lines]
+    leading = [None if line.lstrip().startswith("#") else _LEADING_MARK.match(line) for line in lines]
     out: list[str] = []
     fixes = 0
     for i, line in enumerate(lines):
         if _ONLY_MARKS.match(line):
             fixes += 1
             continue
-        if leading[i]:
+        if m := leading[i]:
             in_list = (i > 0 and leading[i - 1]) or (i + 1 < len(lines) and leading[i + 1])
-            indent = _LEADING_MARK.match(line).group(1)  # type: ignore[union-attr]
-            bullet = indent if indent.strip() or not in_list else indent + "- "
-            line = bullet + line[_LEADING_MARK.match(line).end() :]  # type: ignore[union-attr]
+            indent = m.group(1)
+            line = (indent if indent.strip() or not in_list else indent + "- ") + line[m.end() :]
             fixes += 1
         out.append(line)
     return "\n".join(out), fixes

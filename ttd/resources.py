@@ -81,4 +81,9 @@ def shared_system() -> str:
     path = prompts_dir() / "system.md"
     if not path.is_file():
         raise ConfigError(f"prompt file {path} is missing: reinstall ttd-dr")
-    return re.sub(r"<!--.*?-->", "", path.read_text(encoding="utf-8"), flags=re.S)
+    return without_comments(path.read_text(encoding="utf-8"))
+
+
+def without_comments(text: str) -> str:
+    """A prompt file's text without its HTML comments (notes for editors, never sent to a model)."""
+    return re.sub(r"<!--.*?-->", "", text, flags=re.S)
