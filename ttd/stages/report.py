@@ -120,14 +120,14 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if unverified and deps.config.verify.unverified == "list":
         claims = list(dict.fromkeys(re.sub(r" ?\[\d+\]", "", t) for t in unverified))
         listed = "\n".join("- " + t for t in claims[:LISTED])
-        more = (
+        rest = (
             f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
             if len(claims) > LISTED
             else ""
         )
         body = (
             f"{body.rstrip()}\n\n{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n"
-            f"{listed}{more}\n"
+            f"{listed}{rest}\n"
         )
     final = finalize(body + note, sources)
     final.stats["from_draft"] = from_draft
