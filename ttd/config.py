@@ -68,6 +68,9 @@ class RetrievalConfig(BaseModel):
     cache: bool = True
     allow_hosts: list[str] = Field(default_factory=list)
     passage_chars: int = Field(700, ge=100, description="characters of each passage shown to the model")
+    anchor: bool = Field(
+        True, description="fuse each search question's results with the research question's (RRF)"
+    )
 
 
 Component = Literal["plan", "question", "answer", "report"]

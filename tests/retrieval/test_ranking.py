@@ -93,3 +93,33 @@ def test_dense_is_offline_semantic_and_cached(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(emb, "encode", lambda texts, **kw: calls.append(len(texts)) or real(texts, **kw))
     asyncio.run(CorpusRetriever(["sem"], dense=True).search("doctor", 2))
     assert calls == [1]  # only the query: the corpus vectors came from the corpus DB
+
+
+def test_anchored_search_keeps_what_the_whole_question_finds() -> None:
+    """A hop query alone misses the bridge paragraph; fused with the research question it is found."""
+    from ttd.bench.corpus import PoolRetriever
+    from ttd.bench.datasets import Paragraph, Record
+    from ttd.retrieval.fusion import anchored_search
+
+    texts = {
+        "Counterparts (album)": "Counterparts is the fifteenth studio album by the Canadian rock band Rush.",
+        "Neil Peart": "Neil Peart was a drummer inducted into the Modern Drummer Hall of Fame in 1983.",
+        "Ginger Baker": "Ginger Baker was an English drummer, inducted into the Modern Drummer Hall of Fame.",
+        "Carl Palmer": "Carl Palmer is an English drummer; Modern Drummer readers voted him into its Hall "
+        "of Fame.",
+        "Journey (band)": "Journey is an American rock band formed in San Francisco; its drummers changed "
+        "often.",
+    }
+    pool = PoolRetriever([Record("r", "q", paragraphs=[Paragraph(t, x) for t, x in texts.items()])])
+    question = (
+        "Which Canadian rock band released Counterparts and had a drummer in the Modern Drummer Hall of Fame?"
+    )
+    hop = "Which drummer was inducted into the Modern Drummer Hall of Fame?"
+
+    alone = [p.title for p in asyncio.run(pool.search(hop, k=2))]
+    fused = [p.title for p in asyncio.run(anchored_search(pool, hop, question, k=2))]
+    assert "Counterparts (album)" not in alone
+    assert "Counterparts (album)" in fused and fused[0] == alone[0]
+    # the research question itself as the query is one plain search
+    same = asyncio.run(anchored_search(pool, question, question, k=2))
+    assert [p.title for p in same] == [p.title for p in asyncio.run(pool.search(question, k=2))]

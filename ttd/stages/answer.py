@@ -1,5 +1,8 @@
 """Denoising step t, part 2 (M_A): retrieve passages for the question and synthesise a cited answer.
 
+The search question's results are fused with the research question's (`retrieval.anchor`): a hop query
+alone loses words the whole question has, and with them passages a single retrieval would have found.
+
 The answer is a concise summary, not raw documents; it cites the run-wide source numbers that the
 `SourceRegistry` gives each passage on first retrieval, so later stages can keep and check them.
 """
@@ -10,13 +13,16 @@ from ttd.context import Deps
 from ttd.formatting import passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
+from ttd.retrieval.fusion import anchored_search
 from ttd.state import QARecord, ResearchState, step_index
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     question = state["pending_question"] or state["question"]
     step = step_index(state, "answer")
-    passages = await deps.retriever.search(question, k=deps.config.retrieval.k)
+    cfg = deps.config.retrieval
+    anchor = state["question"] if cfg.anchor else ""
+    passages = await anchored_search(deps.retriever, question, anchor, cfg.k)
     registry = SourceRegistry(state.get("sources"))
     numbered = [registry.add(p) for p in passages]
     shown = [registry.records()[p.id] for p in passages]
