@@ -149,8 +149,13 @@ async def verify(
     gateway: Any = None,
     step: int | None = None,
     embedder: Any = None,
+    known: list[ClaimRecord] | None = None,
 ) -> tuple[list[ClaimRecord], list[UsageRecord]]:
-    """Label every claim of `markdown` against the run's retrieved `sources` (run-wide numbers in "n")."""
+    """Label every claim of `markdown` against the run's retrieved `sources` (run-wide numbers in "n").
+
+    `known`: verdicts already given against these same sources (the last draft's, for the report); a claim
+    with the same text keeps its verdict instead of being checked again.
+    """
     settings = settings or VerifierSettings()
     plan = plan or []
     claims = split_claims(markdown)
@@ -160,9 +165,12 @@ async def verify(
     cands = [candidates(c, sources, topic) for c in claims]
     if settings.mode == "embed" and claims and sources:
         cands = _embed_candidates(claims, sources, embedder)
+    seen = {c["text"]: c for c in known or []}
     for i, (claim, scored) in enumerate(zip(claims, cands, strict=True)):
         best = scored[0] if scored else None
-        if best is None or best[1] < settings.floor:
+        if claim.text in seen:
+            out[i] = _record(claim, seen[claim.text]["status"], seen[claim.text]["source_ids"], plan)
+        elif best is None or best[1] < settings.floor:
             out[i] = _record(claim, "unsupported", [], plan)
         elif best[1] >= settings.support or settings.mode != "llm":
             supported = best[1] >= settings.support

@@ -1,6 +1,7 @@
 """The research graph: Algorithm 1 of TTD-DR as a LangGraph `StateGraph`.
 
     plan -> draft R0 -> verify -> for t = 1..N: question Q_t -> answer A_t -> revise R_t -> verify -> report
+    (N: the configured steps; for a short-answer question, one per hop of the plan)
     (exit early: plan covered, Q_t repeats, budget reached, or Noise(R_t) low enough or no longer falling)
 
 Every node is one stage module in `ttd/stages/`; each stage's model output comes from `ttd.generate`,
@@ -19,6 +20,7 @@ from langgraph.graph import END, START, StateGraph
 
 from ttd.context import Deps
 from ttd.events import emit
+from ttd.shape import step_bounds
 from ttd.stages import answer, draft, plan, question, report, revise, verify
 from ttd.state import ResearchState, step_index
 
@@ -29,7 +31,7 @@ def _node(name: str, stage: Stage, deps: Deps) -> Callable[[ResearchState], Awai
     """Bind a stage to the run's dependencies and report its start and end as progress events."""
 
     async def node(state: ResearchState) -> dict[str, Any]:
-        where = {"stage": name, "step": step_index(state, name), "total_steps": deps.config.steps}
+        where = {"stage": name, "step": step_index(state, name), "total_steps": planned_steps(state, deps)}
         emit("stage_started", **where)
         update = await stage(state, deps)
         emit("stage_finished", **where)
@@ -67,8 +69,12 @@ def after_answer(state: ResearchState, deps: Deps) -> str:
 
 
 def next_step(state: ResearchState, deps: Deps) -> str:
-    """Stop after N steps; otherwise ask the next question."""
-    return "report" if len(state.get("qa", [])) >= deps.config.steps else "question"
+    """Stop after N steps (one per hop for a short answer); otherwise ask the next question."""
+    return "report" if len(state.get("qa", [])) >= planned_steps(state, deps) else "question"
+
+
+def planned_steps(state: ResearchState, deps: Deps) -> int:
+    return step_bounds(state, deps.config)[1]
 
 
 def build_graph(deps: Deps, checkpointer: Any = None) -> Any:

@@ -76,6 +76,16 @@ def read_prompt(folder: Path, name: str) -> Prompt:
 
 
 @cache
+def load_sections(name: str) -> dict[str, str]:
+    """A prompt file of named parts ("=== key ===" headings) that stage prompts include as variables."""
+    path = prompts_dir() / f"{name}.md"
+    if not path.is_file():
+        raise ConfigError(f"prompt file {path} is missing: reinstall ttd-dr")
+    parts = re.split(r"^=== *([\w.-]+) *===$", without_comments(path.read_text(encoding="utf-8")), flags=re.M)
+    return {key: " ".join(text.split()) for key, text in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+@cache
 def shared_system() -> str:
     """The system message the stages share (prompts/system.md without its comment)."""
     path = prompts_dir() / "system.md"

@@ -5,10 +5,16 @@ from __future__ import annotations
 from ttd.context import Deps
 from ttd.formatting import clean_markdown, plan_text
 from ttd.generate import Request, generate
+from ttd.shape import instructions
 from ttd.state import ResearchState, step_index
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
-    variables = {"question": state["question"], "plan": plan_text(state["plan"])}
+    question = state["question"]
+    variables = {
+        "question": question,
+        "plan": plan_text(state["plan"]),
+        "shape": instructions("draft", question),
+    }
     out = await generate(deps, Request("draft", "draft", variables, step=step_index(state, "draft")))
     return {"drafts": [clean_markdown(out.value) or f"# {state['question']}\n"], **out.recorded}

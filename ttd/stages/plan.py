@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from ttd.context import Deps
 from ttd.generate import Request, generate
+from ttd.shape import instructions
 from ttd.state import PlanArea, ResearchState, step_index
 
 
@@ -44,7 +45,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         Request(
             "plan",
             "plan",
-            {"question": question},
+            {"question": question, "shape": instructions("plan", question)},
             step=step_index(state, "plan"),
             schema=Plan,
             fallback=list_lines,

@@ -19,6 +19,7 @@ from ttd.context import Deps
 from ttd.events import emit
 from ttd.formatting import history_text, opening
 from ttd.generate import Generated, Request, generate
+from ttd.shape import step_bounds
 from ttd.state import ResearchState, step_index
 from ttd.terms import STOPWORDS as _STOP
 
@@ -53,9 +54,10 @@ def first_line(raw: str) -> Decision:
 async def run(state: ResearchState, deps: Deps) -> dict:
     cfg = deps.config
     step = step_index(state, "question")
+    fewest, total = step_bounds(state, cfg)
     if reason := deps.gateway.budget_reached():
-        return _exit(step, cfg.steps, "budget", {"budget_reached": reason})
-    may_stop = cfg.early_exit and step > cfg.min_steps
+        return _exit(step, total, "budget", {"budget_reached": reason})
+    may_stop = cfg.early_exit and step > fewest
     rule = (
         'Set "covered" to true only if every plan area is already well supported by the answers above.'
         if may_stop
@@ -65,13 +67,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         **opening(state, no_draft="(no draft: this agent answers from the notes)"),
         "history": history_text(state.get("qa", [])),
         "step": step,
-        "total_steps": cfg.steps,
+        "total_steps": total,
         "coverage_rule": rule,
     }
     request = Request("question", "question", variables, step=step, schema=Decision, fallback=first_line)
     outs: list[Generated[Decision]] = [await generate(deps, request)]
     if may_stop and outs[0].value.covered:
-        return _exit(step, cfg.steps, "covered", _recorded(outs))
+        return _exit(step, total, "covered", _recorded(outs))
 
     earlier = [r["question"] for r in state.get("qa", [])]
 
@@ -87,13 +89,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         outs.append(await generate(deps, request.follow_up(outs[0].value.model_dump_json(), note)))
         question = _clean(outs[1].value.question)
         if unusable(question) and may_stop:
-            return _exit(step, cfg.steps, "repeat", _recorded(outs))
+            return _exit(step, total, "repeat", _recorded(outs))
         if unusable(question):  # asked twice and still a repeat: the question is built in code
             question = next((q for q in fallback_questions(state) if not unusable(q)), "")
             fallbacks = 1
         if not question:
-            return _exit(step, cfg.steps, "repeat", _recorded(outs))
-    emit("question", stage="question", step=step, total_steps=cfg.steps, detail=question)
+            return _exit(step, total, "repeat", _recorded(outs))
+    emit("question", stage="question", step=step, total_steps=total, detail=question)
     return {
         "pending_question": question,
         "exit_reason": None,

@@ -16,26 +16,11 @@ from ttd.context import Deps
 from ttd.formatting import clean_markdown, clean_title, history_text, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
-from ttd.state import QARecord, ResearchState, step_index
+from ttd.shape import instructions, short_answer
+from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
 
-_SHORT = re.compile(
-    r"^(?:who|whom|whose|which|what|when|where|how (?:many|much|old|long|tall)|in (?:which|what)|"
-    r"is|are|was|were|did|does|do|name)\b",
-    re.I,
-)
-_LONG = re.compile(
-    r"\b(?:why|explain|analy[sz]e|discuss|compare|evaluate|assess|describe|how did|how does|caus\w*|"
-    r"reasons?|factors?|impacts?|effects?|role|significance|consequences?)\b",
-    re.I,
-)
 NOT_VERIFIED = "## Not verified"
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
-
-
-def short_answer(question: str) -> bool:
-    """A factoid question (who/which/when ...) wants the answer first, not an essay."""
-    q = question.strip()
-    return bool(_SHORT.match(q)) and not _LONG.search(q) and len(q.split()) <= 40
 
 
 def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str | None:
@@ -57,10 +42,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     variables = {
         **opening(state, no_draft="(no draft: write the report from the notes)"),
         "history": notes,
-        "opening": 'Begin right after the title with one line "**Answer:** ..." that answers the question '
-        "in a few words with its citation."
-        if short
-        else "",
+        "shape": instructions("report", state["question"]),
     }
     step = step_index(state, "report")
     out = await generate(
@@ -100,6 +82,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             settings=settings_for(deps.config),
             gateway=deps.gateway,
             step=step,
+            known=_last_verdicts(state),
         )
         usage += more_usage
         record = noise_record(len(drafts), claims)
@@ -164,3 +147,9 @@ def _open_with(body: str, line: str) -> str:
         return body
     answer = f"**Answer:** {line.strip()}"
     return "\n\n".join(p for p in (title, answer, rest) if p)
+
+
+def _last_verdicts(state: ResearchState) -> list[ClaimRecord]:
+    """R_T's claim table: checked against the same sources the report cites (none were added since)."""
+    noise, drafts = state.get("noise") or [], state.get("drafts") or []
+    return noise[-1]["claims"] if noise and drafts and noise[-1]["draft"] == len(drafts) - 1 else []

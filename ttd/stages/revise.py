@@ -11,6 +11,7 @@ from ttd.context import Deps
 from ttd.formatting import clean_markdown, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
+from ttd.shape import instructions
 from ttd.state import ResearchState, step_index
 
 
@@ -21,6 +22,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         **opening(state, no_draft=previous),
         "new_question": latest["question"],
         "new_answer": latest["answer"],
+        "shape": instructions("revise", state["question"]),
     }
     out = await generate(deps, Request("revise", "revise", variables, step=step_index(state, "revise")))
     # links to pages the run never retrieved go first, so hygiene never leaves half a URL behind

@@ -1,0 +1,85 @@
+"""The answer's shape: a factoid question gets a hop plan, a short draft, a step per hop, the answer first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ttd
+from tests.conftest import scripted_models
+from tests.test_claims import Wiki, answer_from_passage, revise_with_answer
+from ttd.resources import load_sections
+from ttd.shape import short_answer
+
+SHORT = "Which people defeated the Roman army at Adrianople?"
+
+
+@pytest.mark.parametrize(
+    ("question", "short"),
+    [
+        (SHORT, True),
+        ("In what year did the Danish botanist Tyge W. Böcher die?", True),
+        ("Hugo Rodríguez Romero plays for a team in the autonomous community of what?", True),
+        ("Lorenzo Monaco was influenced by which Italian painter and architect?", True),
+        ("What caused the fall of the Western Roman Empire?", False),
+        ("Why did the Western Roman Empire fall?", False),
+        ("Evaluate the consequences of TikTok bans. Which companies are exposed?", False),
+        ("Chart the landscape of AI agents and core technologies.", False),
+    ],
+)
+def test_factoid_questions_want_a_short_answer(question: str, short: bool) -> None:
+    assert short_answer(question) is short
+
+
+def test_every_stage_has_words_for_both_shapes() -> None:
+    sections = load_sections("shape")
+    for stage in ("plan", "draft", "revise", "report"):
+        assert sections[f"{stage}.short"] and sections[f"{stage}.long"], stage
+    assert "hop" in sections["plan.short"] and "**Answer:**" in sections["report.short"]
+
+
+def _hops(n: int) -> str:
+    return json.dumps({"areas": [{"title": f"Hop {i}", "goal": f"Find fact {i}"} for i in range(1, n + 1)]})
+
+
+def research(question: str, tmp_path, **kw):
+    return ttd.research(question, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
+
+
+def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(scripted, tmp_path):
+    scripted.reply("plan", _hops(2))
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    # a claim the word-overlap pass cannot settle, so each check of R_1 and R_2 asks the verifier
+    scripted.respond("draft", lambda m: "# Adrianople\n\nThe Huns pushed many peoples west.\n")
+    scripted.respond("verify", lambda m: json.dumps({"verdicts": []}))
+    scripted.respond("report", lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0])
+    report = research(SHORT, tmp_path, steps=5, min_steps=3)
+    assert [s.step for s in report.trajectory.steps] == [1, 2]  # two hops, not five steps
+    assert report.trajectory.exit_reason == "steps"
+    prompts = {c.role: c.prompt for c in scripted.calls}
+    assert "1 to 3 areas" in prompts["plan"] and "under 120 words" in prompts["draft"]
+    assert "keep it a short answer" in prompts["revise"] and "**Answer:**" in prompts["report"]
+    assert "one section per plan area" not in prompts["report"]
+    # the report repeats R_2: its verdicts are reused, so the unclear claim is not checked a third time
+    assert scripted.roles().count("verify") == 2
+    assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
+
+
+def test_a_supported_short_answer_stops_after_its_first_step(scripted, tmp_path):
+    scripted.reply("plan", _hops(3))
+    scripted.respond("draft", lambda m: "# Adrianople\n\nThe Visigoths defeated the Roman army.\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    report = research(SHORT, tmp_path, steps=5, min_steps=3)
+    assert report.trajectory.exit_reason == "noise" and len(report.trajectory.steps) == 1
+    assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
+
+
+def test_a_report_question_keeps_the_configured_steps(scripted, tmp_path):
+    scripted.reply("plan", _hops(2))
+    question = "What caused the fall of the Western Roman Empire?"
+    report = research(question, tmp_path, steps=3, early_exit=False, verify={"mode": "off"})
+    assert len(report.trajectory.steps) == 3
+    assert "one section per plan area" in next(c.prompt for c in scripted.calls if c.role == "report")

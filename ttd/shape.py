@@ -1,0 +1,58 @@
+"""The shape of the answer: a factoid question gets a short answer found hop by hop, any other a report.
+
+HotpotQA-style questions ("Which band ... whose drummer ...?") want one fact, often reached through
+others; a report with a summary, sections and a conclusion buries it, costs tokens, and gives the
+verifier many claims no passage can support. So the plan lists hops, the draft and its revisions stay a
+short answer, the report opens with the answer, and the loop takes at most one step per hop. The words
+of each shape live in `prompts/shape.md`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Literal
+
+from ttd.resources import load_sections
+
+if TYPE_CHECKING:
+    from ttd.config import ResearchConfig
+    from ttd.state import ResearchState
+
+Shape = Literal["short", "long"]
+
+_OPENER = re.compile(
+    r"^(?:who|whom|whose|which|what|when|where|how (?:many|much|old|long|tall|far)|in (?:which|what)|"
+    r"is|are|was|were|did|does|do|name)\b",
+    re.I,
+)
+_WH = re.compile(r"\b(?:who|whom|whose|which|what|when|where|how many)\b", re.I)
+_LONG = re.compile(
+    r"\b(?:why|explain|analy[sz]e|discuss|compare|evaluate|assess|describe|how did|how does|caus\w*|"
+    r"reasons?|factors?|impacts?|effects?|role|significance|consequences?)\b",
+    re.I,
+)
+
+
+def short_answer(question: str) -> bool:
+    """A single factoid question (opening with, or asking, who/which/when ...) that wants a short answer."""
+    q = " ".join(question.split())
+    one_sentence = q.endswith("?") and not re.search(r"[.!?]\s", q)
+    wants_fact = bool(_OPENER.match(q)) or (one_sentence and bool(_WH.search(q)))
+    return wants_fact and not _LONG.search(q) and len(q.split()) <= 40
+
+
+def shape(question: str) -> Shape:
+    return "short" if short_answer(question) else "long"
+
+
+def instructions(stage: str, question: str) -> str:
+    """The shape-specific words of `stage`'s prompt (section "<stage>.<shape>" of prompts/shape.md)."""
+    return load_sections("shape").get(f"{stage}.{shape(question)}", "")
+
+
+def step_bounds(state: ResearchState, config: ResearchConfig) -> tuple[int, int]:
+    """(fewest, most) denoising steps. A short answer takes at most one step per hop of the plan, and may
+    stop after the first once its draft is supported; a report runs between the configured bounds."""
+    if short_answer(state["question"]):
+        return 1, min(config.steps, max(1, len(state.get("plan") or [])))
+    return config.min_steps, config.steps
