@@ -60,11 +60,8 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert report.trajectory.report_noise is not None
 
 
-@pytest.mark.xfail(
-    reason="known gap (issue 11): after claim checks the 0.5B model's report keeps too little cited prose",
-    strict=False,
-)
 def test_real_report_prose_cites_inline(report):
+    """The cited sentences stand in the report's own prose, before any "Not verified" list."""
     body = report.markdown.split("\n## Sources\n")[0]
     prose = re.split(r"\n## (?:Evidence from the research steps|Not verified)\n", body)[0]
     assert re.search(r"[A-Za-z][^\n]{20,}\[\d+\]", prose)  # a real sentence with an inline [n]

@@ -83,3 +83,16 @@ def test_a_report_question_keeps_the_configured_steps(scripted, tmp_path):
     report = research(question, tmp_path, steps=3, early_exit=False, verify={"mode": "off"})
     assert len(report.trajectory.steps) == 3
     assert "one section per plan area" in next(c.prompt for c in scripted.calls if c.role == "report")
+
+
+def test_a_refused_short_question_falls_back_to_the_next_hop_not_a_claim() -> None:
+    from ttd.stages.question import fallback_questions
+
+    noise = [
+        {"draft": 1, "noise": 1.0, "claims": [{"text": "Rush formed in 1968 [2].", "status": "unsupported"}]}
+    ]
+    plan = [{"title": "The band", "goal": "Which band recorded Counterparts"}]
+    state = {"question": SHORT, "plan": plan, "noise": noise}
+    assert fallback_questions(state)[0] == "The band: Which band recorded Counterparts"  # type: ignore[arg-type]
+    state["question"] = "What caused the fall of the Western Roman Empire?"
+    assert fallback_questions(state)[0] == "Rush formed in 1968."  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from ttd.context import Deps
 from ttd.events import emit
 from ttd.formatting import history_text, opening
 from ttd.generate import Generated, Request, generate
-from ttd.shape import step_bounds
+from ttd.shape import short_answer, step_bounds
 from ttd.state import ResearchState, step_index
 from ttd.terms import STOPWORDS as _STOP
 
@@ -115,8 +115,10 @@ def _exit(step: int, total: int, reason: str, update: dict) -> dict:
 
 
 def fallback_questions(state: ResearchState) -> list[str]:
-    """Queries built in code when the model only repeats: the noisiest claims first, then each plan hop."""
+    """Queries built in code when the model only repeats: for a report the noisiest claims first, then each
+    plan area; for a short answer the plan's hops first (the next unknown fact), then the claims."""
     noise = state.get("noise") or []
     claims = [c["text"] for c in (noise[-1]["claims"] if noise else []) if c["status"] != "supported"]
     hops = [f"{a['title']}: {a['goal']}" if a.get("goal") else a["title"] for a in state.get("plan", [])]
-    return [" ".join(re.sub(r"\[\d+\]", "", q).split()[:16]) for q in [*claims, *hops]]
+    ordered = [*hops, *claims] if short_answer(state["question"]) else [*claims, *hops]
+    return [" ".join(re.sub(r"\s*\[\d+\]", "", q).split()[:16]) for q in ordered]
