@@ -161,6 +161,9 @@ class ResearchConfig(BaseModel):
     )
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="question similarity that counts as a repeat")
     temperature: float = Field(0.4, ge=0, le=2)
+    seed: StrictInt | None = Field(
+        None, description="sampling seed for every call that sets none (repeatable runs where supported)"
+    )
     max_tokens: dict[str, StrictInt] = Field(
         default_factory=lambda: dict(DEFAULT_MAX_TOKENS),
         description="per role; a table that names some roles keeps the defaults of the others",

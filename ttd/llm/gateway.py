@@ -123,6 +123,8 @@ class Gateway:
             "num_retries": 0,  # tenacity below owns retries
             **params,
         }
+        if self.config.seed is not None:
+            kwargs.setdefault("seed", self.config.seed)
         if self.config.api_base and not providers.is_embedded(model):
             kwargs["api_base"] = self.config.api_base
             kwargs.setdefault("api_key", providers.api_key_for(model))
