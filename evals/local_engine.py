@@ -180,10 +180,13 @@ def measure_threads(model: str, tokens: int) -> list[str]:
     return [*rows, ""]
 
 
-def research(model: str, steps: int | None, neighbour: bool) -> dict:
+def research(model: str, steps: int | None, neighbour: bool, seed: int | None = None) -> dict:
     out = Path(tempfile.mkdtemp(prefix="ttd-engine-bench-"))
     cmd = [sys.executable, "-m", "ttd.cli", "research", QUESTION, "--quiet", "--out", str(out), "-f", "json"]
     cmd += ["--model", model] + (["--steps", str(steps)] if steps else [])
+    if seed is not None:  # the same samples in both runs: equal work, so the wall ratio is the engine's
+        (out / "seed.toml").write_text(f"seed = {seed}\n")
+        cmd += ["--config", str(out / "seed.toml")]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     hog = busy_neighbour() if neighbour else None
     before = load()
@@ -201,20 +204,28 @@ def research(model: str, steps: int | None, neighbour: bool) -> dict:
     return {"wall": wall, "load": (before, load()), "total": total, "calls": len(report["usage"]["calls"])}
 
 
-def measure_research(model: str, steps: int | None) -> list[str]:
-    quiet = research(model, steps, neighbour=False)
-    busy = research(model, steps, neighbour=True)
+def measure_research(model: str, steps: int | None, seed: int | None = None) -> list[str]:
+    quiet = research(model, steps, neighbour=False, seed=seed)
+    busy = research(model, steps, neighbour=True, seed=seed)
     sent = quiet["total"]["prompt_tokens"]
     cached = quiet["total"].get("prompt_tokens_cached", 0)
+
+    def row(name: str, r: dict) -> str:
+        t = r["total"]
+        evaluated = t["prompt_tokens"] - t.get("prompt_tokens_cached", 0)
+        return (
+            f"| {name} | {r['wall']:.0f} s | {r['calls']} | {t['completion_tokens']} | {evaluated} "
+            f"| {r['load'][0]} -> {r['load'][1]} |"
+        )
+
     return [
-        f'## `ttd research "{QUESTION}"` ({model}, steps {steps or "preset"})',
+        f'## `ttd research "{QUESTION}"` ({model}, steps {steps or "preset"}, seed {seed})',
         "",
-        "| run | wall | calls | load avg start -> end |",
-        "|---|---|---|---|",
-        f"| quiet | {quiet['wall']:.0f} s | {quiet['calls']} | {quiet['load'][0]} -> {quiet['load'][1]} |",
-        f"| one busy neighbour | {busy['wall']:.0f} s | {busy['calls']} "
-        f"| {busy['load'][0]} -> {busy['load'][1]} |",
-        f"| ratio | {busy['wall'] / quiet['wall']:.2f}x | | |",
+        "| run | wall | calls | tokens generated | prompt tokens evaluated | load avg start -> end |",
+        "|---|---|---|---|---|---|",
+        row("quiet", quiet),
+        row("one busy neighbour", busy),
+        f"| ratio | {busy['wall'] / quiet['wall']:.2f}x | | | | |",
         "",
         "| prompt tokens (quiet run) | figure |",
         "|---|---|",
@@ -233,6 +244,7 @@ def main() -> None:
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--sections", default="install,engine,threads,research")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seed", type=int, default=None, help="sampling seed for both research runs")
     args = parser.parse_args()
     sections = set(args.sections.split(","))
     name = args.model.split("/", 1)[1]
@@ -254,7 +266,7 @@ def main() -> None:
         lines += measure_threads(name, args.tokens)
         print("\n".join(lines[-6:]), flush=True)
     if "research" in sections:
-        lines += measure_research(args.model, args.steps)
+        lines += measure_research(args.model, args.steps, args.seed)
     args.out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
