@@ -36,7 +36,7 @@ def test_every_stage_has_words_for_both_shapes() -> None:
     sections = load_sections("shape")
     for stage in ("plan", "draft", "revise", "report"):
         assert sections[f"{stage}.short"] and sections[f"{stage}.long"], stage
-    assert "hop" in sections["plan.short"] and "**Answer:**" in sections["report.short"]
+    assert "one after another" in sections["plan.short"] and "**Answer:**" in sections["report.short"]
 
 
 def _hops(n: int) -> str:
@@ -59,7 +59,7 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     assert [s.step for s in report.trajectory.steps] == [1, 2]  # two hops, not five steps
     assert report.trajectory.exit_reason == "steps"
     prompts = {c.role: c.prompt for c in scripted.calls}
-    assert "1 to 3 areas" in prompts["plan"] and "under 120 words" in prompts["draft"]
+    assert "1 to 3 areas" in prompts["plan"] and "120 words" in prompts["draft"]
     assert "keep it a short answer" in prompts["revise"] and "**Answer:**" in prompts["report"]
     assert "one section per plan area" not in prompts["report"]
     # the report repeats R_2: its verdicts are reused, so the unclear claim is not checked a third time
