@@ -96,3 +96,18 @@ def test_a_refused_short_question_falls_back_to_the_next_hop_not_a_claim() -> No
     assert fallback_questions(state)[0] == "The band: Which band recorded Counterparts"  # type: ignore[arg-type]
     state["question"] = "What caused the fall of the Western Roman Empire?"
     assert fallback_questions(state)[0] == "Rush formed in 1968."  # type: ignore[arg-type]
+
+
+def test_a_short_answer_searches_each_hop_anchored_to_the_question(scripted, tmp_path):
+    class Recorder(Wiki):
+        queries: list[str] = []
+
+        async def search(self, query, k=5):
+            self.queries.append(query)
+            return await super().search(query, k)
+
+    scripted.reply("plan", _hops(1))
+    retriever = Recorder()
+    report = ttd.research(SHORT, out=tmp_path, retriever=retriever, k=2, steps=3, **scripted_models())
+    asked = [s.question for s in report.trajectory.steps]
+    assert asked and sorted(retriever.queries) == sorted([*asked, *[SHORT] * len(asked)])

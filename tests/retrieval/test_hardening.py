@@ -127,8 +127,8 @@ def test_a_damaged_cache_and_malformed_results_do_not_stop_research(
     report = ttd.research(Q, out=tmp_path / "runs", steps=1, retriever=retriever, **scripted_models())
     assert [s.location for s in report.sources] == [f"{loopback.url}/falls"]  # the good result, cited
     provider = retriever.providers[0]
-    # two searches (the step's question, anchored to the research question), each skipping and counting
-    # both malformed results; the good one is used
+    # two searches (a short answer: the step question, anchored to the research question), each skipping
+    # and counting both malformed results; the good one is used
     assert provider.bad_urls == 4
     cache = retriever.cache
     assert cache is not None

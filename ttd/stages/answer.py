@@ -1,7 +1,8 @@
 """Denoising step t, part 2 (M_A): retrieve passages for the question and synthesise a cited answer.
 
-The search question's results are fused with the research question's (`retrieval.anchor`): a hop query
-alone loses words the whole question has, and with them passages a single retrieval would have found.
+For a short-answer question the search question's results are fused with the research question's
+(`retrieval.anchor`): a hop query alone loses words the whole question has, and with them passages a single
+retrieval would have found. A report's sub-topic questions search alone, so each step brings new sources.
 
 The answer is a concise summary, not raw documents; it cites the run-wide source numbers that the
 `SourceRegistry` gives each passage on first retrieval, so later stages can keep and check them.
@@ -14,6 +15,7 @@ from ttd.formatting import passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
 from ttd.retrieval.fusion import anchored_search
+from ttd.shape import short_answer
 from ttd.state import QARecord, ResearchState, step_index
 
 
@@ -21,7 +23,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     question = state["pending_question"] or state["question"]
     step = step_index(state, "answer")
     cfg = deps.config.retrieval
-    anchor = state["question"] if cfg.anchor else ""
+    anchor = state["question"] if cfg.anchor and short_answer(state["question"]) else ""
     passages = await anchored_search(deps.retriever, question, anchor, cfg.k)
     registry = SourceRegistry(state.get("sources"))
     numbered = [registry.add(p) for p in passages]
