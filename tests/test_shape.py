@@ -62,6 +62,8 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     assert "1 to 3 areas" in prompts["plan"] and "120 words" in prompts["draft"]
     assert "keep it a short answer" in prompts["revise"] and "**Answer:**" in prompts["report"]
     assert "one section per plan area" not in prompts["report"]
+    caps = {c.role: c.params.get("max_tokens") for c in scripted.calls}
+    assert (caps["draft"], caps["revise"], caps["report"]) == (220, 300, 450)  # shape.SHORT_MAX_TOKENS
     # the report repeats R_2: its verdicts are reused, so the unclear claim is not checked a third time
     assert scripted.roles().count("verify") == 2
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
@@ -83,6 +85,7 @@ def test_a_report_question_keeps_the_configured_steps(scripted, tmp_path):
     report = research(question, tmp_path, steps=3, early_exit=False, verify={"mode": "off"})
     assert len(report.trajectory.steps) == 3
     assert "one section per plan area" in next(c.prompt for c in scripted.calls if c.role == "report")
+    assert next(c.params["max_tokens"] for c in scripted.calls if c.role == "draft") == 700  # configured
 
 
 def test_a_refused_short_question_falls_back_to_the_next_hop_not_a_claim() -> None:

@@ -68,6 +68,7 @@ class Task:
     step: int
     json_mode: bool = False
     context: str = ""  # what the judge and the merge must check against (passages, earlier questions)
+    max_tokens: int | None = None  # None: the role's configured max_tokens
 
 
 @dataclass
@@ -215,5 +216,6 @@ async def _write(deps: Deps, task: Task, messages: list[dict[str, str]], **sampl
         step=task.step,
         component=task.component,
         json_mode=task.json_mode,
+        max_tokens=task.max_tokens,
         **sampling,
     )

@@ -44,6 +44,7 @@ class Request(Generic[T]):
     context: str = ""  # what a judge or merge must check the candidates against (evolution)
     turns: tuple[dict[str, str], ...] = ()  # follow-up turns after the template's messages
     role: str | None = None  # whose model writes it; default: the role named like the component
+    max_tokens: int | None = None  # a cap below the role's configured max_tokens (a short answer's)
 
     def __post_init__(self) -> None:
         if self.schema is not None and self.fallback is None:
@@ -91,6 +92,7 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
             request.step,
             json_mode=schema is not None,
             context=request.context,
+            max_tokens=request.max_tokens,
         )
         evolved = await evolve(deps, task)
         records = [evolved.record] if evolved.record else []
@@ -104,7 +106,13 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
         return Generated(cast(T, value), evolved.text, evolved.usage, records, own[-1].get("fallback"))
 
     if schema is None:
-        out = await gw.complete(request.writer, messages, step=request.step, component=request.component)
+        out = await gw.complete(
+            request.writer,
+            messages,
+            step=request.step,
+            component=request.component,
+            max_tokens=request.max_tokens,
+        )
         return Generated(cast(T, out.text), out.text, [out.usage])
     value, usage = await gw.structured(
         request.writer,
@@ -113,5 +121,6 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
         step=request.step,
         component=request.component,
         fallback=request.fallback,
+        max_tokens=request.max_tokens,
     )
     return Generated(cast(T, value), value.model_dump_json(), usage, [], usage[-1].get("fallback"))

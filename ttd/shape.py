@@ -50,6 +50,18 @@ def instructions(stage: str, question: str) -> str:
     return load_sections("shape").get(f"{stage}.{shape(question)}", "")
 
 
+# Token caps for a short answer's texts: a small model ignores "under 120 words" and writes 350 tokens of
+# headings and background, all of it decoded (the slow part on a CPU) and most of it noise.
+SHORT_MAX_TOKENS = {"draft": 220, "revise": 300, "report": 450}
+
+
+def max_tokens(stage: str, question: str, config: ResearchConfig) -> int | None:
+    """For a short answer, the lower of `stage`'s short cap and its configured one; else None (configured)."""
+    if stage not in SHORT_MAX_TOKENS or not short_answer(question):
+        return None
+    return min(SHORT_MAX_TOKENS[stage], config.max_tokens.get(stage, SHORT_MAX_TOKENS[stage]))
+
+
 def step_bounds(state: ResearchState, config: ResearchConfig) -> tuple[int, int]:
     """(fewest, most) denoising steps. A short answer takes at most one step per hop of the plan, and may
     stop after the first once its draft is supported; a report runs between the configured bounds."""

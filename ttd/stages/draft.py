@@ -5,7 +5,7 @@ from __future__ import annotations
 from ttd.context import Deps
 from ttd.formatting import clean_markdown, plan_text
 from ttd.generate import Request, generate
-from ttd.shape import instructions
+from ttd.shape import instructions, max_tokens
 from ttd.state import ResearchState, step_index
 
 
@@ -16,5 +16,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "plan": plan_text(state["plan"]),
         "shape": instructions("draft", question),
     }
-    out = await generate(deps, Request("draft", "draft", variables, step=step_index(state, "draft")))
+    cap = max_tokens("draft", question, deps.config)
+    out = await generate(
+        deps, Request("draft", "draft", variables, step=step_index(state, "draft"), max_tokens=cap)
+    )
     return {"drafts": [clean_markdown(out.value) or f"# {state['question']}\n"], **out.recorded}

@@ -16,7 +16,7 @@ from ttd.context import Deps
 from ttd.formatting import clean_markdown, clean_title, history_text, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
-from ttd.shape import instructions, short_answer
+from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
 
 NOT_VERIFIED = "## Not verified"
@@ -46,7 +46,15 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     }
     step = step_index(state, "report")
     out = await generate(
-        deps, Request("report", "report", variables, step=step, context=f"Research notes:\n{notes}")
+        deps,
+        Request(
+            "report",
+            "report",
+            variables,
+            step=step,
+            context=f"Research notes:\n{notes}",
+            max_tokens=max_tokens("report", state["question"], deps.config),
+        ),
     )
     usage = list(out.usage)
     budget = state.get("budget_reached") or deps.gateway.budget_reached()

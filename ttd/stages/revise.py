@@ -11,7 +11,7 @@ from ttd.context import Deps
 from ttd.formatting import clean_markdown, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean
-from ttd.shape import instructions
+from ttd.shape import instructions, max_tokens
 from ttd.state import ResearchState, step_index
 
 
@@ -24,7 +24,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "new_answer": latest["answer"],
         "shape": instructions("revise", state["question"]),
     }
-    out = await generate(deps, Request("revise", "revise", variables, step=step_index(state, "revise")))
+    cap = max_tokens("revise", state["question"], deps.config)
+    step = step_index(state, "revise")
+    out = await generate(deps, Request("revise", "revise", variables, step=step, max_tokens=cap))
     # links to pages the run never retrieved go first, so hygiene never leaves half a URL behind
     text, _ = strip_foreign_urls(clean_markdown(out.value), state.get("sources", {}))
     revised = clean(text)[0].strip() if text.strip() else ""
