@@ -62,6 +62,9 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     assert "1 to 3 areas" in prompts["plan"] and "120 words" in prompts["draft"]
     assert "keep it a short answer" in prompts["revise"] and "**Answer:**" in prompts["report"]
     assert "one section per plan area" not in prompts["report"]
+    # a small model calls the plan covered after one hop with nothing supported: it is not asked to
+    asked = [c.prompt for c in scripted.calls if c.role == "question"]
+    assert len(asked) == 2 and all('Set "covered" to false' in p for p in asked)
     caps = {c.role: c.params.get("max_tokens") for c in scripted.calls}
     assert (caps["draft"], caps["revise"], caps["report"]) == (220, 300, 450)  # shape.SHORT_MAX_TOKENS
     # the report repeats R_2: its verdicts are reused, so the unclear claim is not checked a third time
@@ -114,3 +117,14 @@ def test_a_short_answer_searches_each_hop_anchored_to_the_question(scripted, tmp
     report = ttd.research(SHORT, out=tmp_path, retriever=retriever, k=2, steps=3, **scripted_models())
     asked = [s.question for s in report.trajectory.steps]
     assert asked and sorted(retriever.queries) == sorted([*asked, *[SHORT] * len(asked)])
+
+
+def test_the_reports_own_answer_line_goes_first_else_the_best_cited_sentence() -> None:
+    from ttd.stages.report import _open_with
+
+    body = "# Rome\n\n## Battle\n\nThe Goths won at Adrianople [1].\n\n**Answer:** The Goths [1]\n"
+    opened = _open_with(body, "The Huns pushed the Goths [2].")
+    assert opened.split("\n\n")[:3] == ["# Rome", "**Answer:** The Goths [1]", "## Battle"]
+    assert opened.count("**Answer:**") == 1
+    plain = _open_with("# Rome\n\nThe Goths won at Adrianople [1].", "The Goths won at Adrianople [1].")
+    assert plain.split("\n\n")[1] == "**Answer:** The Goths won at Adrianople [1]."

@@ -63,8 +63,15 @@ def max_tokens(stage: str, question: str, config: ResearchConfig) -> int | None:
 
 
 def step_bounds(state: ResearchState, config: ResearchConfig) -> tuple[int, int]:
-    """(fewest, most) denoising steps. A short answer takes at most one step per hop of the plan, and may
-    stop after the first once its draft is supported; a report runs between the configured bounds."""
+    """(steps before the question agent may declare the plan covered, most steps). A short answer takes one
+    step per hop of the plan: a small model calls the plan covered after one hop with nothing supported,
+    so only evidence (`noise_exit_from`) ends it sooner. A report runs between the configured bounds."""
     if short_answer(state["question"]):
-        return 1, min(config.steps, max(1, len(state.get("plan") or [])))
+        hops = min(config.steps, max(1, len(state.get("plan") or [])))
+        return hops, hops
     return config.min_steps, config.steps
+
+
+def noise_exit_from(state: ResearchState, config: ResearchConfig) -> int:
+    """The first step after which low or stalled noise may end the loop: a supported short answer is done."""
+    return 1 if short_answer(state["question"]) else max(config.min_steps, 1)

@@ -146,15 +146,14 @@ async def run(state: ResearchState, deps: Deps) -> dict:
 
 
 def _open_with(body: str, line: str) -> str:
-    """Put the answer line first (after the title), unless the first paragraph already cites it."""
+    """Open with the answer line (after the title): the report's own "**Answer:**" line wherever the model
+    put it, else `line`, the cited sentence from the evidence that best answers the question."""
     lines = body.strip().split("\n")
     title = lines[0] if lines and lines[0].startswith("# ") else ""
-    rest = "\n".join(lines[1:] if title else lines).strip()
-    first = next((p for p in rest.split("\n\n") if p.strip() and not p.lstrip().startswith("#")), "")
-    if first.lstrip().startswith("**Answer:**") and re.search(r"\[\d+\]", first):
-        return body
-    answer = f"**Answer:** {line.strip()}"
-    return "\n\n".join(p for p in (title, answer, rest) if p)
+    own = next((ln for ln in lines if re.match(r"\s*\*\*Answer:\*\*\s*\S", ln)), None)
+    rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln is not own).strip()
+    answer = own.strip() if own else f"**Answer:** {line.strip()}"
+    return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
 
 
 def _last_verdicts(state: ResearchState) -> list[ClaimRecord]:

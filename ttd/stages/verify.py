@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from ttd.claims import noise_record, settings_for, verify
 from ttd.context import Deps
-from ttd.shape import step_bounds
+from ttd.shape import noise_exit_from
 from ttd.state import NoiseRecord, ResearchState
 
 
 def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int, fewest: int) -> str | None:
     """ "noise" when R_t is clean enough, "plateau" when noise has not fallen for `patience` steps."""
     cfg = deps.config
-    if not history or not cfg.early_exit or step < max(fewest, 1):
+    if not history or not cfg.early_exit or step < fewest:
         return None
     if history[-1]["noise"] <= cfg.verify.noise_threshold:
         return "noise"
@@ -41,7 +41,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     )
     record = noise_record(t, claims)
     update: dict = {"noise": [record], "usage": usage}
-    fewest = step_bounds(state, deps.config)[0]
+    fewest = noise_exit_from(state, deps.config)
     if reason := exit_on_noise([*state.get("noise", []), record], deps, t, fewest):
         update["exit_reason"] = reason
     return update
