@@ -128,3 +128,16 @@ def test_the_reports_own_answer_line_goes_first_else_the_best_cited_sentence() -
     assert opened.count("**Answer:**") == 1
     plain = _open_with("# Rome\n\nThe Goths won at Adrianople [1].", "The Goths won at Adrianople [1].")
     assert plain.split("\n\n")[1] == "**Answer:** The Goths won at Adrianople [1]."
+    emptied = _open_with("# Rome\n\n**Answer:** [1]\n\nThe Goths won [1].", "The Goths won [1].")
+    assert emptied == "# Rome\n\n**Answer:** The Goths won [1].\n\nThe Goths won [1]."
+
+
+def test_labels_the_code_writes_into_prompts_never_reach_a_report() -> None:
+    from ttd.hygiene import clean, problems
+
+    copied = (
+        "# Spurs\n\n## Plan Areas with No Supported Claim Yet: Leonard Francis\n\nSpurs is the club [1].\n"
+    )
+    text, fixes = clean(copied)
+    assert "Plan Areas" not in text and fixes >= 1 and "Spurs is the club [1]." in text
+    assert problems(copied)["scaffolding"] >= 1

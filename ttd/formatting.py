@@ -26,6 +26,12 @@ def opening(state: ResearchState, no_draft: str) -> dict[str, str]:
     }
 
 
+# Labels this module writes into prompts: hygiene bans them from reports like the prompt files' own labels.
+PLAN_GAPS = "Plan areas with no supported claim yet"
+NOT_SUPPORTED = "of the draft's claims are not supported by any source yet"
+CODE_LABELS = (PLAN_GAPS, NOT_SUPPORTED)
+
+
 def noisy_summary(record: NoiseRecord | None, plan: list[PlanArea], limit: int = 8) -> str:
     """What the question agent is shown: claims not yet supported, and plan areas with no supported claim."""
     if not record:
@@ -35,11 +41,9 @@ def noisy_summary(record: NoiseRecord | None, plan: list[PlanArea], limit: int =
     covered = {c["area"] for c in record["claims"] if c["status"] == "supported"}
     empty = [a["title"] for a in plan if a["title"] not in covered]
     if empty:
-        lines.append("Plan areas with no supported claim yet: " + "; ".join(empty))
+        lines.append(f"{PLAN_GAPS}: " + "; ".join(empty))
     share = round(100 * record["noise"])
-    return f"{share}% of the draft's claims are not supported by any source yet.\n" + (
-        "\n".join(lines) or "(every claim is supported)"
-    )
+    return f"{share}% {NOT_SUPPORTED}.\n" + ("\n".join(lines) or "(every claim is supported)")
 
 
 def history_text(qa: Iterable[QARecord], max_chars: int = 6000) -> str:

@@ -12,6 +12,7 @@ import re
 from difflib import SequenceMatcher
 from functools import cache
 
+from ttd.formatting import CODE_LABELS
 from ttd.resources import prompts_dir, without_comments
 
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
@@ -28,7 +29,8 @@ _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 @cache
 def scaffolding_phrases() -> tuple[str, ...]:
-    """Multi-word field labels and quoted phrases of every prompt file, lower-cased."""
+    """Multi-word field labels and quoted phrases of every prompt file and the labels the code writes into
+    prompts (`ttd.formatting.CODE_LABELS`), lower-cased."""
     phrases: set[str] = set()
     for path in sorted(prompts_dir().glob("*.md")):
         text = without_comments(path.read_text(encoding="utf-8"))
@@ -38,6 +40,7 @@ def scaffolding_phrases() -> tuple[str, ...]:
                 phrases.add(m.group(1).strip().lower())
         phrases.update(q.lower() for q in _QUOTED.findall(text))
     phrases.update(_KNOWN)
+    phrases.update(label.lower() for label in CODE_LABELS)
     return tuple(sorted(phrases, key=len, reverse=True))
 
 

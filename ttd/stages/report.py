@@ -150,8 +150,12 @@ def _open_with(body: str, line: str) -> str:
     put it, else `line`, the cited sentence from the evidence that best answers the question."""
     lines = body.strip().split("\n")
     title = lines[0] if lines and lines[0].startswith("# ") else ""
-    own = next((ln for ln in lines if re.match(r"\s*\*\*Answer:\*\*\s*\S", ln)), None)
-    rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln is not own).strip()
+    labelled = [ln for ln in lines if re.match(r"\s*\*\*Answer:\*\*", ln)]
+    # an answer line left with nothing but marks (its claim was dropped as unsupported) answers nothing
+    own = next(
+        (ln for ln in labelled if re.search(r"[^\W\d_]", re.sub(r"\*\*Answer:\*\*|\[\d+\]", "", ln))), None
+    )
+    rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln not in labelled).strip()
     answer = own.strip() if own else f"**Answer:** {line.strip()}"
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
 
