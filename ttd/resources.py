@@ -78,17 +78,19 @@ def read_prompt(folder: Path, name: str) -> Prompt:
 @cache
 def load_sections(name: str) -> dict[str, str]:
     """A prompt file of named parts ("=== key ===" headings) that stage prompts include as variables."""
-    path = prompts_dir() / f"{name}.md"
-    if not path.is_file():
-        raise ConfigError(f"prompt file {path} is missing: reinstall ttd-dr")
-    parts = re.split(r"^=== *([\w.-]+) *===$", without_comments(path.read_text(encoding="utf-8")), flags=re.M)
+    parts = re.split(r"^=== *([\w.-]+) *===$", _project_prompt(name), flags=re.M)
     return {key: " ".join(text.split()) for key, text in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 @cache
 def shared_system() -> str:
     """The system message the stages share (prompts/system.md without its comment)."""
-    path = prompts_dir() / "system.md"
+    return _project_prompt("system")
+
+
+def _project_prompt(name: str) -> str:
+    """The text of the project's `prompts/NAME.md` without comments; a missing file is a broken install."""
+    path = prompts_dir() / f"{name}.md"
     if not path.is_file():
         raise ConfigError(f"prompt file {path} is missing: reinstall ttd-dr")
     return without_comments(path.read_text(encoding="utf-8"))
