@@ -123,3 +123,9 @@ def test_anchored_search_keeps_what_the_whole_question_finds() -> None:
     # the research question itself as the query is one plain search
     same = asyncio.run(anchored_search(pool, question, question, k=2))
     assert [p.title for p in same] == [p.title for p in asyncio.run(pool.search(question, k=2))]
+    # passages the run has already seen are not offered again from the question's ranking: its next one is
+    first = {p.id: p.title for p in asyncio.run(pool.search(question, k=4))}
+    seen = [i for i, t in first.items() if t == "Counterparts (album)"]
+    later = [p.title for p in asyncio.run(anchored_search(pool, hop, question, k=2, seen=seen))]
+    assert "Counterparts (album)" not in later and later[0] == alone[0]
+    assert later[1] in first.values()  # the question's next-ranked passage took the free slot

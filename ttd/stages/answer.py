@@ -2,7 +2,8 @@
 
 For a short-answer question the search question's results are fused with the research question's
 (`retrieval.anchor`): a hop query alone loses words the whole question has, and with them passages a single
-retrieval would have found. A report's sub-topic questions search alone, so each step brings new sources.
+retrieval would have found; the question's passages already retrieved are skipped, so each hop adds its
+next-ranked ones. A report's sub-topic questions search alone, so each step brings new sources.
 
 The answer is a concise summary, not raw documents; it cites the run-wide source numbers that the
 `SourceRegistry` gives each passage on first retrieval, so later stages can keep and check them.
@@ -24,7 +25,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     step = step_index(state, "answer")
     cfg = deps.config.retrieval
     anchor = state["question"] if cfg.anchor and short_answer(state["question"]) else ""
-    passages = await anchored_search(deps.retriever, question, anchor, cfg.k)
+    passages = await anchored_search(deps.retriever, question, anchor, cfg.k, seen=state.get("sources", {}))
     registry = SourceRegistry(state.get("sources"))
     numbered = [registry.add(p) for p in passages]
     shown = [registry.records()[p.id] for p in passages]
