@@ -90,8 +90,8 @@ def table(title: str, rows: list[dict[str, float]]) -> list[str]:
         "|---|---|",
         f"| the question once (rag) | {mean['question']:.2f} |",
         f"| each hop alone | {mean['hops']:.2f} |",
-        f"| each hop anchored to the question (RRF), its top passages at every hop | {mean['repeats']:.2f} |",
-        f"| each hop anchored, the question's passages already seen skipped (the run) | {mean['anchored']:.2f} |",
+        f"| each hop anchored (RRF), the question's top passages at every hop | {mean['repeats']:.2f} |",
+        f"| each hop anchored, the question's seen passages skipped (the run) | {mean['anchored']:.2f} |",
         "",
     ]
 
