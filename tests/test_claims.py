@@ -159,6 +159,38 @@ def test_the_loop_exits_when_noise_stops_falling(scripted, tmp_path):
     assert [r.noise for r in report.trajectory.noise] == [1.0, 1.0, 1.0]
 
 
+def test_a_revision_noisier_than_its_draft_is_rejected_and_kept_on_record(scripted, tmp_path):
+    good = "# Rome\n\nHeavy taxation drove small farmers off their land [1].\n"
+    bad = "# Rome\n\nThe passages say nothing about Rome.\n"
+    revisions = iter([good, bad])
+    scripted.respond("revise", lambda m: next(revisions))
+    report = run(tmp_path, steps=2, early_exit=False)
+    noise = report.trajectory.noise
+    assert [r.noise for r in noise] == [1.0, 0.0, 0.0]
+    assert noise[1].rejected is None and noise[2].rejected is not None
+    assert noise[2].rejected.noise == 1.0 and noise[2].rejected.text.strip() == bad.strip()
+    assert report.trajectory.drafts[2] == report.trajectory.drafts[1]  # R_2 is R_1 again
+    report_prompt = next(c for c in scripted.calls if c.role == "report").prompt
+    assert "Heavy taxation" in report_prompt and "say nothing" not in report_prompt
+    saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
+    assert saved["trajectory"]["noise"][2]["rejected"]["noise"] == 1.0
+    drafts = tmp_path / report.run_id / "drafts"
+    assert (drafts / "R02.md").read_text() == report.trajectory.drafts[1]
+    assert "say nothing" in (drafts / "R02.rejected.md").read_text()
+    from ttd.display import noise_table
+
+    assert "R2 (revision at 1.00 rejected)" in [str(c) for c in noise_table(saved).columns[0]._cells]
+
+
+def test_with_keep_best_off_a_noisier_revision_stands(scripted, tmp_path):
+    revisions = iter(
+        ["# Rome\n\nHeavy taxation drove small farmers off their land [1].\n", "# Rome\n\nNo.\n"]
+    )
+    scripted.respond("revise", lambda m: next(revisions))
+    report = run(tmp_path, steps=2, early_exit=False, verify={"keep_best": False})
+    assert [r.noise for r in report.trajectory.noise] == [1.0, 0.0, 1.0]
+
+
 def test_without_early_exit_noise_never_ends_the_loop(scripted, tmp_path):
     scripted.respond("revise", lambda m: "# Rome\n\nHeavy taxation drove small farmers off their land [1].\n")
     report = run(tmp_path, steps=3, early_exit=False)

@@ -125,6 +125,9 @@ class VerifyConfig(BaseModel):
     mode: Literal["off", "lexical", "embed", "llm"] = "llm"
     noise_threshold: float = Field(0.2, ge=0, le=1, description="stop when a draft's noise is at most this")
     patience: int = Field(2, ge=1, description="stop when noise has not fallen for this many steps")
+    keep_best: bool = Field(
+        True, description="reject a revision noisier than the draft it revised (R_t stays R_{t-1})"
+    )
     unverified: Literal["list", "drop"] = "list"
     batch: int = Field(10, ge=1, description="claims per verifier call")
     support: float = Field(0.75, gt=0, le=1, description="word overlap accepted as support without a call")

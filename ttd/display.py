@@ -39,6 +39,10 @@ class RunView:
         elif e.kind == "question":
             self.current_question = e.detail
             self.log.append(f"Q{e.step}: {e.detail}")
+        elif e.kind == "revision_rejected":
+            self.log.append(
+                f"R{e.step} rejected ({e.detail}): R{e.step - 1} kept" if e.step else e.detail or ""
+            )
         elif e.kind == "exit":
             self.log.append(f"loop ended early at step {e.step}: {e.detail}")
         elif e.kind == "llm_call":
@@ -79,6 +83,8 @@ def noise_table(report: dict[str, Any]) -> RenderableType:
             for s in ("supported", "unsupported", "contradicted")
         }
         label = r["draft"] if r["draft"] == "report" else f"R{r['draft']}"
+        if r.get("rejected"):
+            label = f"{label} (revision at {r['rejected']['noise']:.2f} rejected)"
         table.add_row(
             str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts), "#" * round(20 * r["noise"])
         )

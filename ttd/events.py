@@ -26,6 +26,7 @@ EventKind = Literal[
     "stage_finished",
     "question",  # the denoising question of step t
     "exit",  # the loop stopped early; detail says why
+    "revision_rejected",  # R_t was noisier than R_{t-1}, which stays the draft; detail gives both noises
     "llm_call",  # one gateway call finished; tokens and latency
     "dllm_step",  # one denoising step of a diffusion-LLM sampler
     "variant",  # a self-evolution variant was scored

@@ -42,12 +42,21 @@ class Claim(BaseModel):
     area: str | None = None
 
 
+class RejectedRevision(BaseModel):
+    """The reviser's text for step t when it was noisier than R_{t-1} (R_t is R_{t-1} again)."""
+
+    text: str
+    noise: float
+    claims: list[Claim] = Field(default_factory=list)
+
+
 class NoiseRecord(BaseModel):
     """Draft R_t's claim table and Noise(R_t), the share of its claims not supported."""
 
     draft: int
     noise: float
     claims: list[Claim] = Field(default_factory=list)
+    rejected: RejectedRevision | None = Field(None, description="a noisier revision turned away at step t")
 
 
 class Trajectory(BaseModel):

@@ -178,6 +178,9 @@ class Run:
                             continue
                         for node_update in chunk.values():
                             for text in (node_update or {}).get("drafts", []):
+                                if isinstance(text, dict):  # a rejected revision: R_t is R_{t-1} again
+                                    run.reject_draft(text["draft"], text["text"])
+                                    continue
                                 run.write_draft(drafts, text)
                                 drafts += 1
                         # wall time accumulates per finished node: a kill -9 loses at most one node's time

@@ -75,6 +75,13 @@ class RunDir:
     def write_draft(self, index: int, text: str) -> None:
         _write(self.path / "drafts" / f"R{index:02d}.md", text)
 
+    def reject_draft(self, index: int, kept: str) -> None:
+        """R_t was noisier than R_{t-1}: its file becomes R_tt.rejected.md and R_tt.md holds R_{t-1}."""
+        path = self.path / "drafts" / f"R{index:02d}.md"
+        if path.exists():
+            path.replace(path.with_suffix(".rejected.md"))
+        _write(path, kept)
+
     def write_report(self, markdown: str, report_json: str) -> None:
         _write(self.path / "report.md", markdown)
         _write(self.path / "report.json", report_json)

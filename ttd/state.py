@@ -84,17 +84,37 @@ class ClaimRecord(TypedDict):
     area: str | None
 
 
+class RejectedRevision(TypedDict):
+    """A revision the verifier turned away because it was noisier than the draft it revised."""
+
+    text: str
+    noise: float
+    claims: list[ClaimRecord]
+
+
 class NoiseRecord(TypedDict):
     """The claim table of draft R_t and its noise: the share of claims not supported."""
 
     draft: int
     noise: float
     claims: list[ClaimRecord]
+    rejected: NotRequired[RejectedRevision]  # R_t is R_{t-1} again: the reviser's text was noisier
 
 
 def step_index(state: ResearchState, stage: str) -> int:
     """The t a stage works on: question and answer open step |qa| + 1; later stages close step |qa|."""
     return len(state.get("qa", [])) + (1 if stage in ("question", "answer") else 0)
+
+
+def revise_drafts(left: list[Any] | None, right: list[Any] | None) -> list[str]:
+    """Append each new draft; a `{"draft": t, "text": ...}` item sets R_t instead (a rejected revision)."""
+    out = list(left or [])
+    for item in right or []:
+        if isinstance(item, dict):
+            out[item["draft"]] = item["text"]
+        else:
+            out.append(item)
+    return out
 
 
 def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
@@ -104,7 +124,7 @@ def merge_dicts(left: dict[str, Any] | None, right: dict[str, Any] | None) -> di
 class ResearchState(TypedDict, total=False):
     question: str
     plan: list[PlanArea]
-    drafts: Annotated[list[str], operator.add]  # R_0 .. R_T
+    drafts: Annotated[list[str], revise_drafts]  # R_0 .. R_T
     qa: Annotated[list[QARecord], operator.add]
     sources: Annotated[dict[str, dict[str, Any]], merge_dicts]  # passage id -> Passage fields + "n"
     pending_question: str | None  # asked at step t, answered by the next node

@@ -189,6 +189,7 @@ class TtdResearch(System):
                 "run_id": report.run_id,
                 "steps": len(report.trajectory.steps),
                 "noise": [r.noise for r in report.trajectory.noise],
+                "rejected_revisions": sum(r.rejected is not None for r in report.trajectory.noise),
                 "report_supported": _supported_share(report),
             },
         )

@@ -2,14 +2,18 @@
 
 Runs after the draft and after each revision. The claim table and Noise(R_t) go into the trajectory, the
 question agent reads them, and the loop ends when noise is low enough or has stopped falling.
+A revision noisier than the draft it revised is rejected (`verify.keep_best`): R_t is R_{t-1} again and
+the rejected text is kept in R_t's record. A small reviser sometimes rewrites supported sentences into
+talk about "the passages"; denoising must not end noisier than it began.
 """
 
 from __future__ import annotations
 
 from ttd.claims import noise_record, settings_for, verify
 from ttd.context import Deps
+from ttd.events import emit
 from ttd.shape import noise_exit_from
-from ttd.state import NoiseRecord, ResearchState
+from ttd.state import NoiseRecord, RejectedRevision, ResearchState
 
 
 def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int, fewest: int) -> str | None:
@@ -41,6 +45,17 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     )
     record = noise_record(t, claims)
     update: dict = {"noise": [record], "usage": usage}
+    before = (state.get("noise") or [None])[-1]
+    if deps.config.verify.keep_best and t > 0 and before and record["noise"] > before["noise"]:
+        rejected: RejectedRevision = {"text": drafts[-1], "noise": record["noise"], "claims": claims}
+        record = {**before, "draft": t, "rejected": rejected}
+        emit(
+            "revision_rejected",
+            stage="verify",
+            step=t,
+            detail=f"noise {rejected['noise']:.2f} > {before['noise']:.2f}",
+        )
+        update = {"noise": [record], "usage": usage, "drafts": [{"draft": t, "text": drafts[-2]}]}
     fewest = noise_exit_from(state, deps.config)
     if reason := exit_on_noise([*state.get("noise", []), record], deps, t, fewest):
         update["exit_reason"] = reason
