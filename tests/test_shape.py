@@ -54,22 +54,34 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     # a claim the word-overlap pass cannot settle, so each check of R_1 and R_2 asks the verifier
     scripted.respond("draft", lambda m: "# Adrianople\n\nThe Huns pushed many peoples west.\n")
     scripted.respond("verify", lambda m: json.dumps({"verdicts": []}))
-    scripted.respond("report", lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0])
     report = research(SHORT, tmp_path, steps=5, min_steps=3)
     assert [s.step for s in report.trajectory.steps] == [1, 2]  # two hops, not five steps
     assert report.trajectory.exit_reason == "steps"
     prompts = {c.role: c.prompt for c in scripted.calls}
     assert "1 to 3 areas" in prompts["plan"] and "120 words" in prompts["draft"]
-    assert "keep it a short answer" in prompts["revise"] and "**Answer:**" in prompts["report"]
-    assert "one section per plan area" not in prompts["report"]
-    # a small model calls the plan covered after one hop with nothing supported: it is not asked to
+    assert "keep it a short answer" in prompts["revise"]
+    # the first hop is the plan's own; only the second is asked, and never offered "covered"
+    assert report.trajectory.steps[0].question == "Hop 1: Find fact 1"
     asked = [c.prompt for c in scripted.calls if c.role == "question"]
-    assert len(asked) == 2 and all('Set "covered" to false' in p for p in asked)
+    assert len(asked) == 1 and 'Set "covered" to false' in asked[0]
     caps = {c.role: c.params.get("max_tokens") for c in scripted.calls}
-    assert (caps["draft"], caps["revise"], caps["report"]) == (220, 300, 450)  # shape.SHORT_MAX_TOKENS
-    # the report repeats R_2: its verdicts are reused, so the unclear claim is not checked a third time
-    assert scripted.roles().count("verify") == 2
+    assert (caps["draft"], caps["answer"], caps["revise"]) == (220, 200, 300)  # shape.SHORT_MAX_TOKENS
+    # R_2 is the report: no rewrite call, and its verdicts are reused, so no third check
+    assert "report" not in scripted.roles() and scripted.roles().count("verify") == 2
+    assert (
+        len(scripted.calls) == 9
+    )  # plan, draft, (answer, revise, verify), question, (answer, revise, verify)
+    assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
+
+
+def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_path):
+    scripted.reply("plan", _hops(3))
+    report = research(SHORT, tmp_path, steps=5, denoise=False, hops=3)
+    assert len(report.trajectory.steps) == 3  # `hops` raised from its default 2
+    call = next(c for c in scripted.calls if c.role == "report")
+    assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
+    assert "one section per plan area" not in call.prompt
 
 
 def test_a_supported_short_answer_stops_after_its_first_step(scripted, tmp_path):

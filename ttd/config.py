@@ -156,6 +156,9 @@ class ResearchConfig(BaseModel):
     min_steps: StrictInt = Field(
         1, ge=0, description="steps before the question agent may declare the plan covered"
     )
+    hops: StrictInt = Field(
+        2, ge=1, le=100, description="most steps for a short-answer question (one per plan hop, within steps)"
+    )
     early_exit: bool = Field(
         True, description="stop before N steps when the plan is covered or questions repeat"
     )

@@ -16,7 +16,7 @@ from ttd.formatting import passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
 from ttd.retrieval.fusion import anchored_search
-from ttd.shape import short_answer
+from ttd.shape import max_tokens, short_answer
 from ttd.state import QARecord, ResearchState, step_index
 
 
@@ -32,7 +32,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     passages_block = passages_text(shown, deps.config.retrieval.passage_chars)
     variables = {"question": question, "passages": passages_block}
     context = f"Passages:\n{passages_block}"
-    out = await generate(deps, Request("answer", "answer", variables, step=step, context=context))
+    cap = max_tokens("answer", state["question"], deps.config)  # one hop's fact needs few words
+    out = await generate(
+        deps, Request("answer", "answer", variables, step=step, context=context, max_tokens=cap)
+    )
     record: QARecord = {
         "step": step,
         "question": question,

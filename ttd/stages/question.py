@@ -6,6 +6,10 @@ research question is refused in code: the agent is told once, then the question 
 claim or the first plan area (hop) not yet searched. The loop ends early when the agent declares the plan
 covered (allowed after `min_steps`), or when nothing new is left to ask; `early_exit = false` turns the
 former off.
+
+A short-answer question's first unknown is its plan's first hop, so step 1 asks it without a model call,
+and a refused question goes straight to the next hop: on the 1.5B these calls mostly returned the whole
+question again, and a call is 20-35 s of a 2-core machine.
 """
 
 from __future__ import annotations
@@ -58,6 +62,18 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if reason := deps.gateway.budget_reached():
         return _exit(step, total, "budget", {"budget_reached": reason})
     may_stop = cfg.early_exit and step > fewest
+    earlier = [r["question"] for r in state.get("qa", [])]
+
+    def unusable(q: str) -> bool:
+        """Empty, a repeat, or the whole research question again (a hop must ask for one unknown)."""
+        return not q or any(
+            similarity(q, old) >= cfg.dedup_threshold for old in [*earlier, state["question"]]
+        )
+
+    short = short_answer(state["question"])
+    if short and step == 1 and (first := next((q for q in hop_queries(state) if not unusable(q)), "")):
+        emit("question", stage="question", step=step, total_steps=total, detail=first)
+        return {"pending_question": first, "exit_reason": None}
     rule = (
         'Set "covered" to true only if every plan area is already well supported by the answers above.'
         if may_stop
@@ -75,16 +91,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if may_stop and outs[0].value.covered:
         return _exit(step, total, "covered", _recorded(outs))
 
-    earlier = [r["question"] for r in state.get("qa", [])]
-
-    def unusable(q: str) -> bool:
-        """Empty, a repeat, or the whole research question again (a hop must ask for one unknown)."""
-        return not q or any(
-            similarity(q, old) >= cfg.dedup_threshold for old in [*earlier, state["question"]]
-        )
-
     question, fallbacks = _clean(outs[0].value.question), 0
-    if unusable(question):
+    if unusable(question) and short:  # the next hop, not a second call that mostly repeats (see above)
+        question = next((q for q in fallback_questions(state) if not unusable(q)), "")
+        fallbacks = 1
+        if not question:
+            return _exit(step, total, "repeat", _recorded(outs))
+    elif unusable(question):
         note = "That question is empty or repeats an earlier one. Ask a different one."
         outs.append(await generate(deps, request.follow_up(outs[0].value.model_dump_json(), note)))
         question = _clean(outs[1].value.question)
@@ -119,6 +132,16 @@ def fallback_questions(state: ResearchState) -> list[str]:
     plan area; for a short answer the plan's hops first (the next unknown fact), then the claims."""
     noise = state.get("noise") or []
     claims = [c["text"] for c in (noise[-1]["claims"] if noise else []) if c["status"] != "supported"]
-    hops = [f"{a['title']}: {a['goal']}" if a.get("goal") else a["title"] for a in state.get("plan", [])]
+    hops = hop_queries(state)
     ordered = [*hops, *claims] if short_answer(state["question"]) else [*claims, *hops]
-    return [" ".join(re.sub(r"\s*\[\d+\]", "", q).split()[:16]) for q in ordered]
+    return [_query(q) for q in ordered]
+
+
+def hop_queries(state: ResearchState) -> list[str]:
+    """Each plan area as a search query: its title (the fact to find) and goal (what to look up)."""
+    areas = state.get("plan", [])
+    return [_query(f"{a['title']}: {a['goal']}" if a.get("goal") else a["title"]) for a in areas]
+
+
+def _query(text: str) -> str:
+    return " ".join(re.sub(r"\s*\[\d+\]", "", text).split()[:16])

@@ -4,6 +4,10 @@ After the model writes it, the report is cleaned (`ttd.hygiene`: prompt scaffold
 repeated paragraphs), its citations are checked (`ttd.citations`), and each claim is verified against the
 retrieved passages (`ttd.claims`): claims no source supports are dropped or listed under "Not verified"
 (`verify.unverified`). A short-answer question gets its answer, with its citation, as the first line.
+
+A short answer that was denoised is its own report: R_T is already the answer in a few checked sentences,
+so it is grounded and opened with its answer line without another model call (a rewrite cost a call and
+its verification on a 2-core machine, and sometimes changed the answer R_T had supported).
 """
 
 from __future__ import annotations
@@ -45,18 +49,21 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "shape": instructions("report", state["question"]),
     }
     step = step_index(state, "report")
-    out = await generate(
-        deps,
-        Request(
-            "report",
-            "report",
-            variables,
-            step=step,
-            context=f"Research notes:\n{notes}",
-            max_tokens=max_tokens("report", state["question"], deps.config),
-        ),
-    )
-    usage = list(out.usage)
+    from_rt = short and bool(drafts) and deps.config.denoise
+    out = None
+    if not from_rt:
+        out = await generate(
+            deps,
+            Request(
+                "report",
+                "report",
+                variables,
+                step=step,
+                context=f"Research notes:\n{notes}",
+                max_tokens=max_tokens("report", state["question"], deps.config),
+            ),
+        )
+    usage = list(out.usage) if out else []
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -65,12 +72,15 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         else ""
     )
     sources = state.get("sources", {})
-    raw, foreign = strip_foreign_urls(clean_markdown(out.value) or (drafts[-1] if drafts else ""), sources)
+    written_by_model = clean_markdown(out.value) if out else ""
+    raw, foreign = strip_foreign_urls(written_by_model or (drafts[-1] if drafts else ""), sources)
     written, fixes = clean(raw)
-    body, attributed = attribute(written, sources, state["question"])
+    # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
+    body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
     from_draft = 0
     if (
-        drafts
+        out
+        and drafts
         and finalize(body, sources).stats["cited"] == 0
         and finalize(drafts[-1], sources).stats["cited"] > 0
     ):
@@ -97,10 +107,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         drop = {c["text"] for c in claims if c["status"] != "supported"}
         unverified = [c["text"] for c in claims if c["status"] == "unsupported"]
         body = remove_claims(body, drop)
-        if short and (
+        if from_rt:
+            body, attributed = attribute(body, sources, state["question"])
+            body = _answer_first(body, state["question"], qa)
+        elif short and (
             line := answer_line(state["question"], qa, [c["text"] for c in claims if c["text"] not in drop])
         ):
             body = _open_with(body, line)
+    elif from_rt:
+        body, attributed = attribute(body, sources, state["question"])
+        body = _answer_first(body, state["question"], qa)
     elif short and (line := answer_line(state["question"], qa, [])):
         body = _open_with(body, line)
     body, more = clean(body)
@@ -141,8 +157,18 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "exit_reason": state.get("exit_reason") or "steps",
         "budget_reached": budget,
         "usage": usage,
-        "evolution": out.evolution,
+        "evolution": out.evolution if out else [],
     }
+
+
+def _answer_first(body: str, question: str, qa: list[QARecord]) -> str:
+    """R_T as a report: its first claim is its answer sentence (the short draft's shape); cited, it becomes
+    the answer line, else the cited sentence that best answers the question does."""
+    claims = split_claims(body)
+    if claims and re.search(r"\[\d+\]", claims[0].text):
+        return _open_with(remove_claims(body, {claims[0].text}), claims[0].text)
+    line = answer_line(question, qa, [c.text for c in claims])
+    return _open_with(body, line) if line else body
 
 
 def _open_with(body: str, line: str) -> str:
