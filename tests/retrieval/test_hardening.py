@@ -177,8 +177,9 @@ def test_injected_instructions_are_framed_as_data_and_injected_urls_stripped(
         ),
     )
     report = ttd.research(
-        # verify off: claim checks would drop the link's sentence first; the URL guard is the subject here
-        Q,
+        # verify off: claim checks would drop the link's sentence first; the URL guard is the subject here.
+        # A report question: a short answer's report is R_T, and the report writer is what obeys here.
+        "Describe the Tanager Falls: how tall are they?",
         out=tmp_path / "runs",
         steps=1,
         corpora=["inj"],
