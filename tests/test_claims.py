@@ -161,7 +161,7 @@ def test_the_loop_exits_when_noise_stops_falling(scripted, tmp_path):
 
 def test_a_revision_noisier_than_its_draft_is_rejected_and_kept_on_record(scripted, tmp_path):
     good = "# Rome\n\nHeavy taxation drove small farmers off their land [1].\n"
-    bad = "# Rome\n\nThe passages say nothing about Rome.\n"
+    bad = "# Rome\n\nRome fell because the moon turned red over the Alps.\n"
     revisions = iter([good, bad])
     scripted.respond("revise", lambda m: next(revisions))
     report = run(tmp_path, steps=2, early_exit=False)
@@ -171,12 +171,12 @@ def test_a_revision_noisier_than_its_draft_is_rejected_and_kept_on_record(script
     assert noise[2].rejected.noise == 1.0 and noise[2].rejected.text.strip() == bad.strip()
     assert report.trajectory.drafts[2] == report.trajectory.drafts[1]  # R_2 is R_1 again
     report_prompt = next(c for c in scripted.calls if c.role == "report").prompt
-    assert "Heavy taxation" in report_prompt and "say nothing" not in report_prompt
+    assert "Heavy taxation" in report_prompt and "moon" not in report_prompt
     saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
     assert saved["trajectory"]["noise"][2]["rejected"]["noise"] == 1.0
     drafts = tmp_path / report.run_id / "drafts"
     assert (drafts / "R02.md").read_text() == report.trajectory.drafts[1]
-    assert "say nothing" in (drafts / "R02.rejected.md").read_text()
+    assert "moon" in (drafts / "R02.rejected.md").read_text()
     from ttd.display import noise_table
 
     assert "R2 (revision at 1.00 rejected)" in [str(c) for c in noise_table(saved).columns[0]._cells]
@@ -320,3 +320,25 @@ def test_scaffolding_phrases_come_from_the_prompt_files():
     assert "research notes" in phrases and "the draft to revise" in phrases and "new evidence" in phrases
     text, fixes = clean("# T\n\n## Research notes\n\nA real fact about the Goths in 376 [1].\n")
     assert "Research notes" not in text and fixes == 1 and "Goths in 376 [1]." in text
+
+
+def test_sentences_about_the_passages_are_not_report_text():
+    from ttd.stages.report import answer_line
+
+    text = (
+        "# Spurs\n\nThe passage does not mention Leonard Francis. Passage [1] discusses a mule film.\n\n"
+        "Tottenham Hotspur is known as Spurs [1]. The Northwest Passage links two oceans [2].\n"
+    )
+    assert problems(text)["scaffolding"] == 2
+    cleaned = clean(text)[0]
+    assert "passage does not" not in cleaned and "Passage [1]" not in cleaned
+    assert "known as Spurs [1]" in cleaned and "Northwest Passage" in cleaned
+    qa = [
+        {
+            "step": 1,
+            "question": "q",
+            "answer": "Passage [1] does not answer what Spurs is called.",
+            "source_ids": [],
+        }
+    ]
+    assert answer_line("What is Tottenham Hotspur called?", qa, []) is None

@@ -24,6 +24,13 @@ _CITES = re.compile(r"\s?\[\d{1,4}\]")
 # A mark at the very start of a line is list numbering written as a citation ("[1] Over-reliance on ..."):
 # a citation follows its claim. Marks alone on a line are what is left of a removed claim.
 _LEADING_MARK = re.compile(r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\[\d{1,4}\]\s*(?=\S)")
+# A sentence about the prompt's passages rather than the world ("The passage does not mention ...",
+# "Passage [1] discusses ..."): a small model writes them into drafts and answers; a report never should.
+_META = re.compile(
+    r"\b(?:the|this|these|those|given|provided|above)\s+(?:given\s+|provided\s+|retrieved\s+|other\s+)?"
+    r"passages?\b|\bpassages?\s*\[\d+\]",
+    re.I,
+)
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
@@ -50,6 +57,11 @@ def _phrase_re() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w]){alts}(?![\w])", re.I) if alts else re.compile(r"(?!x)x")
 
 
+def is_meta(sentence: str) -> bool:
+    """Whether `sentence` talks about the prompt's passages instead of stating a fact."""
+    return bool(_META.search(sentence))
+
+
 def _norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", _CITES.sub("", text).lower()))
 
@@ -68,7 +80,7 @@ def problems(markdown: str) -> dict[str, int]:
     return {
         "broken_marks": len(_BROKEN.findall(body)),
         "stray_marks": sum(bool(_ONLY_MARKS.match(ln) or _LEADING_MARK.match(ln)) for ln in lines),
-        "scaffolding": len(phrase.findall(body)),
+        "scaffolding": len(phrase.findall(body)) + len(_META.findall(body)),
         "repeated_paragraphs": repeated,
     }
 
@@ -95,7 +107,7 @@ def clean(markdown: str) -> tuple[str, int]:
             pieces = []
             for sentence in re.findall(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)", new):
                 key = _norm(sentence)
-                if phrase.search(sentence):
+                if phrase.search(sentence) or is_meta(sentence):
                     fixes += 1
                     continue
                 if len(key.split()) >= 8 and key in seen_sentences:

@@ -19,7 +19,7 @@ from ttd.claims import noise_record, remove_claims, settings_for, split_claims, 
 from ttd.context import Deps
 from ttd.formatting import clean_markdown, clean_title, history_text, opening
 from ttd.generate import Request, generate
-from ttd.hygiene import clean
+from ttd.hygiene import clean, is_meta
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
 
@@ -33,6 +33,7 @@ def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str 
     cited = [c for c in supported if re.search(r"\[\d+\]", c)]
     for r in reversed(qa):
         cited += [s.strip() for s in re.findall(r"[^.!?\n]+[.!?]?", r["answer"]) if re.search(r"\[\d+\]", s)]
+    cited = [c for c in cited if not is_meta(c)]  # "Passage [1] does not answer this" answers nothing
     if not cited:
         return None
     return max(cited, key=lambda s: len(words & set(re.findall(r"[a-z0-9]+", s.lower()))))
