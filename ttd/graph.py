@@ -1,7 +1,8 @@
 """The research graph: Algorithm 1 of TTD-DR as a LangGraph `StateGraph`.
 
     plan -> draft R0 -> verify -> for t = 1..N: question Q_t -> answer A_t -> revise R_t -> verify -> report
-    (N: the configured steps; for a short-answer question, one per hop of the plan)
+    (N: the configured steps; for a short-answer question, one per hop of the plan, at most `hops`)
+    (verify keeps R_{t-1} as R_t when the revision is noisier: noise never rises along the trajectory)
     (exit early: plan covered, Q_t repeats, budget reached, or Noise(R_t) low enough or no longer falling)
 
 Every node is one stage module in `ttd/stages/`; each stage's model output comes from `ttd.generate`,
