@@ -342,3 +342,17 @@ def test_sentences_about_the_passages_are_not_report_text():
         }
     ]
     assert answer_line("What is Tottenham Hotspur called?", qa, []) is None
+
+
+def test_the_report_is_written_from_the_checked_draft(scripted, tmp_path):
+    """R_T's unsupported claims never reach the report writer's prompt; its supported ones do."""
+    scripted.reply("draft", "# Rome\n\n## Causes\n\nRome fell because the moon turned red over the Alps.\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    report = run(tmp_path, steps=1, early_exit=False)
+    last = report.trajectory.noise[-1]
+    assert {c.status for c in last.claims} == {"supported", "unsupported"}
+    prompt = next(c for c in scripted.calls if c.role == "report").prompt
+    draft_shown = prompt.split("<draft>")[1].split("</draft>")[0]
+    assert "moon turned red" not in draft_shown
+    assert all(c.text in draft_shown for c in last.claims if c.status == "supported")

@@ -46,6 +46,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     short = short_answer(state["question"])
     variables = {
         **opening(state, no_draft="(no draft: write the report from the notes)"),
+        "draft": checked_draft(state) or "(no draft: write the report from the notes)",
         "history": notes,
         "shape": instructions("report", state["question"]),
     }
@@ -160,6 +161,17 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "usage": usage,
         "evolution": out.evolution if out else [],
     }
+
+
+def checked_draft(state: ResearchState) -> str:
+    """R_T without the claims its check found unsupported or contradicted: the report is written from what
+    the sources bear out (a 1.5B copied R_T's unsupported sentences back into the report whatever it was
+    told). Unchecked, R_T as it is."""
+    drafts = state.get("drafts") or []
+    verdicts = _last_verdicts(state)
+    if not drafts or not verdicts:
+        return drafts[-1] if drafts else ""
+    return remove_claims(drafts[-1], {c["text"] for c in verdicts if c["status"] != "supported"})
 
 
 def _answer_first(body: str, question: str, qa: list[QARecord]) -> str:
