@@ -93,6 +93,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
 
     record = None
     unverified: list[str] = []
+    kept: list[str] = []  # the report's claims that stood the check
     if deps.config.verify.mode != "off" and split_claims(body):
         claims, more_usage = await verify(
             body,
@@ -109,17 +110,11 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         drop = {c["text"] for c in claims if c["status"] != "supported"}
         unverified = [c["text"] for c in claims if c["status"] == "unsupported"]
         body = remove_claims(body, drop)
-        if from_rt:
-            body, attributed = attribute(body, sources, state["question"])
-            body = _answer_first(body, state["question"], qa)
-        elif short and (
-            line := answer_line(state["question"], qa, [c["text"] for c in claims if c["text"] not in drop])
-        ):
-            body = _open_with(body, line)
-    elif from_rt:
+        kept = [c["text"] for c in claims if c["text"] not in drop]
+    if from_rt:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
-    elif short and (line := answer_line(state["question"], qa, [])):
+    elif short and (line := answer_line(state["question"], qa, kept)):
         body = _open_with(body, line)
     body, more = clean(body)
     fixes += more
