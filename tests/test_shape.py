@@ -23,6 +23,12 @@ SHORT = "Which people defeated the Roman army at Adrianople?"
         ("Hugo Rodríguez Romero plays for a team in the autonomous community of what?", True),
         ("Lorenzo Monaco was influenced by which Italian painter and architect?", True),
         ("What caused the fall of the Western Roman Empire?", False),
+        (
+            'The actor known for his role as "Freddie" in The Deep Blue Sea won the Laurence Olivier Award '
+            "for his performance in which play?",
+            True,
+        ),
+        ("What role did the Huns play in the fall of Rome?", False),
         ("Why did the Western Roman Empire fall?", False),
         ("Evaluate the consequences of TikTok bans. Which companies are exposed?", False),
         ("Chart the landscape of AI agents and core technologies.", False),

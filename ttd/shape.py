@@ -28,7 +28,8 @@ _OPENER = re.compile(
 _WH = re.compile(r"\b(?:who|whom|whose|which|what|when|where|how many)\b", re.I)
 _LONG = re.compile(
     r"\b(?:why|explain|analy[sz]e|discuss|compare|evaluate|assess|describe|how did|how does|caus\w*|"
-    r"reasons?|factors?|impacts?|effects?|role|significance|consequences?)\b",
+    r"reasons?|factors?|impacts?|effects?|(?:what|the) roles? (?:of|did|does|do|played)|significance|"
+    r"consequences?)\b",
     re.I,
 )
 

@@ -65,7 +65,7 @@ def spec(tmp_path: Path, **kw) -> BenchSpec:
 def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path):
     golds = gold_by_question()
     questions = {r.id: r.question for r in load("hotpotqa", 10)[1]}
-    assert 0 < sum(map(short_answer, questions.values())) < 10  # both shapes are in the sample
+    assert any(map(short_answer, questions.values()))  # HotpotQA questions are factoid: the short shape
     install_responders(scripted, golds)
     result = run_bench(spec(tmp_path, systems=SYSTEMS, concurrency=3), progress=False, echo=lambda m: None)
     out = result.out
