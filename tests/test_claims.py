@@ -356,3 +356,13 @@ def test_the_report_is_written_from_the_checked_draft(scripted, tmp_path):
     draft_shown = prompt.split("<draft>")[1].split("</draft>")[0]
     assert "moon turned red" not in draft_shown
     assert all(c.text in draft_shown for c in last.claims if c.status == "supported")
+
+
+def test_empty_markup_and_a_revised_draft_heading_are_cleaned():
+    text = (
+        "# Monaco\n\n### Revised Draft of the Report\n\n**\n\n**\n\nGiotto influenced him [1].\n\n"
+        "```\ncode\n```\n"
+    )
+    cleaned = clean(text)[0]
+    assert "Revised Draft" not in cleaned and "\n**\n" not in cleaned
+    assert "Giotto influenced him [1]." in cleaned and "```\ncode\n```" in cleaned

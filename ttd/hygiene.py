@@ -18,7 +18,14 @@ from ttd.resources import prompts_dir, without_comments
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
 _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
 # Phrases models copied from earlier versions of the prompts: they stay banned after a prompt is reworded.
-_KNOWN = ("new evidence", "the draft to revise", "the revised draft", "search question", "research notes")
+_KNOWN = (
+    "new evidence",
+    "the draft to revise",
+    "the revised draft",
+    "revised draft of the report",
+    "search question",
+    "research notes",
+)
 _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
 # A mark at the very start of a line is list numbering written as a citation ("[1] Over-reliance on ..."):
@@ -116,6 +123,9 @@ def clean(markdown: str) -> tuple[str, int]:
                 seen_sentences.add(key)
                 pieces.append(sentence)
             text = "".join(pieces).rstrip()
+            if text.strip() and not re.search(r"\w", text) and not stripped.startswith("```"):
+                fixes += 1  # markup left with nothing in it ("**", "- **")
+                continue
             if text.strip() or not stripped:
                 lines.append(text)
         block = "\n".join(lines).strip()
