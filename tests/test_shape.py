@@ -60,7 +60,7 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     # a claim the word-overlap pass cannot settle, so each check of R_1 and R_2 asks the verifier
     scripted.respond("draft", lambda m: "# Adrianople\n\nThe Huns pushed many peoples west.\n")
     scripted.respond("verify", lambda m: json.dumps({"verdicts": []}))
-    report = research(SHORT, tmp_path, steps=5, min_steps=3)
+    report = research(SHORT, tmp_path, steps=5, min_steps=3, short_report="draft")
     assert [s.step for s in report.trajectory.steps] == [1, 2]  # two hops, not five steps
     assert report.trajectory.exit_reason == "steps"
     prompts = {c.role: c.prompt for c in scripted.calls}
@@ -79,6 +79,21 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     )  # plan, draft, (answer, revise, verify), question, (answer, revise, verify)
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
+
+
+def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted, tmp_path):
+    scripted.reply("plan", _hops(2))
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    scripted.respond("draft", lambda m: "# Adrianople\n\nThe Huns pushed many peoples west.\n")
+    scripted.respond("verify", lambda m: json.dumps({"verdicts": []}))
+    scripted.respond("report", lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0])
+    report = research(SHORT, tmp_path, steps=5, min_steps=3)
+    call = next(c for c in scripted.calls if c.role == "report")
+    assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
+    # the rewrite repeats R_2's checked sentences: their verdicts are reused, no third check
+    assert scripted.roles().count("verify") == 2 and len(scripted.calls) == 10
+    assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
 
 
 def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_path):

@@ -160,7 +160,7 @@ class ResearchConfig(BaseModel):
         2, ge=1, le=100, description="most steps for a short-answer question (one per plan hop, within steps)"
     )
     short_report: Literal["draft", "write"] = Field(
-        "draft",
+        "write",
         description='a denoised short answer\'s report: "draft" = R_T grounded as it is (no call), '
         '"write" = the report model rewrites it from the notes',
     )
