@@ -53,14 +53,19 @@ def research(question: str, tmp_path, **kw):
     return ttd.research(question, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
 
 
-def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(scripted, tmp_path):
+def _two_hops(scripted, tmp_path, **kw):
+    """A 2-hop plan run with 5 steps allowed; R_0's claim is one the word-overlap pass cannot settle, so
+    each check of R_1 and R_2 asks the verifier."""
     scripted.reply("plan", _hops(2))
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", revise_with_answer)
-    # a claim the word-overlap pass cannot settle, so each check of R_1 and R_2 asks the verifier
     scripted.respond("draft", lambda m: "# Adrianople\n\nThe Huns pushed many peoples west.\n")
     scripted.respond("verify", lambda m: json.dumps({"verdicts": []}))
-    report = research(SHORT, tmp_path, steps=5, min_steps=3, short_report="draft")
+    return research(SHORT, tmp_path, steps=5, min_steps=3, **kw)
+
+
+def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(scripted, tmp_path):
+    report = _two_hops(scripted, tmp_path, short_report="draft")
     assert [s.step for s in report.trajectory.steps] == [1, 2]  # two hops, not five steps
     assert report.trajectory.exit_reason == "steps"
     prompts = {c.role: c.prompt for c in scripted.calls}
@@ -74,21 +79,15 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     assert (caps["draft"], caps["answer"], caps["revise"]) == (220, 200, 300)  # shape.SHORT_MAX_TOKENS
     # R_2 is the report: no rewrite call, and its verdicts are reused, so no third check
     assert "report" not in scripted.roles() and scripted.roles().count("verify") == 2
-    assert (
-        len(scripted.calls) == 9
-    )  # plan, draft, (answer, revise, verify), question, (answer, revise, verify)
+    # plan, draft, (answer, revise, verify), question, (answer, revise, verify)
+    assert len(scripted.calls) == 9
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
 
 
 def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted, tmp_path):
-    scripted.reply("plan", _hops(2))
-    scripted.respond("answer", answer_from_passage)
-    scripted.respond("revise", revise_with_answer)
-    scripted.respond("draft", lambda m: "# Adrianople\n\nThe Huns pushed many peoples west.\n")
-    scripted.respond("verify", lambda m: json.dumps({"verdicts": []}))
     scripted.respond("report", lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0])
-    report = research(SHORT, tmp_path, steps=5, min_steps=3)
+    report = _two_hops(scripted, tmp_path)
     call = next(c for c in scripted.calls if c.role == "report")
     assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
     # the rewrite repeats R_2's checked sentences: their verdicts are reused, no third check
