@@ -55,7 +55,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             step=t,
             detail=f"noise {rejected['noise']:.2f} > {before['noise']:.2f}",
         )
-        update = {"noise": [record], "usage": usage, "drafts": [{"draft": t, "text": drafts[-2]}]}
+        update |= {"noise": [record], "drafts": [{"draft": t, "text": drafts[-2]}]}
     fewest = noise_exit_from(state, deps.config)
     if reason := exit_on_noise([*state.get("noise", []), record], deps, t, fewest):
         update["exit_reason"] = reason
