@@ -55,7 +55,7 @@ def research(question: str, tmp_path, **kw):
 
 def _two_hops(scripted, tmp_path, **kw):
     """A 2-hop plan run with 5 steps allowed; R_0's claim is one the word-overlap pass cannot settle, so
-    each check of R_1 and R_2 asks the verifier."""
+    a model check of R_1 or R_2 asks the verifier."""
     scripted.reply("plan", _hops(2))
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", revise_with_answer)
@@ -77,10 +77,16 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     assert len(asked) == 1 and 'Set "covered" to false' in asked[0]
     caps = {c.role: c.params.get("max_tokens") for c in scripted.calls}
     assert (caps["draft"], caps["answer"], caps["revise"]) == (220, 200, 300)  # shape.SHORT_MAX_TOKENS
-    # R_2 is the report: no rewrite call, and its verdicts are reused, so no third check
-    assert "report" not in scripted.roles() and scripted.roles().count("verify") == 2
-    # plan, draft, (answer, revise, verify), question, (answer, revise, verify)
-    assert len(scripted.calls) == 9
+    # R_1, half the answer, is checked without a call; R_2 is the report: no rewrite call, and its
+    # verdicts are reused, so no other check
+    assert "report" not in scripted.roles() and scripted.roles().count("verify") == 1
+    assert [r.checked for r in report.trajectory.noise] == [None, "lexical", None]
+    from ttd.display import noise_table
+
+    saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
+    assert "R1 (checked lexically)" in [str(c) for c in noise_table(saved).columns[0]._cells]
+    # plan, draft, (answer, revise), question, (answer, revise, verify)
+    assert len(scripted.calls) == 8
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
 
@@ -90,9 +96,15 @@ def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted,
     report = _two_hops(scripted, tmp_path)
     call = next(c for c in scripted.calls if c.role == "report")
     assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
-    # the rewrite repeats R_2's checked sentences: their verdicts are reused, no third check
-    assert scripted.roles().count("verify") == 2 and len(scripted.calls) == 10
+    # the rewrite repeats R_2's checked sentences: their verdicts are reused, no other check
+    assert scripted.roles().count("verify") == 1 and len(scripted.calls) == 9
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
+
+
+def test_a_short_answer_can_have_every_hop_checked_by_the_model(scripted, tmp_path):
+    report = _two_hops(scripted, tmp_path, short_report="draft", verify={"between_hops": "llm"})
+    assert scripted.roles().count("verify") == 2 and len(scripted.calls) == 9
+    assert [r.checked for r in report.trajectory.noise] == [None, None, None]
 
 
 def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_path):

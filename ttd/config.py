@@ -117,7 +117,8 @@ class VerifyConfig(BaseModel):
 
     `mode`: "llm" (lexical first pass, then batched model checks of the unclear claims), "lexical" or "embed"
     (no model call), or "off". `unverified`: "list" puts report claims no source supports under a "Not
-    verified" heading; "drop" removes them.
+    verified" heading; "drop" removes them. `between_hops`: a short answer's draft with a hop still to go
+    is half an answer; its check only feeds the next question, so by default it costs no model call.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -129,6 +130,10 @@ class VerifyConfig(BaseModel):
         True, description="reject a revision noisier than the draft it revised (R_t stays R_{t-1})"
     )
     unverified: Literal["list", "drop"] = "list"
+    between_hops: Literal["lexical", "llm"] = Field(
+        "lexical",
+        description="how a short answer's drafts before its last hop are checked (lexical: no model call)",
+    )
     batch: int = Field(10, ge=1, description="claims per verifier call")
     support: float = Field(0.75, gt=0, le=1, description="word overlap accepted as support without a call")
     floor: float = Field(0.3, ge=0, le=1, description="word overlap below which a claim is not checked")

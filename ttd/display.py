@@ -85,6 +85,8 @@ def noise_table(report: dict[str, Any]) -> RenderableType:
         label = r["draft"] if r["draft"] == "report" else f"R{r['draft']}"
         if r.get("rejected"):
             label = f"{label} (revision at {r['rejected']['noise']:.2f} rejected)"
+        if r.get("checked") == "lexical":
+            label = f"{label} (checked lexically)"
         table.add_row(
             str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts), "#" * round(20 * r["noise"])
         )

@@ -57,6 +57,7 @@ class NoiseRecord(BaseModel):
     noise: float
     claims: list[Claim] = Field(default_factory=list)
     rejected: RejectedRevision | None = Field(None, description="a noisier revision turned away at step t")
+    checked: str | None = Field(None, description='"lexical" when checked without a model call')
 
 
 class Trajectory(BaseModel):

@@ -99,6 +99,7 @@ class NoiseRecord(TypedDict):
     noise: float
     claims: list[ClaimRecord]
     rejected: NotRequired[RejectedRevision]  # R_t is R_{t-1} again: the reviser's text was noisier
+    checked: NotRequired[str]  # "lexical" when checked without a model call (a short answer between hops)
 
 
 def step_index(state: ResearchState, stage: str) -> int:

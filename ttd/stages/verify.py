@@ -5,6 +5,10 @@ question agent reads them, and the loop ends when noise is low enough or has sto
 A revision noisier than the draft it revised is rejected (`verify.keep_best`): R_t is R_{t-1} again and
 the rejected text is kept in R_t's record. A small reviser sometimes rewrites supported sentences into
 talk about "the passages"; denoising must not end noisier than it began.
+
+A short answer's draft with a hop still to go is checked lexically (`verify.between_hops`): half an
+answer, its check only shows the next question what is unsupported, and a model call for it put the
+2-hop answer over ten calls.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from ttd.claims import noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
-from ttd.shape import noise_exit_from
+from ttd.shape import noise_exit_from, short_answer, step_bounds
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
 
 
@@ -34,16 +38,22 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if not drafts or deps.config.verify.mode == "off":
         return {}
     t = len(drafts) - 1
+    settings = settings_for(deps.config)
+    between_hops = 0 < t < step_bounds(state, deps.config)[1] and short_answer(state["question"])
+    if between_hops and deps.config.verify.between_hops == "lexical":
+        settings.mode = "lexical"
     claims, usage = await verify(
         drafts[-1],
         state.get("sources", {}),
         question=state["question"],
         plan=state.get("plan", []),
-        settings=settings_for(deps.config),
+        settings=settings,
         gateway=deps.gateway,
         step=t,
     )
     record = noise_record(t, claims)
+    if settings.mode == "lexical" and deps.config.verify.mode != "lexical":
+        record["checked"] = "lexical"
     update: dict = {"noise": [record], "usage": usage}
     before = (state.get("noise") or [None])[-1]
     if deps.config.verify.keep_best and t > 0 and before and record["noise"] > before["noise"]:
