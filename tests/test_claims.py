@@ -290,7 +290,7 @@ def test_hygiene_keeps_the_title_and_a_section_written_without_blank_lines():
         "# Rome\n\n## Military Failure:\n1. [1] The Crisis of the Third Century ended many reigns [1].\n"
         "2. [2] Foreign invasions weakened the frontier provinces [2].\n\n## Empty\n\n## End\n\nDone [1].\n"
     )
-    assert text.startswith("# Rome\n\n## Military Failure:\n1. The Crisis of the Third Century")
+    assert text.startswith("# Rome\n\n## Military Failure\n1. The Crisis of the Third Century")
     assert "2. Foreign invasions" in text and "## Empty" not in text and "## End" in text
     assert problems(text)["stray_marks"] == 0
 
@@ -344,18 +344,96 @@ def test_sentences_about_the_passages_are_not_report_text():
     assert answer_line("What is Tottenham Hotspur called?", qa, []) is None
 
 
-def test_the_report_is_written_from_the_checked_draft(scripted, tmp_path):
-    """R_T's unsupported claims never reach the report writer's prompt; its supported ones do."""
+def test_a_long_report_is_written_from_cited_facts_not_from_the_draft(scripted, tmp_path):
+    """R_T's unsupported claims and the plan's goals never reach the report writer's prompt; R_T's supported
+    claims do, each with its number."""
     scripted.reply("draft", "# Rome\n\n## Causes\n\nRome fell because the moon turned red over the Alps.\n")
+    scripted.reply("plan", json.dumps({"areas": [{"title": "Taxes", "goal": "Whether tithes ruined Gaul"}]}))
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", revise_with_answer)
     report = run(tmp_path, steps=1, early_exit=False)
     last = report.trajectory.noise[-1]
     assert {c.status for c in last.claims} == {"supported", "unsupported"}
-    prompt = next(c for c in scripted.calls if c.role == "report").prompt
-    draft_shown = prompt.split("<draft>")[1].split("</draft>")[0]
-    assert "moon turned red" not in draft_shown
-    assert all(c.text in draft_shown for c in last.claims if c.status == "supported")
+    call = next(c for c in scripted.calls if c.role == "report")
+    shown = call.prompt.split("grouped by topic):\n")[1].split("\n\nYour task")[0]
+    facts = "\n".join(line for line in shown.splitlines() if line.startswith("- "))
+    assert (
+        "moon turned red" not in call.prompt and "tithes" not in call.prompt and "<draft>" not in call.prompt
+    )
+    assert all(c.text in facts for c in last.claims if c.status == "supported")
+    assert all(re.search(r"\[\d+\]\.?$", line) for line in facts.splitlines())
+    assert report.citations.facts == len(facts.splitlines())
+
+
+def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
+    text = (
+        "# Rome\n\n## Summary:\n\n- **Military Failure**: [2]\n- **Taxes**: farmers left [1].\n\n"
+        "Army Pay [3]\n"
+    )
+    cleaned = clean(text)[0]
+    assert "## Summary\n" in cleaned and "Military Failure" not in cleaned and "Army Pay" not in cleaned
+    assert "- **Taxes**: farmers left [1]." in cleaned
+
+
+def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject():
+    from ttd.facts import OTHER, by_area, passage_facts
+    from ttd.terms import terms
+
+    src = {
+        "doc:b": {
+            "id": "doc:b",
+            "n": 3,
+            "title": "Byzantine Empire (state)",
+            "text": (
+                "The Byzantine Empire was the Eastern Roman Empire. It endured until the fall of "
+                "Constantinople to the Ottoman Empire in 1453."
+            ),
+        }
+    }
+    found = passage_facts(src, terms("When did the Eastern Roman Empire fall to the Ottoman Empire"))
+    assert (
+        "Byzantine Empire endured until the fall of Constantinople to the Ottoman Empire in 1453 [3]."
+        in found
+    )
+    plan = [
+        {"title": "Taxes", "goal": "How heavy taxation drove farmers away"},
+        {"title": "Religion", "goal": "What the bishops did"},
+    ]
+    groups = by_area(
+        ["Heavy taxation drove small farmers off their land [2].", "Pay fell short [1]."], plan, Q
+    )
+    assert groups == {
+        "Taxes": ["Heavy taxation drove small farmers off their land [2]."],
+        OTHER: ["Pay fell short [1]."],
+    }
+
+
+def test_facts_are_cited_sentences_about_the_question():
+    from ttd.facts import answer_facts, facts
+
+    src = sources("army", "tax")
+    answer = (
+        "The passage [2] states that heavy taxation drove farmers off their land. "
+        "The passage [1] does not mention taxes. "
+        "The Roman army relied on Germanic foederati whose loyalty declined."
+    )
+    assert answer_facts(answer, src, Q) == [
+        "Heavy taxation drove farmers off their land [2].",  # what the passage says, from [2]
+        "The Roman army relied on Germanic foederati whose loyalty declined [1].",  # attributed to [1]
+    ]
+    verdicts = [
+        {"text": "Pay fell short [1].", "status": "supported", "source_ids": ["doc:army"], "area": None},
+        {"text": "The moon turned red [2].", "status": "unsupported", "source_ids": [], "area": None},
+    ]
+    answer = "Pay fell short [1]. Army: [1] The army hired Goths as foederati."
+    qa = [{"step": 1, "question": "q", "answer": answer, "source_ids": []}]
+    found = facts(
+        Q, [{"title": "Taxes", "goal": "How taxes shrank the western provinces"}], verdicts, qa, src
+    )
+    assert found[0] == "Pay fell short [1]." and "Pay fell short [1]." not in found[1:]  # each fact once
+    assert found[1] == "The army hired Goths as foederati [1]."  # label gone, mark at the end
+    assert not any("moon" in f for f in found)
+    assert any(f.startswith("Heavy taxation drove small farmers") and f.endswith("[2].") for f in found)
 
 
 def test_empty_markup_and_a_revised_draft_heading_are_cleaned():

@@ -58,6 +58,7 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert [r.draft for r in report.trajectory.noise] == [0, 1, 2]
     assert any(r.claims for r in report.trajectory.noise)  # a small model's draft may be a bare heading
     assert report.trajectory.report_noise is not None
+    assert report.citations.facts >= 1  # written from cited facts (ttd.facts), not from R_T and the plan
 
 
 def test_real_report_prose_cites_inline(report):

@@ -96,6 +96,8 @@ def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted,
     report = _two_hops(scripted, tmp_path)
     call = next(c for c in scripted.calls if c.role == "report")
     assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
+    # written from R_2 without its unsupported claim (the scripted verifier supports none of R_0's)
+    assert "The Huns pushed" not in call.prompt.split("<draft>")[1].split("</draft>")[0]
     # the rewrite repeats R_2's checked sentences: their verdicts are reused, no other check
     assert scripted.roles().count("verify") == 1 and len(scripted.calls) == 9
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
@@ -113,7 +115,7 @@ def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_pat
     assert len(report.trajectory.steps) == 3  # `hops` raised from its default 2
     call = next(c for c in scripted.calls if c.role == "report")
     assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
-    assert "one section per plan area" not in call.prompt
+    assert "group of facts" not in call.prompt
 
 
 def test_a_supported_short_answer_stops_after_its_first_step(scripted, tmp_path):
@@ -131,7 +133,9 @@ def test_a_report_question_keeps_the_configured_steps(scripted, tmp_path):
     question = "What caused the fall of the Western Roman Empire?"
     report = research(question, tmp_path, steps=3, early_exit=False, verify={"mode": "off"})
     assert len(report.trajectory.steps) == 3
-    assert "one section per plan area" in next(c.prompt for c in scripted.calls if c.role == "report")
+    assert "one section for each group of facts" in next(
+        c.prompt for c in scripted.calls if c.role == "report"
+    )
     assert next(c.params["max_tokens"] for c in scripted.calls if c.role == "draft") == 700  # configured
 
 

@@ -108,6 +108,11 @@ def clean(markdown: str) -> tuple[str, int]:
                 continue
             new, n = _BROKEN.subn("", line)
             fixes += n
+            if stripped.startswith("#") and stripped.endswith(":"):
+                new, fixes = new.rstrip().rstrip(":").rstrip(), fixes + 1  # "## Summary:"
+            if _CITES.search(stripped) and _fragment(stripped):
+                fixes += 1  # "- **Military Failure**: [2]": a label whose claim was cut off
+                continue
             if stripped.startswith("#") or stripped.startswith("|"):
                 lines.append(new)
                 continue
@@ -153,6 +158,14 @@ def clean(markdown: str) -> tuple[str, int]:
         text += "\n```"
         fixes += 1
     return text.strip() + "\n", fixes
+
+
+def _fragment(line: str) -> bool:
+    """A line that is only a label or two words once its marks and markup go ("Military Failure: [2]")."""
+    bare = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", re.sub(r"[*_`]", "", _CITES.sub("", line)).strip())
+    return bool(re.fullmatch(r"[^.!?]*:", bare)) or (
+        len(bare.split()) <= 2 and not bare.endswith((".", "!", "?"))
+    )
 
 
 def _only_headings(block: str) -> bool:

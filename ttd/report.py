@@ -108,6 +108,7 @@ class CitationSummary(BaseModel):
     dropped: int = 0
     from_draft: int = 0
     attributed: int = 0
+    facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
     evidence_section: int = 0
     foreign_urls: int = 0
     unverified: int = 0

@@ -5,6 +5,11 @@ repeated paragraphs), its citations are checked (`ttd.citations`), and each clai
 retrieved passages (`ttd.claims`): claims no source supports are dropped or listed under "Not verified"
 (`verify.unverified`). A short-answer question gets its answer, with its citation, as the first line.
 
+A report question's report is written from cited facts (`ttd.facts`: R_T's supported claims, the answers'
+cited sentences, the passages' nearest sentences) grouped under the plan areas they are about
+(`prompts/report_long.md`): shown R_T and the plan's goals, a small model copies their unchecked claims
+back in and fills every area.
+
 A short answer that was denoised can be its own report (`short_report = "draft"`): R_T is already the
 answer in a few checked sentences, so it is grounded and opened with its answer line without another model
 call; "write" has the report model rewrite it from the notes (one call more; see
@@ -18,6 +23,7 @@ import re
 from ttd.citations import attribute, finalize, strip_foreign_urls
 from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.context import Deps
+from ttd.facts import by_area, facts, facts_text
 from ttd.formatting import clean_markdown, clean_title, history_text, opening
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
@@ -45,12 +51,29 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     qa = state.get("qa", [])
     notes = history_text(qa, max_chars=9000)
     short = short_answer(state["question"])
-    variables = {
-        **opening(state, no_draft="(no draft: write the report from the notes)"),
-        "draft": checked_draft(state) or "(no draft: write the report from the notes)",
-        "history": notes,
-        "shape": instructions("report", state["question"]),
-    }
+    shape = instructions("report", state["question"])
+    if short:
+        template, variables = (
+            "report",
+            {
+                **opening(state, no_draft="(no draft: write the report from the notes)"),
+                "draft": checked_draft(state) or "(no draft: write the report from the notes)",
+                "history": notes,
+                "shape": shape,
+            },
+        )
+    else:
+        cited = facts(
+            state["question"], state.get("plan", []), _last_verdicts(state), qa, state.get("sources", {})
+        )
+        template, variables = (
+            "report_long",
+            {
+                "question": state["question"],
+                "facts": facts_text(by_area(cited, state.get("plan", []), state["question"])),
+                "shape": shape,
+            },
+        )
     step = step_index(state, "report")
     from_rt = short and bool(drafts) and deps.config.denoise and deps.config.short_report == "draft"
     out = None
@@ -59,10 +82,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             deps,
             Request(
                 "report",
-                "report",
+                template,
                 variables,
                 step=step,
-                context=f"Research notes:\n{notes}",
+                context=f"Research notes:\n{notes}" if short else f"Facts:\n{variables['facts']}",
                 max_tokens=max_tokens("report", state["question"], deps.config),
             ),
         )
@@ -144,6 +167,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         final.stats["evidence_section"] = 1
         final.stats["from_draft"] = from_draft
     final.stats["attributed"] = attributed
+    final.stats["facts"] = 0 if short else len(cited)
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
     final.stats["foreign_urls"] += foreign

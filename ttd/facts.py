@@ -1,0 +1,138 @@
+"""The cited facts a long report is written from: sentences that each carry their source's number.
+
+Given the plan, R_T and the Q/A notes, a 1.5B report writer copied the plan's goals ("This could include
+inflation, trade disruptions ...") and R_T's unchecked beliefs back in: 14-29% of the Roman report's claims
+were supported. Given instead a list of cited facts, it restates them (80% on the same run; see
+evals/results/longform_noise.md). The facts are R_T's supported claims, the step answers' cited sentences
+(uncited ones attributed to the passage they come from, sentences about "the passage" turned into the
+fact they report or left out) and the retrieved passages' sentences nearest the question and the plan.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ttd.citations import attribute
+from ttd.claims import split_claims
+from ttd.hygiene import is_meta
+from ttd.state import ClaimRecord, PlanArea, QARecord
+from ttd.terms import terms
+
+_CITE = re.compile(r"\[\d{1,4}\]")
+_SENTENCE = re.compile(r"[^.!?]+(?:[.!?](?=\s|$)|$)")
+# "The passage [2] states that X" / "Passage [1] notes that X": the fact is X, from [2]
+_SAYS = re.compile(
+    r"^(?:the |this )?passages? (?:from |in )?((?:\[\d{1,4}\][\s,]*(?:and\s*)?)+)(?:also )?"
+    r"(?:states|says|notes|shows|indicates|mentions|explains|confirms|reports) that\s+(.+)$",
+    re.I,
+)
+
+
+def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
+    """The cited sentences of a step answer, as facts: "[n] states that X" becomes "X [n]"."""
+    attributed, _ = attribute(answer, sources, question)
+    out = []
+    for claim in split_claims(attributed):
+        text = claim.text
+        if is_meta(text):
+            m = _SAYS.match(text)
+            if not m or is_meta(m.group(2)):
+                continue  # talk about the passages, not a fact
+            text = f"{m.group(2).rstrip('.')} {''.join(_CITE.findall(m.group(1)))}."
+            text = text[0].upper() + text[1:]
+        if _CITE.search(text):
+            out.append(text)
+    return out
+
+
+def passage_facts(
+    sources: dict[str, dict[str, Any]], topic: set[str], limit: int = 12, per_source: int = 3
+) -> list[str]:
+    """The retrieved passages' sentences that share the most words with the question and plan, cited."""
+    scored = []
+    for record in sources.values():
+        sentences = [s.strip() for s in _SENTENCE.findall(record.get("text", "")) if len(s.split()) >= 6]
+        ranked = sorted(enumerate(sentences), key=lambda iv: -len(terms(iv[1]) & topic))[:per_source]
+        for i, sentence in ranked:
+            shared = len(terms(sentence) & topic)
+            if shared >= 2:
+                scored.append((shared, int(record["n"]), i, sentence))
+    best = sorted(scored, key=lambda x: -x[0])[:limit]
+    best.sort(key=lambda x: (x[1], x[2]))  # each source's sentences in their own order
+    titles = {int(r["n"]): re.sub(r"\s*\([^)]*\)$", "", r.get("title", "")) for r in sources.values()}
+    return [f"{_named(s, titles[n]).rstrip('.')} [{n}]." for _, n, _, s in best]
+
+
+def _named(sentence: str, title: str) -> str:
+    """ "It endured until 1453" out of its passage says nothing; "Byzantine Empire endured ..." does."""
+    return re.sub(r"^(?:It|He|She)\b", title, sentence) if title else sentence
+
+
+def facts(
+    question: str,
+    plan: Iterable[PlanArea],
+    verdicts: Iterable[ClaimRecord],
+    qa: Iterable[QARecord],
+    sources: dict[str, dict[str, Any]],
+) -> list[str]:
+    """R_T's supported claims, the answers' cited facts, then the passages' nearest sentences; each once."""
+    topic = terms(question) | terms(" ".join(f"{a['title']} {a['goal']}" for a in plan))
+    found = [c["text"] for c in verdicts if c["status"] == "supported" and _CITE.search(c["text"])]
+    for record in qa:
+        found += answer_facts(record["answer"], sources, question)
+    found += passage_facts(sources, topic)
+    seen: set[str] = set()
+    out = []
+    for fact in map(_tidy, found):
+        key = " ".join(re.findall(r"[a-z0-9]+", _CITE.sub("", fact).lower()))
+        if key and key not in seen:
+            seen.add(key)
+            out.append(fact)
+    return out
+
+
+def _tidy(fact: str) -> str:
+    """A fact with its marks at the end and without a list label: "Army: [2] Pay fell short." -> "Pay fell
+    short [2]." (a small model copies a label with its mark and drops the claim)."""
+    marks = "".join(dict.fromkeys(_CITE.findall(fact)))
+    text = " ".join(_CITE.sub("", fact).split())
+    rest = re.sub(r"^[^.:!?]{1,40}:\s+", "", text)
+    text = rest if len(rest.split()) >= 4 else text
+    return f"{text.rstrip('.').rstrip()} {marks}." if marks else text
+
+
+OTHER = "Other findings"
+
+
+def by_area(found: list[str], plan: Iterable[PlanArea], question: str) -> dict[str, list[str]]:
+    """The facts grouped under the plan area whose title and goal share most of their words (not the
+    question's), in plan order; an area no fact is about is left out, so the writer has no empty section to
+    fill from its own beliefs."""
+    areas = list(plan)
+    topic = terms(question)
+    words = [terms(f"{a['title']} {a['goal']}") - topic for a in areas]
+    groups: dict[str, list[str]] = {a["title"]: [] for a in areas}
+    groups[OTHER] = []
+    for fact in found:
+        own = terms(_CITE.sub("", fact))
+        shared = [len(own & w) for w in words]
+        best = max(range(len(areas)), key=lambda i: shared[i], default=None)
+        groups[areas[best]["title"] if best is not None and shared[best] >= 2 else OTHER].append(fact)
+    return {title: fs for title, fs in groups.items() if fs}
+
+
+def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:
+    """The grouped facts as titled Markdown lists, cut at `max_chars`."""
+    blocks, size = [], 0
+    for title, found in groups.items():
+        lines = []
+        for fact in found:
+            size += len(fact) + 3
+            if size > max_chars:
+                break
+            lines.append(f"- {fact}")
+        if lines:
+            blocks.append(f"{title}:\n" + "\n".join(lines))
+    return "\n\n".join(blocks) or "(no cited fact was found)"
