@@ -408,6 +408,18 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
     }
 
 
+def test_a_report_questions_reviser_sees_the_answers_cited_facts_not_talk_about_passages(scripted, tmp_path):
+    scripted.reply(
+        "answer",
+        "The passage [1] states that heavy taxation drove farmers off their land. "
+        "The passage [2] does not mention the army.",
+    )
+    run(tmp_path, steps=1, early_exit=False)
+    prompt = next(c for c in scripted.calls if c.role == "revise").prompt
+    assert "Cited answer from the sources: Heavy taxation drove farmers off their land [1].\n" in prompt
+    assert "does not mention" not in prompt
+
+
 def test_facts_are_cited_sentences_about_the_question():
     from ttd.facts import answer_facts, facts
 
