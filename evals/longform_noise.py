@@ -5,7 +5,11 @@ Noise(R_0), Noise(R_T), the share of the final report's claims (as written) a re
 and the counts of broken marks, prompt scaffolding phrases and repeated paragraphs in the final report.
 Writes evals/results/longform_noise.md.
 
-    PYTHONPATH=. python evals/longform_noise.py --model local/qwen2.5-1.5b --limit 11 --steps 3
+    PYTHONPATH=. python evals/longform_noise.py --limit 11 --steps 2
+
+Also per run: how many cited facts the report was written from (`ttd.facts`), and how often a fallback
+fired (`from_draft`: the report model's text lost every citation and R_T stood in; `evidence`: the step
+answers were appended because nothing was cited).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from pathlib import Path
 
 import ttd  # noqa: E402
+from ttd.config import DEFAULT_MODEL  # noqa: E402
 from ttd.hygiene import problems  # noqa: E402
 
 ROMAN = "What caused the fall of the Western Roman Empire?"
@@ -37,7 +42,7 @@ def questions(limit: int) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--model", default="local/qwen2.5-1.5b")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument(
         "--limit", type=int, default=11, help="the Roman question plus up to 10 DeepConsult prompts"
     )
@@ -60,6 +65,10 @@ def main() -> None:
                 "rt": noise[-1].noise if noise else None,
                 "drafts": len(noise),
                 "supported": None if rn is None else 1 - rn.noise,
+                "facts": report.citations.facts,
+                "from_draft": report.citations.from_draft,
+                "evidence": report.citations.evidence_section,
+                "unverified": report.citations.unverified,
                 "calls": report.usage.total.calls,
                 "seconds": time.perf_counter() - started,
                 "exit": report.trajectory.exit_reason,
@@ -68,9 +77,9 @@ def main() -> None:
         )
         print(json.dumps(rows[-1]), flush=True)
     table = [
-        "| question | Noise R0 | Noise RT | drafts | report supported | broken | stray marks | scaffolding "
-        "| repeats | calls | s | exit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| question | Noise R0 | Noise RT | drafts | report supported | claims not supported | facts "
+        "| broken | stray | scaffolding | repeats | fallbacks (R_T / evidence) | calls | s | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: float | None) -> str:
@@ -79,17 +88,22 @@ def main() -> None:
     for r in rows:
         table.append(
             f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
+            f"| {r['unverified']} | {r['facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
+            f"| {r['from_draft']} / {r['evidence']} "
             f"| {r['calls']} "
             f"| {r['seconds']:.0f} | {r['exit']} |"
         )
     fell = sum(1 for r in rows if r["r0"] is not None and r["rt"] is not None and r["rt"] < r["r0"])
+    shares = [r["supported"] for r in rows if r["supported"] is not None]
+    mean = sum(shares) / len(shares) if shares else 0.0
     note = (
         f"# Long-form noise and report hygiene\n\n`PYTHONPATH=. python evals/longform_noise.py --model "
         f"{args.model} --limit {args.limit} --steps {args.steps} --agent {args.agent}`\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible, shared with other jobs.\n\n"
         + "\n".join(table)
-        + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs.\n"
+        + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs; the reports' claims were "
+        f"{mean:.0%} supported on average.\n"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(note, encoding="utf-8")
