@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument(
         "--limit", type=int, default=11, help="the Roman question plus up to 10 DeepConsult prompts"
     )
-    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--agent", default="default")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--runs", type=Path, default=Path("/tmp/ttd-longform-runs"))
@@ -68,7 +68,7 @@ def main() -> None:
                 "facts": report.citations.facts,
                 "from_draft": report.citations.from_draft,
                 "evidence": report.citations.evidence_section,
-                "unverified": report.citations.unverified,
+                "unverified": 0 if rn is None else sum(c.status != "supported" for c in rn.claims),
                 "calls": report.usage.total.calls,
                 "seconds": time.perf_counter() - started,
                 "exit": report.trajectory.exit_reason,

@@ -367,11 +367,13 @@ def test_a_long_report_is_written_from_cited_facts_not_from_the_draft(scripted, 
 
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     text = (
-        "# Rome\n\n## Summary:\n\n- **Military Failure**: [2]\n- **Taxes**: farmers left [1].\n\n"
-        "Army Pay [3]\n"
+        "# Rome\n\n## Summary:\n\n- **Military Failure**: [2]\n- **Taxes**: farmers left [1].\n\nArmy: [3]\n"
     )
     cleaned = clean(text)[0]
-    assert "## Summary\n" in cleaned and "Military Failure" not in cleaned and "Army Pay" not in cleaned
+    assert "## Summary\n" in cleaned and "Military Failure" not in cleaned and "Army" not in cleaned
+    # what looks alike but holds a claim stays: an answer line, a short list item, a table row, code
+    kept = "**Answer:** Rush [2]\n\n- 476 AD [2]\n\n|Rome|476 [2]|\n\n```\nreturn a[1]\n# Step 1:\n```\n"
+    assert clean(f"# Rome\n\n{kept}")[0] == f"# Rome\n\n{kept}"
     assert "- **Taxes**: farmers left [1]." in cleaned
 
 
@@ -429,6 +431,13 @@ def test_facts_are_cited_sentences_about_the_question():
         "The passage [1] does not mention taxes. "
         "The Roman army relied on Germanic foederati whose loyalty declined."
     )
+    plural = (
+        "However, passages [1] and [2] both note that the army hired Goths. The U.S. Army used 3.5 tons [2]."
+    )
+    assert answer_facts(plural, src, Q) == [
+        "The army hired Goths [1][2].",
+        "The U.S. Army used 3.5 tons [2].",  # not cut at "U.S." or "3.5"
+    ]
     assert answer_facts(answer, src, Q) == [
         "Heavy taxation drove farmers off their land [2].",  # what the passage says, from [2]
         "The Roman army relied on Germanic foederati whose loyalty declined [1].",  # attributed to [1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -126,6 +127,36 @@ def test_a_supported_short_answer_stops_after_its_first_step(scripted, tmp_path)
     report = research(SHORT, tmp_path, steps=5, min_steps=3)
     assert report.trajectory.exit_reason == "noise" and len(report.trajectory.steps) == 1
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
+
+
+def test_a_short_answer_ended_on_a_lexical_check_has_its_unclear_claims_checked_by_the_model(
+    scripted, tmp_path
+):
+    scripted.reply("plan", _hops(2))
+    scripted.respond(
+        "draft",
+        lambda m: (
+            "# Adrianople\n\nThe Visigoths defeated the Roman army at Adrianople in 378. The Huns pushed "
+            "the Goths across the Danube in 376. The Goths crossed the Danube in 376. The Huns pushed the "
+            "Goths in 376. The Huns pushed many peoples west.\n"
+        ),
+    )
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+
+    def supported(messages):  # the model finds claim 1 in the first passage it is told to check
+        n = int(re.search(r"check against: \[(\d+)\]", messages[-1]["content"]).group(1))
+        return json.dumps({"verdicts": [{"claim": 1, "status": "supported", "sources": [n]}]})
+
+    scripted.respond("verify", supported)
+    report = research(SHORT, tmp_path, steps=5, short_report="draft")
+    # R_1 is 5 of 6 supported by the sources' own words: the loop ends after hop 1 without a model check
+    assert report.trajectory.exit_reason == "noise" and len(report.trajectory.steps) == 1
+    assert [r.checked for r in report.trajectory.noise] == [None, "lexical"]
+    # ... and the claim the word-overlap pass could not settle is checked by the model, not dropped
+    assert scripted.roles().count("verify") == 1
+    assert "The Huns pushed many peoples west" in report.markdown.split("## Sources")[0]
+    assert "Not verified" not in report.markdown
 
 
 def test_a_report_question_keeps_the_configured_steps(scripted, tmp_path):

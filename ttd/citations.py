@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ttd.state import CitationStats
-from ttd.terms import terms
+from ttd.terms import SENTENCE, terms
 
 _BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")
 _PLAIN = re.compile(r"^\d{1,4}$")
@@ -141,9 +141,6 @@ def _source_line(source: dict[str, Any]) -> str:
     return f"{title}. {location}".strip()
 
 
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-
-
 def attribute(
     markdown: str,
     sources: dict[str, dict[str, Any]],
@@ -167,7 +164,7 @@ def attribute(
             out_lines.append(line)
             continue
         pieces = []
-        for sentence in _SENTENCE.findall(line):
+        for sentence in SENTENCE.findall(line):
             words = terms(sentence) - topic_words
             if re.search(r"\[\d+\]", sentence) or len(words) < min_shared:
                 pieces.append(sentence)

@@ -20,12 +20,12 @@ from pydantic import BaseModel, Field
 
 from ttd.formatting import passages_text
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
+from ttd.terms import SENTENCE
 from ttd.terms import terms as _words
 
 Status = Literal["supported", "unsupported", "contradicted"]
 Mode = Literal["lexical", "embed", "llm"]
 
-_SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?](?=\s|$)|$)")
 _CITE = re.compile(r"\[(\d{1,4})\]")
 _INLINE_MD = re.compile(r"[*_`]+")
 
@@ -55,7 +55,7 @@ def split_claims(markdown: str, min_words: int = 3) -> list[Claim]:
             area = line.lstrip("#").strip() or area
             continue
         line = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line.lstrip("> "))
-        for sentence in _SENTENCE.findall(line):
+        for sentence in SENTENCE.findall(line):
             text = _INLINE_MD.sub("", sentence).strip()
             if len(_words(_CITE.sub("", text))) < min_words or text.endswith(":"):
                 continue  # a fragment, or a lead-in to a list ("This was due to several factors:")
@@ -256,7 +256,7 @@ def remove_claims(markdown: str, drop: set[str]) -> str:
             out.append(raw)
             continue
         prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
-        kept = [s for s in _SENTENCE.findall(raw[len(prefix) :]) if _INLINE_MD.sub("", s).strip() not in drop]
+        kept = [s for s in SENTENCE.findall(raw[len(prefix) :]) if _INLINE_MD.sub("", s).strip() not in drop]
         body = "".join(kept).strip()
         if body:
             out.append(prefix + body)

@@ -118,7 +118,7 @@ class VerifyConfig(BaseModel):
     `mode`: "llm" (lexical first pass, then batched model checks of the unclear claims), "lexical" or "embed"
     (no model call), or "off". `unverified`: "list" puts report claims no source supports under a "Not
     verified" heading; "drop" removes them. `between_hops`: a short answer's draft with a hop still to go
-    is half an answer; its check only feeds the next question, so by default it costs no model call.
+    is half an answer; its check mostly feeds the next question, so by default it costs no model call.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -16,18 +16,21 @@ from typing import Any
 
 from ttd.citations import attribute
 from ttd.claims import split_claims
+from ttd.formatting import BEGIN_DATA, END_DATA, UNTRUSTED_NOTE, clean_title
 from ttd.hygiene import is_meta
 from ttd.state import ClaimRecord, PlanArea, QARecord
-from ttd.terms import terms
+from ttd.terms import SENTENCE, terms
 
 _CITE = re.compile(r"\[\d{1,4}\]")
-_SENTENCE = re.compile(r"[^.!?]+(?:[.!?](?=\s|$)|$)")
-# "The passage [2] states that X" / "Passage [1] notes that X": the fact is X, from [2]
+# a sentence ends at . ! ? before a space, not after an initial: "3.5 million", "U.S. Army" stay whole
+# "The passage [2] states that X" / "However, passages [1] and [3] both note that X": the fact is X
 _SAYS = re.compile(
-    r"^(?:the |this )?passages? (?:from |in )?((?:\[\d{1,4}\][\s,]*(?:and\s*)?)+)(?:also )?"
-    r"(?:states|says|notes|shows|indicates|mentions|explains|confirms|reports) that\s+(.+)$",
+    r"^(?:(?:however|also|moreover|additionally|finally),? )?(?:the |this |both )?passages? (?:from |in )?"
+    r"((?:\[\d{1,4}\][\s,]*(?:and\s*)?)+)(?:also |both )?"
+    r"(?:state|say|note|show|indicate|mention|explain|confirm|report)s? that\s+(.+)$",
     re.I,
 )
+_PRONOUN = re.compile(r"^(?:It|He|She|They|This|These)\b")
 
 
 def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
@@ -43,7 +46,7 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
             text = f"{m.group(2).rstrip('.')} {''.join(_CITE.findall(m.group(1)))}."
             text = text[0].upper() + text[1:]
         if _CITE.search(text):
-            out.append(text)
+            out.append(_tidy(text))
     return out
 
 
@@ -53,7 +56,8 @@ def passage_facts(
     """The retrieved passages' sentences that share the most words with the question and plan, cited."""
     scored = []
     for record in sources.values():
-        sentences = [s.strip() for s in _SENTENCE.findall(record.get("text", "")) if len(s.split()) >= 6]
+        text = _CITE.sub("", record.get("text", ""))  # a page's own footnote marks are not our sources
+        sentences = [s.strip() for s in SENTENCE.findall(text) if len(s.split()) >= 6]
         ranked = sorted(enumerate(sentences), key=lambda iv: -len(terms(iv[1]) & topic))[:per_source]
         for i, sentence in ranked:
             shared = len(terms(sentence) & topic)
@@ -61,13 +65,21 @@ def passage_facts(
                 scored.append((shared, int(record["n"]), i, sentence))
     best = sorted(scored, key=lambda x: -x[0])[:limit]
     best.sort(key=lambda x: (x[1], x[2]))  # each source's sentences in their own order
-    titles = {int(r["n"]): re.sub(r"\s*\([^)]*\)$", "", r.get("title", "")) for r in sources.values()}
-    return [f"{_named(s, titles[n]).rstrip('.')} [{n}]." for _, n, _, s in best]
+    titles = {int(r["n"]): r.get("title", "") for r in sources.values()}
+    named = [(n, _named(s, titles[n])) for _, n, _, s in best]
+    return [f"{s.rstrip('.')} [{n}]." for n, s in named if s]
 
 
-def _named(sentence: str, title: str) -> str:
-    """ "It endured until 1453" out of its passage says nothing; "Byzantine Empire endured ..." does."""
-    return re.sub(r"^(?:It|He|She)\b", title, sentence) if title else sentence
+def _named(sentence: str, title: str) -> str | None:
+    """A sentence that opens with a pronoun says nothing out of its passage: "It endured until 1453" is
+    named after its page ("Byzantine Empire endured ...") when that is plainly its subject, else left out."""
+    if not _PRONOUN.match(sentence):
+        return sentence
+    name = clean_title(re.sub(r"\s*\([^)]*\)$", "", str(title or "")))
+    plain = bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name)) and name != "Untitled"
+    if plain and re.match(r"^It (?!(?:is|was|has|had|seems|appears|remains)\b)[a-z]+", sentence):
+        return name + sentence[2:]
+    return None
 
 
 def facts(
@@ -98,8 +110,9 @@ def _tidy(fact: str) -> str:
     short [2]." (a small model copies a label with its mark and drops the claim)."""
     marks = "".join(dict.fromkeys(_CITE.findall(fact)))
     text = " ".join(_CITE.sub("", fact).split())
+    text = re.sub(r"\s+([,;:.!?)])", r"\1", text).replace("( )", "").replace("()", "")
     rest = re.sub(r"^[^.:!?]{1,40}:\s+", "", text)
-    text = rest if len(rest.split()) >= 4 else text
+    text = rest if len(rest.split()) >= 4 and rest[:1].isupper() else text
     return f"{text.rstrip('.').rstrip()} {marks}." if marks else text
 
 
@@ -124,15 +137,19 @@ def by_area(found: list[str], plan: Iterable[PlanArea], question: str) -> dict[s
 
 
 def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:
-    """The grouped facts as titled Markdown lists, cut at `max_chars`."""
+    """The grouped facts as titled Markdown lists, cut at `max_chars`, framed as untrusted data like every
+    passage (`ttd.formatting.passages_text`): they are the passages' words."""
     blocks, size = [], 0
     for title, found in groups.items():
         lines = []
         for fact in found:
+            fact = fact.replace(BEGIN_DATA, "").replace(END_DATA, "")
             size += len(fact) + 3
             if size > max_chars:
                 break
             lines.append(f"- {fact}")
         if lines:
             blocks.append(f"{title}:\n" + "\n".join(lines))
-    return "\n\n".join(blocks) or "(no cited fact was found)"
+    if not blocks:
+        return "(no cited fact was found)"
+    return f"{UNTRUSTED_NOTE}\n{BEGIN_DATA}\n" + "\n\n".join(blocks) + f"\n{END_DATA}"

@@ -14,6 +14,7 @@ from functools import cache
 
 from ttd.formatting import CODE_LABELS
 from ttd.resources import prompts_dir, without_comments
+from ttd.terms import SENTENCE
 
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
 _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
@@ -37,6 +38,10 @@ _META = re.compile(
     r"\b(?:the|this|these|those|given|provided|above)\s+(?:given\s+|provided\s+|retrieved\s+|other\s+)?"
     r"passages?\b|\bpassages?\s*\[\d+\]",
     re.I,
+)
+# A list label whose claim was cut off, left with its mark: "- **Military Failure**: [2]", "Army: [1]".
+_CUT_LABEL = re.compile(
+    r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*[^*]+\*\*|[A-Z][^.!?:\[\]*]{0,60}):\*{0,2}\s*(?:\[\d{1,4}\]\s*)+$"
 )
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
@@ -99,25 +104,30 @@ def clean(markdown: str) -> tuple[str, int]:
     seen_paragraphs: list[str] = []
     seen_sentences: set[str] = set()
     markdown, fixes = _marks_out_of_place(markdown)
+    in_code = False
     for para in re.split(r"\n\s*\n", markdown.strip()):
         lines = []
         for line in para.split("\n"):
             stripped = line.strip()
+            if stripped.startswith("```") or in_code:
+                in_code = in_code != stripped.startswith("```")
+                lines.append(line)  # code is shown as written
+                continue
             if stripped.startswith("#") and phrase.search(stripped):
                 fixes += 1  # a heading copied from a prompt ("### New Evidence")
                 continue
             new, n = _BROKEN.subn("", line)
             fixes += n
-            if stripped.startswith("#") and stripped.endswith(":"):
-                new, fixes = new.rstrip().rstrip(":").rstrip(), fixes + 1  # "## Summary:"
-            if _CITES.search(stripped) and _fragment(stripped):
-                fixes += 1  # "- **Military Failure**: [2]": a label whose claim was cut off
-                continue
             if stripped.startswith("#") or stripped.startswith("|"):
+                if stripped.startswith("#") and stripped.endswith(":"):
+                    new, fixes = new.rstrip().rstrip(":").rstrip(), fixes + 1  # "## Summary:"
                 lines.append(new)
                 continue
+            if _CUT_LABEL.match(stripped):
+                fixes += 1  # "- **Military Failure**: [2]": a label whose claim was cut off
+                continue
             pieces = []
-            for sentence in re.findall(r"[^.!?]+(?:[.!?]+(?=\s|$)|$)", new):
+            for sentence in SENTENCE.findall(new):
                 key = _norm(sentence)
                 if phrase.search(sentence) or is_meta(sentence):
                     fixes += 1
@@ -158,14 +168,6 @@ def clean(markdown: str) -> tuple[str, int]:
         text += "\n```"
         fixes += 1
     return text.strip() + "\n", fixes
-
-
-def _fragment(line: str) -> bool:
-    """A line that is only a label or two words once its marks and markup go ("Military Failure: [2]")."""
-    bare = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", re.sub(r"[*_`]", "", _CITES.sub("", line)).strip())
-    return bool(re.fullmatch(r"[^.!?]*:", bare)) or (
-        len(bare.split()) <= 2 and not bare.endswith((".", "!", "?"))
-    )
 
 
 def _only_headings(block: str) -> bool:

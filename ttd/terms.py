@@ -1,7 +1,8 @@
 """Content words of a text: the one stopword list and tokenizer behind every overlap heuristic.
 
 Question similarity (repeat exits), picking the best span of a fetched page, and post-hoc citation
-attribution all compare texts by the content words they share; one definition keeps them consistent.
+attribution all compare texts by the content words they share; one definition keeps them consistent. The
+claim splitter, hygiene and attribution cut text into sentences the same way (`SENTENCE`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ STOPWORDS = frozenset(
     ).split()
 )
 _WORD = re.compile(r"[a-z0-9]+")
+# One sentence: it ends at . ! ? before a space or the end of the text, never inside "3.5 million" or after
+# an initial ("U.S. Army"). Splitting at every full stop cut "The U.S. Army used 3.5 tons" to "S.5 tons".
+SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\b[A-Z])\.|(?:(?<!\b[A-Z])\.|[!?])(?![\s]|$))+(?:[.!?]+(?=\s|$)|$)")
 
 
 def terms(text: str, min_len: int = 3) -> set[str]:

@@ -1,4 +1,4 @@
-"""The final report: written from the plan, every Q/A and the last draft, then grounded and checked.
+"""The final report: written from the evidence of the whole trajectory, then grounded and checked.
 
 After the model writes it, the report is cleaned (`ttd.hygiene`: prompt scaffolding, broken marks,
 repeated paragraphs), its citations are checked (`ttd.citations`), and each claim is verified against the
@@ -10,7 +10,8 @@ cited sentences, the passages' nearest sentences) grouped under the plan areas t
 (`prompts/report_long.md`): shown R_T and the plan's goals, a small model copies their unchecked claims
 back in and fills every area.
 
-A short answer that was denoised can be its own report (`short_report = "draft"`): R_T is already the
+A short answer's report is written from the plan, every Q/A and R_T without its unsupported claims. One
+that was denoised can be its own report (`short_report = "draft"`): R_T is already the
 answer in a few checked sentences, so it is grounded and opened with its answer line without another model
 call; "write" has the report model rewrite it from the notes (one call more; see
 evals/results/bench_hotpotqa_denoise.md for both on the 1.5B).
@@ -29,6 +30,7 @@ from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
+from ttd.terms import SENTENCE
 
 NOT_VERIFIED = "## Not verified"
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
@@ -39,7 +41,7 @@ def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str 
     words = set(re.findall(r"[a-z0-9]+", question.lower()))
     cited = [c for c in supported if re.search(r"\[\d+\]", c)]
     for r in reversed(qa):
-        cited += [s.strip() for s in re.findall(r"[^.!?\n]+[.!?]?", r["answer"]) if re.search(r"\[\d+\]", s)]
+        cited += [s.strip() for s in SENTENCE.findall(r["answer"]) if re.search(r"\[\d+\]", s)]
     cited = [c for c in cited if not is_meta(c)]  # "Passage [1] does not answer this" answers nothing
     if not cited:
         return None
@@ -127,7 +129,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             settings=settings_for(deps.config),
             gateway=deps.gateway,
             step=step,
-            known=_last_verdicts(state),
+            known=_reusable_verdicts(state),
         )
         usage += more_usage
         record = noise_record(len(drafts), claims)
@@ -217,6 +219,14 @@ def _open_with(body: str, line: str) -> str:
     rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln not in labelled).strip()
     answer = own.strip() if own else f"**Answer:** {line.strip()}"
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
+
+
+def _reusable_verdicts(state: ResearchState) -> list[ClaimRecord]:
+    """R_T's verdicts the report's check may reuse: all of a model check's; of a lexical check's (a short
+    answer that ended between hops) only the supported, so the model looks at the rest."""
+    noise = state.get("noise") or []
+    lexical = bool(noise) and noise[-1].get("checked") == "lexical"
+    return [c for c in _last_verdicts(state) if not lexical or c["status"] == "supported"]
 
 
 def _last_verdicts(state: ResearchState) -> list[ClaimRecord]:

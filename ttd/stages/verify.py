@@ -7,8 +7,10 @@ the rejected text is kept in R_t's record. A small reviser sometimes rewrites su
 talk about "the passages"; denoising must not end noisier than it began.
 
 A short answer's draft with a hop still to go is checked lexically (`verify.between_hops`): half an
-answer, its check only shows the next question what is unsupported, and a model call for it put the
-2-hop answer over ten calls.
+answer, its check shows the next question what is unsupported (a model call for it put the 2-hop answer
+over ten calls). If the sources' own words already bear it out the loop may end there; the report then
+has the model re-check what the lexical pass left unsupported (`ttd.stages.report`). Lexical noise reads
+higher than the model's, so keep_best is lenient to the revision after it.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     t = len(drafts) - 1
     settings = settings_for(deps.config)
     between_hops = 0 < t < step_bounds(state, deps.config)[1] and short_answer(state["question"])
-    if between_hops and deps.config.verify.between_hops == "lexical":
+    if between_hops and settings.mode == "llm" and deps.config.verify.between_hops == "lexical":
         settings.mode = "lexical"
     claims, usage = await verify(
         drafts[-1],
