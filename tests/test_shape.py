@@ -183,6 +183,25 @@ def test_a_refused_short_question_falls_back_to_the_next_hop_not_a_claim() -> No
     assert fallback_questions(state)[0] == "Rush formed in 1968."  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("asked", "searched"),
+    [
+        # about hop 1's subject again, in other words (not a repeat by similarity)
+        ("What other factors shaped Simone Bolelli's career?", "Caroline Wozniacki's birth date: Find it"),
+        ("When was Caroline Wozniacki born?", "When was Caroline Wozniacki born?"),  # about its hop: kept
+    ],
+)
+def test_a_short_answers_later_question_must_be_about_its_hop(scripted, tmp_path, asked, searched):
+    hops = [
+        {"title": f"{n}'s birth date", "goal": "Find it"} for n in ("Simone Bolelli", "Caroline Wozniacki")
+    ]
+    scripted.reply("plan", json.dumps({"areas": hops}))
+    scripted.reply("question", json.dumps({"question": asked, "covered": False}))
+    report = research("Who was born earlier, Simone Bolelli or Caroline Wozniacki?", tmp_path, steps=5)
+    assert [s.question for s in report.trajectory.steps] == ["Simone Bolelli's birth date: Find it", searched]
+    assert report.trajectory.question_fallbacks == (asked != searched)
+
+
 def test_a_short_answer_searches_each_hop_anchored_to_the_question(scripted, tmp_path):
     class Recorder(Wiki):
         queries: list[str] = []

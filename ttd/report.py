@@ -69,6 +69,9 @@ class Trajectory(BaseModel):
         default_factory=list, description="self-evolution: every variant, score, critique, revision and merge"
     )
     exit_reason: str | None = None
+    question_fallbacks: int = Field(
+        0, description="search questions built in code (the model repeated, refused or left its hop)"
+    )
     noise: list[NoiseRecord] = Field(default_factory=list, description="one per verified draft R_0 .. R_T")
     report_noise: NoiseRecord | None = Field(
         None,
@@ -188,6 +191,7 @@ def build_report(
             retrieved=[_source(r, int(r["n"])) for r in retrieved],
             evolution=[dict(r) for r in state.get("evolution", [])],
             exit_reason=state.get("exit_reason"),
+            question_fallbacks=state.get("question_fallbacks", 0),
             noise=[NoiseRecord.model_validate(r) for r in state.get("noise", [])],
             report_noise=NoiseRecord.model_validate(state["report_noise"])
             if state.get("report_noise")

@@ -190,6 +190,7 @@ class TtdResearch(System):
                 "steps": len(report.trajectory.steps),
                 "noise": [r.noise for r in report.trajectory.noise],
                 "rejected_revisions": sum(r.rejected is not None for r in report.trajectory.noise),
+                "question_fallbacks": report.trajectory.question_fallbacks,
                 "report_supported": _supported_share(report),
             },
         )
