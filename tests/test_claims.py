@@ -69,6 +69,11 @@ def run(tmp_path, **kw):
 # ------------------------------------------------------------------ the verifier
 
 
+def test_a_full_stop_inside_a_number_or_after_an_initial_does_not_end_a_claim():
+    claims = split_claims("The U.S. Army shipped 3.5 tons of grain to Rome [2]. Pay fell.")
+    assert [c.text for c in claims] == ["The U.S. Army shipped 3.5 tons of grain to Rome [2]."]
+
+
 def test_claims_are_sentences_with_their_section_and_citations():
     claims = split_claims(
         "# Rome\n\n## Army\n\nThe army hired Goths [2]. Pay fell.\n\n- Taxes rose on farmers."
@@ -411,15 +416,20 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
 
 
 def test_a_report_questions_reviser_sees_the_answers_cited_facts_not_talk_about_passages(scripted, tmp_path):
-    scripted.reply(
-        "answer",
-        "The passage [1] states that heavy taxation drove farmers off their land. "
-        "The passage [2] does not mention the army.",
-    )
-    run(tmp_path, steps=1, early_exit=False)
+    def answer(messages):  # cites the tax passage by the number the prompt gives it
+        n = re.search(r"^\[(\d+)\] Tax:", messages[-1]["content"], re.M).group(1)
+        return (
+            f"The passage [{n}] states that heavy taxation drove farmers off their land. The passage [{n}] "
+            f"does not mention the army.\n[{n}] The legions were paid in gold by the senate."
+        )
+
+    scripted.respond("answer", answer)
+    ttd.research(Q, out=tmp_path, retriever=Wiki(), k=3, steps=1, early_exit=False, **scripted_models())
     prompt = next(c for c in scripted.calls if c.role == "revise").prompt
-    assert "Cited answer from the sources: Heavy taxation drove farmers off their land [1].\n" in prompt
-    assert "does not mention" not in prompt
+    shown = re.search(r"^Cited answer from the sources: (.*)$", prompt, re.M).group(1)
+    assert re.fullmatch(r"Heavy taxation drove farmers off their land \[\d\]\.", shown)
+    # talk about the passages, and a "[n]"-numbered line of the model's own beliefs, are left out
+    assert "does not mention" not in prompt and "legions" not in shown
 
 
 def test_facts_are_cited_sentences_about_the_question():
@@ -431,13 +441,10 @@ def test_facts_are_cited_sentences_about_the_question():
         "The passage [1] does not mention taxes. "
         "The Roman army relied on Germanic foederati whose loyalty declined."
     )
-    plural = (
-        "However, passages [1] and [2] both note that the army hired Goths. The U.S. Army used 3.5 tons [2]."
-    )
-    assert answer_facts(plural, src, Q) == [
-        "The army hired Goths [1][2].",
-        "The U.S. Army used 3.5 tons [2].",  # not cut at "U.S." or "3.5"
-    ]
+    plural = "However, passages [1] and [2] both note that the army relied on Germanic foederati."
+    assert answer_facts(plural, src, Q) == ["The army relied on Germanic foederati [1][2]."]
+    # a sentence its cited passage does not bear out is not a fact, whatever its mark
+    assert answer_facts("The army was paid in 3.5 tons of U.S. gold [2].", src, Q) == []
     assert answer_facts(answer, src, Q) == [
         "Heavy taxation drove farmers off their land [2].",  # what the passage says, from [2]
         "The Roman army relied on Germanic foederati whose loyalty declined [1].",  # attributed to [1]

@@ -4,8 +4,8 @@ Given the plan, R_T and the Q/A notes, a 1.5B report writer copied the plan's go
 inflation, trade disruptions ...") and R_T's unchecked beliefs back in: 14-29% of the Roman report's claims
 were supported. Given instead a list of cited facts, it restates them (80% on the same run; see
 evals/results/longform_noise.md). The facts are R_T's supported claims, the step answers' cited sentences
-(uncited ones attributed to the passage they come from, sentences about "the passage" turned into the
-fact they report or left out) and the retrieved passages' sentences nearest the question and the plan.
+that their passage bears out (uncited ones attributed to the passage they come from, sentences about "the
+passage" turned into the fact they report or left out) and the retrieved passages' sentences nearest the question and the plan.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ttd.citations import attribute
-from ttd.claims import split_claims
+from ttd.claims import overlap, split_claims
 from ttd.formatting import BEGIN_DATA, END_DATA, UNTRUSTED_NOTE, clean_title
 from ttd.hygiene import is_meta
 from ttd.state import ClaimRecord, PlanArea, QARecord
@@ -30,12 +30,19 @@ _SAYS = re.compile(
     r"(?:state|say|note|show|indicate|mention|explain|confirm|report)s? that\s+(.+)$",
     re.I,
 )
+ANSWER_SUPPORT = 0.5  # share of an answer sentence's content words its cited passage must contain
 _PRONOUN = re.compile(r"^(?:It|He|She|They|This|These)\b")
 
 
 def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
-    """The cited sentences of a step answer, as facts: "[n] states that X" becomes "X [n]"."""
-    attributed, _ = attribute(answer, sources, question)
+    """The cited sentences of a step answer that their cited passage bears out, as facts: "[n] states that
+    X" becomes "X [n]". A 1.5B's answer can be a list numbered with marks ("[1] The army was well-trained
+    ...") holding its own beliefs: a leading mark is numbering, not a citation, and a sentence sharing
+    under half its content words with every passage it cites is left out."""
+    unnumbered = re.sub(r"(?m)^(\s*(?:[-*+]\s+)?)\[\d{1,4}\]\s*", r"\1", answer)
+    attributed, _ = attribute(unnumbered, sources, question)
+    by_n = {int(r["n"]): terms(f"{r.get('title', '')} {r.get('text', '')}") for r in sources.values()}
+    topic = terms(question)
     out = []
     for claim in split_claims(attributed):
         text = claim.text
@@ -45,7 +52,8 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
                 continue  # talk about the passages, not a fact
             text = f"{m.group(2).rstrip('.')} {''.join(_CITE.findall(m.group(1)))}."
             text = text[0].upper() + text[1:]
-        if _CITE.search(text):
+        cited = [int(n) for n in re.findall(r"\[(\d{1,4})\]", text)]
+        if any(n in by_n and overlap(text, by_n[n], topic) >= ANSWER_SUPPORT for n in cited):
             out.append(_tidy(text))
     return out
 
