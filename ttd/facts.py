@@ -1,11 +1,12 @@
 """The cited facts a long report is written from: sentences that each carry their source's number.
 
 Given the plan, R_T and the Q/A notes, a 1.5B report writer copied the plan's goals ("This could include
-inflation, trade disruptions ...") and R_T's unchecked beliefs back in: 14-29% of the Roman report's claims
-were supported. Given instead a list of cited facts, it restates them (80% on the same run; see
-evals/results/longform_noise.md). The facts are R_T's supported claims, the step answers' cited sentences
-that their passage bears out (uncited ones attributed to the passage they come from, sentences about "the
-passage" turned into the fact they report or left out) and the retrieved passages' sentences nearest the question and the plan.
+inflation, trade disruptions ...") and R_T's unchecked beliefs back in: on one saved Roman run its report
+was 14% supported. Given the facts grouped by plan area instead, it restates them: 80-100% in 4 samples of
+the same state (whole runs: evals/results/longform_noise.md). The facts are R_T's supported claims, the
+step answers' cited sentences that their passage bears out (uncited ones attributed to the passage they
+come from, sentences about "the passage" turned into the fact they report or left out) and the retrieved
+passages' sentences nearest the question and the plan.
 """
 
 from __future__ import annotations
