@@ -18,12 +18,11 @@ from typing import Any
 from ttd.citations import attribute
 from ttd.claims import overlap, split_claims
 from ttd.formatting import BEGIN_DATA, END_DATA, UNTRUSTED_NOTE, clean_title
-from ttd.hygiene import is_meta
+from ttd.hygiene import is_meta, norm
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import SENTENCE, terms
 
 _CITE = re.compile(r"\[\d{1,4}\]")
-# a sentence ends at . ! ? before a space, not after an initial: "3.5 million", "U.S. Army" stay whole
 # "The passage [2] states that X" / "However, passages [1] and [3] both note that X": the fact is X
 _SAYS = re.compile(
     r"^(?:(?:however|also|moreover|additionally|finally),? )?(?:the |this |both )?passages? (?:from |in )?"
@@ -53,8 +52,7 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
                 continue  # talk about the passages, not a fact
             text = f"{m.group(2).rstrip('.')} {''.join(_CITE.findall(m.group(1)))}."
             text = text[0].upper() + text[1:]
-        cited = [int(n) for n in re.findall(r"\[(\d{1,4})\]", text)]
-        if any(n in by_n and overlap(text, by_n[n], topic) >= ANSWER_SUPPORT for n in cited):
+        if any(n in by_n and overlap(text, by_n[n], topic) >= ANSWER_SUPPORT for n in claim.cited):
             out.append(_tidy(text))
     return out
 
@@ -67,11 +65,10 @@ def passage_facts(
     for record in sources.values():
         text = _CITE.sub("", record.get("text", ""))  # a page's own footnote marks are not our sources
         sentences = [s.strip() for s in SENTENCE.findall(text) if len(s.split()) >= 6]
-        ranked = sorted(enumerate(sentences), key=lambda iv: -len(terms(iv[1]) & topic))[:per_source]
-        for i, sentence in ranked:
-            shared = len(terms(sentence) & topic)
-            if shared >= 2:
-                scored.append((shared, int(record["n"]), i, sentence))
+        shared = [(len(terms(s) & topic), i, s) for i, s in enumerate(sentences)]
+        for n_shared, i, sentence in sorted(shared, key=lambda x: -x[0])[:per_source]:
+            if n_shared >= 2:
+                scored.append((n_shared, int(record["n"]), i, sentence))
     best = sorted(scored, key=lambda x: -x[0])[:limit]
     best.sort(key=lambda x: (x[1], x[2]))  # each source's sentences in their own order
     titles = {int(r["n"]): r.get("title", "") for r in sources.values()}
@@ -107,7 +104,7 @@ def facts(
     seen: set[str] = set()
     out = []
     for fact in map(_tidy, found):
-        key = " ".join(re.findall(r"[a-z0-9]+", _CITE.sub("", fact).lower()))
+        key = norm(fact)
         if key and key not in seen:
             seen.add(key)
             out.append(fact)

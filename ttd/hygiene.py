@@ -74,7 +74,8 @@ def is_meta(sentence: str) -> bool:
     return bool(_META.search(sentence))
 
 
-def _norm(text: str) -> str:
+def norm(text: str) -> str:
+    """Lower-case words without citation marks: the key two texts are the same sentence or fact by."""
     return " ".join(re.findall(r"[a-z0-9]+", _CITES.sub("", text).lower()))
 
 
@@ -83,7 +84,7 @@ def problems(markdown: str) -> dict[str, int]:
     Sources excluded)."""
     body = re.split(r"\n## Sources\n", markdown)[0]
     phrase = _phrase_re()
-    paragraphs = [_norm(p) for p in re.split(r"\n\s*\n", body) if len(_norm(p)) >= 40]
+    paragraphs = [norm(p) for p in re.split(r"\n\s*\n", body) if len(norm(p)) >= 40]
     repeated = sum(
         any(SequenceMatcher(None, p, q).ratio() >= 0.9 for q in paragraphs[:i])
         for i, p in enumerate(paragraphs)
@@ -128,7 +129,7 @@ def clean(markdown: str) -> tuple[str, int]:
                 continue
             pieces = []
             for sentence in SENTENCE.findall(new):
-                key = _norm(sentence)
+                key = norm(sentence)
                 if phrase.search(sentence) or is_meta(sentence):
                     fixes += 1
                     continue
@@ -144,7 +145,7 @@ def clean(markdown: str) -> tuple[str, int]:
             if text.strip() or not stripped:
                 lines.append(text)
         block = "\n".join(lines).strip()
-        key = _norm(block)
+        key = norm(block)
         if not block or (
             len(key) >= 40 and any(SequenceMatcher(None, key, q).ratio() >= 0.9 for q in seen_paragraphs)
         ):

@@ -20,7 +20,7 @@ STOPWORDS = frozenset(
 _WORD = re.compile(r"[a-z0-9]+")
 # One sentence: it ends at . ! ? before a space or the end of the text, never inside "3.5 million" or after
 # an initial ("U.S. Army"). Splitting at every full stop cut "The U.S. Army used 3.5 tons" to "S.5 tons".
-SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\b[A-Z])\.|(?:(?<!\b[A-Z])\.|[!?])(?![\s]|$))+(?:[.!?]+(?=\s|$)|$)")
+SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\b[A-Z])\.|(?:(?<!\b[A-Z])\.|[!?])(?!\s|$))+(?:[.!?]+(?=\s|$)|$)")
 
 
 def terms(text: str, min_len: int = 3) -> set[str]:

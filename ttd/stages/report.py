@@ -51,10 +51,11 @@ def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str 
 async def run(state: ResearchState, deps: Deps) -> dict:
     drafts = state.get("drafts") or []
     qa = state.get("qa", [])
-    notes = history_text(qa, max_chars=9000)
     short = short_answer(state["question"])
     shape = instructions("report", state["question"])
     if short:
+        notes = history_text(qa, max_chars=9000)
+        context = f"Research notes:\n{notes}"
         template, variables = (
             "report",
             {
@@ -76,6 +77,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 "shape": shape,
             },
         )
+        context = f"Facts:\n{variables['facts']}"
     step = step_index(state, "report")
     from_rt = short and bool(drafts) and deps.config.denoise and deps.config.short_report == "draft"
     out = None
@@ -87,7 +89,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 template,
                 variables,
                 step=step,
-                context=f"Research notes:\n{notes}" if short else f"Facts:\n{variables['facts']}",
+                context=context,
                 max_tokens=max_tokens("report", state["question"], deps.config),
             ),
         )

@@ -42,7 +42,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     t = len(drafts) - 1
     settings = settings_for(deps.config)
     between_hops = 0 < t < step_bounds(state, deps.config)[1] and short_answer(state["question"])
-    if between_hops and settings.mode == "llm" and deps.config.verify.between_hops == "lexical":
+    lexical = between_hops and settings.mode == "llm" and deps.config.verify.between_hops == "lexical"
+    if lexical:
         settings.mode = "lexical"
     claims, usage = await verify(
         drafts[-1],
@@ -54,7 +55,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         step=t,
     )
     record = noise_record(t, claims)
-    if settings.mode == "lexical" and deps.config.verify.mode != "lexical":
+    if lexical:
         record["checked"] = "lexical"
     update: dict = {"noise": [record], "usage": usage}
     before = (state.get("noise") or [None])[-1]
