@@ -9,7 +9,7 @@ import pytest
 
 import ttd
 from tests.conftest import scripted_models
-from tests.test_claims import Wiki, answer_from_passage, revise_with_answer
+from tests.test_claims import PASSAGES, Wiki, answer_from_passage, revise_with_answer
 from ttd.resources import load_sections
 from ttd.shape import short_answer
 
@@ -99,6 +99,12 @@ def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted,
     assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
     # written from R_2 without its unsupported claim (the scripted verifier supports none of R_0's)
     assert "The Huns pushed" not in call.prompt.split("<draft>")[1].split("</draft>")[0]
+    # it reads the passages the notes cite, not only the notes' summary of them, and no other passage
+    notes, shown = call.prompt.split("Research notes")[1].split("The passages the notes cite:")
+    cited = set(re.findall(r"\[(\d+)\]", notes))
+    listed = re.findall(r"^\[(\d+)\] [^:]+: (.*)$", shown, re.M)
+    assert listed and {n for n, _ in listed} == cited
+    assert all(text in PASSAGES.values() for _, text in listed)
     # the rewrite repeats R_2's checked sentences: their verdicts are reused, no other check
     assert scripted.roles().count("verify") == 1 and len(scripted.calls) == 9
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
@@ -119,20 +125,38 @@ def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_pat
     assert "group of facts" not in call.prompt
 
 
-def test_a_supported_short_answer_stops_after_its_first_step(scripted, tmp_path):
-    scripted.reply("plan", _hops(3))
+def _plan(*titles: str) -> str:
+    return json.dumps({"areas": [{"title": t, "goal": f"Find {t}"} for t in titles]})
+
+
+def _one_clean_hop(scripted, tmp_path, second_hop: str):
+    """R_1 states the whole answer with its source: every claim supported after the first hop."""
+    scripted.reply("plan", _plan("The Roman army at Adrianople", second_hop))
     scripted.respond("draft", lambda m: "# Adrianople\n\nThe Visigoths defeated the Roman army.\n")
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", revise_with_answer)
-    report = research(SHORT, tmp_path, steps=5, min_steps=3)
+    return research(SHORT, tmp_path, steps=5, min_steps=3)
+
+
+def test_a_supported_short_answer_stops_after_its_first_step(scripted, tmp_path):
+    report = _one_clean_hop(scripted, tmp_path, "The Visigoths")
     assert report.trajectory.exit_reason == "noise" and len(report.trajectory.steps) == 1
     assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
+
+
+def test_a_clean_first_hop_does_not_end_a_short_answer_whose_next_hop_it_does_not_name(scripted, tmp_path):
+    # "Dmytryk or Preminger?": R_1 about Dmytryk alone was clean, and ended the run before Preminger
+    report = _one_clean_hop(scripted, tmp_path, "Gothic kings")
+    assert report.trajectory.noise[1].noise == 0.0  # low noise alone would have ended it here
+    assert len(report.trajectory.steps) == 2  # the second hop was searched
+    asked = next(c.prompt for c in scripted.calls if c.role == "question")
+    assert "no supported claim yet: Gothic kings" in asked
 
 
 def test_a_short_answer_ended_on_a_lexical_check_has_its_unclear_claims_checked_by_the_model(
     scripted, tmp_path
 ):
-    scripted.reply("plan", _hops(2))
+    scripted.reply("plan", _plan("The Roman army at Adrianople", "The Visigoths"))
     scripted.respond(
         "draft",
         lambda m: (

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ttd.shape import uncovered_areas
 from ttd.state import NoiseRecord, PlanArea, QARecord, ResearchState
 
 
@@ -38,8 +39,7 @@ def noisy_summary(record: NoiseRecord | None, plan: list[PlanArea], limit: int =
         return "(the draft has not been checked yet)"
     bad = [c for c in record["claims"] if c["status"] != "supported"]
     lines = [f"- ({c['status']}) {c['text']}" for c in bad[:limit]]
-    covered = {c["area"] for c in record["claims"] if c["status"] == "supported"}
-    empty = [a["title"] for a in plan if a["title"] not in covered]
+    empty = uncovered_areas(record["claims"], plan)
     if empty:
         lines.append(f"{PLAN_GAPS}: " + "; ".join(empty))
     share = round(100 * record["noise"])

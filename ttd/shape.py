@@ -10,13 +10,15 @@ of each shape live in `prompts/shape.md`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 from ttd.resources import load_sections
+from ttd.terms import terms
 
 if TYPE_CHECKING:
     from ttd.config import ResearchConfig
-    from ttd.state import ResearchState
+    from ttd.state import ClaimRecord, PlanArea, ResearchState
 
 Shape = Literal["short", "long"]
 
@@ -78,3 +80,16 @@ def step_bounds(state: ResearchState, config: ResearchConfig) -> tuple[int, int]
 def noise_exit_from(state: ResearchState, config: ResearchConfig) -> int:
     """The first step after which low or stalled noise may end the loop: a supported short answer is done."""
     return 1 if short_answer(state["question"]) else max(config.min_steps, 1)
+
+
+def uncovered_areas(claims: Iterable[ClaimRecord], plan: list[PlanArea]) -> list[str]:
+    """Plan areas no supported claim covers: none sits under the area's heading or names the area's own
+    subject (the words of its title no other area's title has). A short draft has no headings: "Otto
+    Preminger's profession" is covered by a supported claim about Preminger, not by one about Dmytryk."""
+    supported = [c for c in claims if c["status"] == "supported"]
+    out = []
+    for a in plan:
+        own = terms(a["title"]) - {w for b in plan if b is not a for w in terms(b["title"])}
+        if not any(c["area"] == a["title"] or own & terms(c["text"]) for c in supported):
+            out.append(a["title"])
+    return out

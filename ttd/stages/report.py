@@ -23,9 +23,10 @@ import re
 
 from ttd.citations import attribute, finalize, strip_foreign_urls
 from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
+from ttd.config import ResearchConfig
 from ttd.context import Deps
 from ttd.facts import by_area, facts, facts_text
-from ttd.formatting import clean_markdown, clean_title, history_text, opening
+from ttd.formatting import clean_markdown, clean_title, history_text, opening, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.shape import instructions, max_tokens, short_answer
@@ -55,13 +56,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     shape = instructions("report", state["question"])
     if short:
         notes = history_text(qa, max_chars=9000)
-        context = f"Research notes:\n{notes}"
+        draft_text = checked_draft(state)
+        cited = cited_passages(f"{notes}\n{draft_text}", state.get("sources", {}), deps.config)
+        context = f"Research notes:\n{notes}\n\nPassages:\n{cited}"
         template, variables = (
             "report",
             {
                 **opening(state, no_draft="(no draft: write the report from the notes)"),
-                "draft": checked_draft(state) or "(no draft: write the report from the notes)",
+                "draft": draft_text or "(no draft: write the report from the notes)",
                 "history": notes,
+                "passages": cited,
                 "shape": shape,
             },
         )
@@ -185,6 +189,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "usage": usage,
         "evolution": out.evolution if out else [],
     }
+
+
+def cited_passages(text: str, sources: dict[str, dict], config: ResearchConfig, most: int = 6) -> str:
+    """The passages `text` cites, as numbered in the run: a short answer's report writer reads the evidence
+    itself, not only the notes' summary of it (a 1.5B answer step turned "Sick Puppies ... original
+    members" into "three studio albums"; one retrieval reading the passage answered right)."""
+    numbers = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,4})\]", text)))
+    by_n = {r["n"]: r for r in sources.values()}
+    shown = [by_n[n] for n in numbers if n in by_n][:most]
+    return passages_text(sorted(shown, key=lambda r: r["n"]), config.retrieval.passage_chars)
 
 
 def checked_draft(state: ResearchState) -> str:

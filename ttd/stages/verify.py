@@ -10,7 +10,9 @@ A short answer's draft with a hop still to go is checked lexically (`verify.betw
 answer, its check shows the next question what is unsupported (a model call for it put the 2-hop answer
 over ten calls). If the sources' own words already bear it out the loop may end there; the report then
 has the model re-check what the lexical pass left unsupported (`ttd.stages.report`). Lexical noise reads
-higher than the model's, so keep_best is lenient to the revision after it.
+higher than the model's, so keep_best is lenient to the revision after it. Low noise does not end a short
+answer while a hop to go has no supported claim naming its subject: on HotpotQA a clean R_1 about Dmytryk
+alone ended "Dmytryk or Preminger?" before Preminger was searched.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from __future__ import annotations
 from ttd.claims import noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
-from ttd.shape import noise_exit_from, short_answer, step_bounds
+from ttd.shape import noise_exit_from, short_answer, step_bounds, uncovered_areas
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
 
 
@@ -70,6 +72,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         )
         update |= {"noise": [record], "drafts": [{"draft": t, "text": drafts[-2]}]}
     fewest = noise_exit_from(state, deps.config)
-    if reason := exit_on_noise([*state.get("noise", []), record], deps, t, fewest):
+    reason = exit_on_noise([*state.get("noise", []), record], deps, t, fewest)
+    hops = (state.get("plan") or [])[: step_bounds(state, deps.config)[1]]
+    if reason and between_hops and uncovered_areas(record["claims"], hops):
+        reason = None  # half an answer: a hop to go whose subject no supported claim names yet
+    if reason:
         update["exit_reason"] = reason
     return update
