@@ -8,8 +8,9 @@ Writes evals/results/longform_noise.md.
     PYTHONPATH=. python evals/longform_noise.py --limit 11 --steps 2
 
 Also per run: how many cited facts the report was written from (`ttd.facts`), and how often a fallback
-fired (`from_draft`: the report model's text lost every citation and R_T stood in; `evidence`: the step
-answers were appended because nothing was cited).
+fired when the report model's text lost every citation (`from_draft`: a short answer's R_T stood in;
+`from_facts`: a report's cited facts were set out instead; `evidence`: the step answers were appended
+because nothing was cited). A run whose report is its facts measures the facts, not the writer.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def main() -> None:
                 "supported": None if rn is None else 1 - rn.noise,
                 "facts": report.citations.facts,
                 "from_draft": report.citations.from_draft,
+                "from_facts": report.citations.from_facts,
                 "evidence": report.citations.evidence_section,
                 "unverified": 0 if rn is None else sum(c.status != "supported" for c in rn.claims),
                 "calls": report.usage.total.calls,
@@ -78,7 +80,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     table = [
         "| question | Noise R0 | Noise RT | drafts | report supported | claims not supported | facts "
-        "| broken | stray | scaffolding | repeats | fallbacks (R_T / evidence) | calls | s | exit |",
+        "| broken | stray | scaffolding | repeats | fallbacks (R_T / facts / evidence) | calls | s | exit |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
@@ -90,7 +92,7 @@ def main() -> None:
             f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
             f"| {r['unverified']} | {r['facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
-            f"| {r['from_draft']} / {r['evidence']} "
+            f"| {r['from_draft']} / {r['from_facts']} / {r['evidence']} "
             f"| {r['calls']} "
             f"| {r['seconds']:.0f} | {r['exit']} |"
         )

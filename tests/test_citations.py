@@ -27,6 +27,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "repaired": 0,
         "dropped": 0,
         "from_draft": 0,
+        "from_facts": 0,
         "attributed": 0,
         "evidence_section": 0,
         "foreign_urls": 0,

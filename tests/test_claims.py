@@ -368,6 +368,10 @@ def test_a_long_report_is_written_from_cited_facts_not_from_the_draft(scripted, 
     assert all(c.text in facts for c in last.claims if c.status == "supported")
     assert all(re.search(r"\[\d+\]\.?$", line) for line in facts.splitlines())
     assert report.citations.facts == len(facts.splitlines())
+    # as long as its facts allow: a 1.5B given room and one fact wrote 14 claims of its own
+    from ttd.stages.report import FACT_TOKENS, REPORT_TOKENS
+
+    assert call.params["max_tokens"] == REPORT_TOKENS + FACT_TOKENS * report.citations.facts
 
 
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():

@@ -14,12 +14,13 @@ from tests.conftest import scripted_models
 from ttd.errors import ModelReplyError
 
 Q = "What caused the fall of the Western Roman Empire?"
+SHORT = "Which people defeated the Roman army at Adrianople?"
 
 
-def run(tmp_path, **kw):
+def run(tmp_path, question=Q, **kw):
     # These cover the plain loop; claim verification and exit on noise are covered in test_claims.py.
     kw.setdefault("verify", {"mode": "off"})
-    return ttd.research(Q, out=tmp_path, **scripted_models(), **kw)
+    return ttd.research(question, out=tmp_path, **scripted_models(), **kw)
 
 
 def test_stage_order_and_trajectory_for_n_steps(scripted, tmp_path):
@@ -207,10 +208,10 @@ def test_a_retriever_instance_can_be_passed_in(scripted, tmp_path):
     assert all(s.location.startswith("/docs/") for s in report.sources)
 
 
-def test_a_report_that_loses_every_citation_falls_back_to_the_denoised_draft(scripted, tmp_path):
+def test_a_short_answer_that_loses_every_citation_falls_back_to_the_denoised_draft(scripted, tmp_path):
     scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
-    report = run(tmp_path, steps=2)
-    assert report.citations.from_draft == 1
+    report = run(tmp_path, question=SHORT, steps=2)
+    assert report.citations.from_draft == 1 and report.citations.from_facts == 0
     assert report.citations.cited >= 1
     assert report.markdown.startswith(report.trajectory.drafts[-1].split("[")[0].strip()[:10])
 
@@ -231,10 +232,34 @@ def test_a_repeat_before_min_steps_does_not_end_the_loop(scripted, tmp_path):
     assert len(report.trajectory.steps) == 2 and report.trajectory.exit_reason == "steps"
 
 
+def test_a_report_that_loses_every_citation_sets_out_its_cited_facts_not_the_draft(scripted, tmp_path):
+    scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
+    report = run(tmp_path, steps=2)
+    assert report.citations.from_facts == 1 and report.citations.from_draft == 0
+    assert report.citations.facts >= 1 and report.citations.cited >= 1
+    body = report.markdown.split("## Sources")[0]
+    assert "no citations at all" not in body and "## " in body  # the facts under their topics
+    # each fact keeps its mark; nothing of R_T's own beliefs comes in uncited
+    for sentence in re.findall(r"[^.\n]+\.", body.split("\n", 1)[1]):
+        assert re.search(r"\[\d+\]", sentence), sentence
+
+
+def test_a_short_answer_that_loses_every_citation_opens_with_the_best_cited_answer_sentence(
+    scripted, tmp_path
+):
+    scripted.respond("revise", lambda m: "# Draft\n\nA rewrite that dropped every mark.\n")
+    scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
+    report = run(tmp_path, question=SHORT, steps=2)
+    assert report.citations.cited == 1 and report.markdown.split("\n\n")[1].startswith("**Answer:**")
+    assert (report.citations.evidence_section, report.citations.from_draft) == (0, 0)
+
+
 def test_when_nothing_keeps_a_citation_the_cited_step_answers_are_kept(scripted, tmp_path):
     scripted.respond("revise", lambda m: "# Draft\n\nA rewrite that dropped every mark.\n")
     scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
-    report = run(tmp_path, steps=2)
+    # answers that only talk about the passages: no answer line, no fact to set out
+    scripted.respond("answer", lambda m: "Passage [1] does not say who won at Adrianople.")
+    report = run(tmp_path, question=SHORT, steps=2)
     assert report.citations.evidence_section == 1 and report.citations.from_draft == 0
     assert "## Evidence from the research steps" in report.markdown
     assert report.citations.cited >= 1

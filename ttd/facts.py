@@ -159,3 +159,10 @@ def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:
     if not blocks:
         return "(no cited fact was found)"
     return f"{UNTRUSTED_NOTE}\n{BEGIN_DATA}\n" + "\n\n".join(blocks) + f"\n{END_DATA}"
+
+
+def facts_report(title: str, groups: dict[str, list[str]]) -> str:
+    """The grouped facts set out as the report, each a cited sentence under its topic: what a report
+    question's report is when the model's text kept no citation (a 1.5B's R_T was 10% supported there)."""
+    sections = [f"## {topic}\n\n" + " ".join(found) for topic, found in groups.items()]
+    return f"# {title}\n\n" + "\n\n".join(sections)

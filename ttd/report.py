@@ -110,6 +110,7 @@ class CitationSummary(BaseModel):
     repaired: int = 0
     dropped: int = 0
     from_draft: int = 0
+    from_facts: int = 0
     attributed: int = 0
     facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
     evidence_section: int = 0

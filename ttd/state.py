@@ -67,7 +67,8 @@ class CitationStats(TypedDict):
     resolved: int  # citation marks kept
     repaired: int  # marks rewritten into [n] form (e.g. [S3], [source 3], a passage id)
     dropped: int  # marks removed because they point at nothing retrieved in this run
-    from_draft: int  # 1 if the report model lost every citation and the denoised draft R_T was used
+    from_draft: int  # 1 if a short answer's report lost every citation and the denoised draft R_T was used
+    from_facts: int  # 1 if a report question's report lost every citation and its cited facts were set out
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
     foreign_urls: int  # web addresses removed because they are not among the run's sources

@@ -8,9 +8,12 @@ retrieved passages (`ttd.claims`): claims no source supports are dropped or list
 A report question's report is written from cited facts (`ttd.facts`: R_T's supported claims, the answers'
 cited sentences, the passages' nearest sentences) grouped under the plan areas they are about
 (`prompts/report_long.md`): shown R_T and the plan's goals, a small model copies their unchecked claims
-back in and fills every area.
+back in and fills every area. Its length is bounded by its facts, and a written report that keeps no
+citation is replaced by the facts themselves under their topics (`from_facts`), not by R_T, whose claims
+are mostly the model's own beliefs.
 
-A short answer's report is written from the plan, every Q/A and R_T without its unsupported claims. One
+A short answer's report is written from the plan, every Q/A, the passages they cite and R_T without its
+unsupported claims. One
 that was denoised can be its own report (`short_report = "draft"`): R_T is already the
 answer in a few checked sentences, so it is grounded and opened with its answer line without another model
 call; "write" has the report model rewrite it from the notes (one call more; see
@@ -25,7 +28,7 @@ from ttd.citations import attribute, finalize, strip_foreign_urls
 from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.config import ResearchConfig
 from ttd.context import Deps
-from ttd.facts import by_area, facts, facts_text
+from ttd.facts import by_area, facts, facts_report, facts_text
 from ttd.formatting import clean_markdown, clean_title, history_text, opening, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
@@ -34,6 +37,9 @@ from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
 from ttd.terms import SENTENCE
 
 NOT_VERIFIED = "## Not verified"
+# A report question's report is as long as its facts allow: a title and summary, then room to restate each
+# fact. Given 1,400 tokens and one fact, a 1.5B wrote 14 claims of its own (AI agents, DeepConsult).
+REPORT_TOKENS, FACT_TOKENS = 160, 60
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
 
@@ -54,18 +60,21 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     qa = state.get("qa", [])
     short = short_answer(state["question"])
     shape = instructions("report", state["question"])
+    cited: list[str] = []  # a report question's facts
+    groups: dict[str, list[str]] = {}
+    cap = max_tokens("report", state["question"], deps.config)
     if short:
         notes = history_text(qa, max_chars=9000)
         draft_text = checked_draft(state)
-        cited = cited_passages(f"{notes}\n{draft_text}", state.get("sources", {}), deps.config)
-        context = f"Research notes:\n{notes}\n\nPassages:\n{cited}"
+        evidence = cited_passages(f"{notes}\n{draft_text}", state.get("sources", {}), deps.config)
+        context = f"Research notes:\n{notes}\n\nPassages:\n{evidence}"
         template, variables = (
             "report",
             {
                 **opening(state, no_draft="(no draft: write the report from the notes)"),
                 "draft": draft_text or "(no draft: write the report from the notes)",
                 "history": notes,
-                "passages": cited,
+                "passages": evidence,
                 "shape": shape,
             },
         )
@@ -73,15 +82,14 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cited = facts(
             state["question"], state.get("plan", []), _last_verdicts(state), qa, state.get("sources", {})
         )
+        groups = by_area(cited, state.get("plan", []), state["question"])
         template, variables = (
             "report_long",
-            {
-                "question": state["question"],
-                "facts": facts_text(by_area(cited, state.get("plan", []), state["question"])),
-                "shape": shape,
-            },
+            {"question": state["question"], "facts": facts_text(groups), "shape": shape},
         )
         context = f"Facts:\n{variables['facts']}"
+        cap = REPORT_TOKENS + FACT_TOKENS * len(cited)
+        cap = min(cap, deps.config.max_tokens.get("report") or cap)
     step = step_index(state, "report")
     from_rt = short and bool(drafts) and deps.config.denoise and deps.config.short_report == "draft"
     out = None
@@ -94,7 +102,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 variables,
                 step=step,
                 context=context,
-                max_tokens=max_tokens("report", state["question"], deps.config),
+                max_tokens=cap,
             ),
         )
     usage = list(out.usage) if out else []
@@ -111,17 +119,17 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     written, fixes = clean(raw)
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
     body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
-    from_draft = 0
-    if (
-        out
-        and drafts
-        and finalize(body, sources).stats["cited"] == 0
-        and finalize(drafts[-1], sources).stats["cited"] > 0
-    ):
+    from_draft = from_facts = 0
+    lost = bool(out) and finalize(body, sources).stats["cited"] == 0
+    if lost and short and drafts and finalize(drafts[-1], sources).stats["cited"] > 0:
         # A small model's rewrite lost every citation the denoised draft had: R_T is the better sample.
         written, more = clean(drafts[-1])
         body, attributed = attribute(written, sources, state["question"])
         fixes, from_draft = fixes + more, 1
+    elif lost and not short and cited:
+        # A report's R_T is mostly the model's own beliefs: the checked facts themselves are the report.
+        body = facts_report(clean_title(state["question"]), groups)
+        from_facts = 1
 
     record = None
     unverified: list[str] = []
@@ -166,14 +174,14 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             f"{listed}{rest}\n"
         )
     final = finalize(body + note, sources)
-    final.stats["from_draft"] = from_draft
+    final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
     if final.stats["cited"] == 0 and any(re.search(r"\[\d+\]", r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
         evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in qa)
         final = finalize(f"{body}\n\n## Evidence from the research steps\n\n{evidence}{note}", sources)
         final.stats["evidence_section"] = 1
-        final.stats["from_draft"] = from_draft
+        final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
     final.stats["unverified"] = len(unverified)
