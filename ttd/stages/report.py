@@ -13,10 +13,9 @@ citation is replaced by the facts themselves under their topics (`from_facts`), 
 are mostly the model's own beliefs.
 
 A short answer's report is written from the plan, every Q/A, the passages they cite and R_T without its
-unsupported claims. One
-that was denoised can be its own report (`short_report = "draft"`): R_T is already the
-answer in a few checked sentences, so it is grounded and opened with its answer line without another model
-call; "write" has the report model rewrite it from the notes (one call more; see
+unsupported claims. One that was denoised can be its own report (`short_report = "draft"`): R_T is already
+the answer in a few checked sentences, so it is grounded and opened with its answer line without another
+model call; "write" has the report model rewrite it from the notes (one call more; see
 evals/results/bench_hotpotqa_denoise.md for both on the 1.5B).
 """
 
