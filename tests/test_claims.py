@@ -447,6 +447,8 @@ def test_facts_are_cited_sentences_about_the_question():
     )
     plural = "However, passages [1] and [2] both note that the army relied on Germanic foederati."
     assert answer_facts(plural, src, Q) == ["The army relied on Germanic foederati [1][2]."]
+    it_says = "It also mentions that heavy taxation drove small farmers off their land [2]."
+    assert answer_facts(it_says, src, Q) == ["Heavy taxation drove small farmers off their land [2]."]
     # a sentence its cited passage does not bear out is not a fact, whatever its mark
     assert answer_facts("The army was paid in 3.5 tons of U.S. gold [2].", src, Q) == []
     assert answer_facts(answer, src, Q) == [

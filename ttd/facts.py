@@ -30,6 +30,13 @@ _SAYS = re.compile(
     r"(?:state|say|note|show|indicate|mention|explain|confirm|report)s? that\s+(.+)$",
     re.I,
 )
+# "It also mentions that X [3]" / "It mentions Flavius Aetius, who ..." after a sentence about a passage:
+# the fact is X (the 1.5B's long-form report copied "It mentions that ..." in)
+_IT_SAYS = re.compile(
+    r"^(?:it|this passage|this source) (?:also )?(?:(?:state|say|note|indicate|explain|report)s? that|"
+    r"mentions?(?: that)?)\s+(.+)$",
+    re.I,
+)
 ANSWER_SUPPORT = 0.5  # share of an answer sentence's content words its cited passage must contain
 _PRONOUN = re.compile(r"^(?:It|He|She|They|This|These)\b")
 
@@ -46,6 +53,8 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
     out = []
     for claim in split_claims(attributed):
         text = claim.text
+        if m := _IT_SAYS.match(text):
+            text = m.group(1)[0].upper() + m.group(1)[1:]
         if is_meta(text):
             m = _SAYS.match(text)
             if not m or is_meta(m.group(2)):
