@@ -19,6 +19,15 @@ from ttd.llm.gateway import Gateway
 from ttd.stages.question import similarity
 
 Q = "What caused the fall of the Western Roman Empire?"
+# A plan whose areas the passages bear on, so the report has facts to be written from (ttd.facts)
+PLAN = json.dumps(
+    {
+        "areas": [
+            {"title": "Army", "goal": "How the army and its Germanic foederati declined"},
+            {"title": "Taxes", "goal": "How heavy taxation drove farmers off their land"},
+        ]
+    }
+)
 PASSAGES = {
     "army": "The Roman army relied on Germanic foederati, whose loyalty to the emperors declined in the "
     "fifth century as pay fell short.",
@@ -236,6 +245,7 @@ In the end many causes combined [9"""
 
 @pytest.mark.parametrize("setting", ["list", "drop"])
 def test_the_report_is_grounded_and_clean(scripted, tmp_path, setting):
+    scripted.reply("plan", PLAN)
     scripted.reply("report", DIRTY)
     report = run(tmp_path, steps=1, early_exit=False, verify={"unverified": setting})
     body = report.markdown.split("\n## Sources\n")[0]
@@ -279,6 +289,7 @@ Germanic foederati served the emperors for pay [1]."""
 
 
 def test_marks_out_of_place_and_a_missing_title_are_fixed(scripted, tmp_path):
+    scripted.reply("plan", PLAN)
     scripted.reply("report", STRAY)
     report = run(tmp_path, steps=1, early_exit=False)
     body = report.markdown.split("\n## Sources\n")[0]
@@ -303,6 +314,7 @@ def test_hygiene_keeps_the_title_and_a_section_written_without_blank_lines():
 def test_a_title_label_becomes_the_title_and_the_not_verified_list_is_capped(scripted, tmp_path):
     made_up = "\n".join(f"Emperor Number{i} ruled the moon colony for {i} decades." for i in range(14))
     cited = "Germanic foederati served the emperors for pay [1]."
+    scripted.reply("plan", PLAN)
     scripted.reply("report", f"**Title: The Fall of Rome**\n\n## Army\n\n{cited}\n{made_up}\n")
     report = run(tmp_path, steps=1, early_exit=False, verify={"unverified": "list"})
     assert report.markdown.startswith("# The Fall of Rome\n")
@@ -478,3 +490,26 @@ def test_empty_markup_and_a_revised_draft_heading_are_cleaned():
     cleaned = clean(text)[0]
     assert "Revised Draft" not in cleaned and "\n**\n" not in cleaned
     assert "Giotto influenced him [1]." in cleaned and "```\ncode\n```" in cleaned
+
+
+class OffTopic(ttd.retrieval.Retriever):
+    """A corpus with nothing on the question (the offline index on TikTok bans: its nearest page was rap)."""
+
+    async def search(self, query, k=5):
+        text = "Rapping is a vocal delivery that incorporates rhyme, rhythmic speech and street vernacular."
+        return [ttd.retrieval.Passage(id="doc:rap", title="Rapping", text=text, location="/docs/rap")]
+
+
+def test_a_report_with_no_fact_from_the_sources_says_so_and_states_nothing(scripted, tmp_path):
+    scripted.reply("draft", "# Rome\n\n## Causes\n\nRome fell because its emperors were weak.\n")
+    scripted.respond("answer", lambda m: "Passage [1] is about rap, not Rome.")
+    report = ttd.research(Q, out=tmp_path, retriever=OffTopic(), k=1, steps=1, **scripted_models())
+    assert "report" not in scripted.roles()  # no writer asked to write from its own beliefs
+    body = report.markdown.split("## Sources")[0]
+    stated, listed = body.split("## Not verified")
+    assert stated.split("\n\n")[1].startswith("No retrieved source bears on this question")
+    assert len(stated.strip().split("\n\n")) == 2  # the title and that line: nothing about rap or Rome
+    # R_T's claims are listed as what could not be verified
+    unmarked = {re.sub(r" ?\[\d+\]", "", c.text) for c in report.trajectory.noise[-1].claims}
+    assert unmarked and all(f"- {c}" in listed for c in unmarked)
+    assert report.citations.facts == 0 and report.citations.evidence_section == 0

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import ttd
+from tests.test_claims import Q, Wiki
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
@@ -31,7 +32,12 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         prompt = "\n".join(m["content"] for m in body["messages"])
         if '{"areas"' in prompt:
             content = json.dumps(
-                {"areas": [{"title": "Economy", "goal": "why"}, {"title": "Army", "goal": "how"}]}
+                {
+                    "areas": [
+                        {"title": "Economy", "goal": "How taxation drove farmers off their land"},
+                        {"title": "Army", "goal": "How the army and its Germanic foederati declined"},
+                    ]
+                }
             )
         elif '{"question"' in prompt:
             content = json.dumps(
@@ -81,7 +87,7 @@ def test_a_hosted_model_over_real_http_with_retries_and_dollars(server, tmp_path
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     FakeOpenAI.failures = [429, 503]  # the first call is rate limited, then the server hiccups
     report = ttd.research(
-        "Why did Rome fall?", model="openai/gpt-4.1-mini", api_base=server, steps=1, retries=3, out=tmp_path
+        Q, model="openai/gpt-4.1-mini", api_base=server, steps=1, retries=3, out=tmp_path, retriever=Wiki()
     )
     assert (
         len(FakeOpenAI.requests) == 2 + 6

@@ -16,9 +16,16 @@ import json, ttd
 from ttd.llm import scripted
 from ttd.config import ROLES
 from ttd.resources import prompts_dir, agents_dir
+from ttd.retrieval import Passage, Retriever
 scripted.install()
 models = {f"{r}_model": f"scripted/{r}" for r in ROLES}
-report = ttd.research("Why did Rome fall?", steps=1, out="runs", **models)
+
+class Fall(Retriever):
+    async def search(self, query, k=5):
+        text = "Rome fell in 476, when the fall of its western army left Rome to Odoacer."
+        return [Passage(id="doc:fall", title="Fall of Rome", text=text, location="/docs/fall")]
+
+report = ttd.research("Why did Rome fall?", steps=1, out="runs", retriever=Fall(), **models)
 print(json.dumps({"file": ttd.__file__, "prompts": str(prompts_dir()), "agents": str(agents_dir()),
                   "drafts": len(report.trajectory.drafts), "cited": report.citations.cited}))
 """

@@ -9,7 +9,7 @@ import pytest
 
 import ttd
 from tests.conftest import scripted_models
-from tests.test_claims import PASSAGES, Wiki, answer_from_passage, revise_with_answer
+from tests.test_claims import PASSAGES, PLAN, Wiki, answer_from_passage, revise_with_answer
 from ttd.resources import load_sections
 from ttd.shape import short_answer
 
@@ -184,7 +184,7 @@ def test_a_short_answer_ended_on_a_lexical_check_has_its_unclear_claims_checked_
 
 
 def test_a_report_question_keeps_the_configured_steps(scripted, tmp_path):
-    scripted.reply("plan", _hops(2))
+    scripted.reply("plan", PLAN)
     question = "What caused the fall of the Western Roman Empire?"
     report = research(question, tmp_path, steps=3, early_exit=False, verify={"mode": "off"})
     assert len(report.trajectory.steps) == 3

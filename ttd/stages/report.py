@@ -39,6 +39,10 @@ NOT_VERIFIED = "## Not verified"
 # A report question's report is as long as its facts allow: a title and summary, then room to restate each
 # fact. Given 1,400 tokens and one fact, a 1.5B wrote 14 claims of its own (AI agents, DeepConsult).
 REPORT_TOKENS, FACT_TOKENS = 160, 60
+NO_FACTS = (
+    "No retrieved source bears on this question: no claim could be checked against a source, so this "
+    "report states none. Search other sources (`--search`, `--corpus`) and run it again."
+)
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
 
@@ -91,8 +95,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cap = min(cap, deps.config.max_tokens.get("report") or cap)
     step = step_index(state, "report")
     from_rt = short and bool(drafts) and deps.config.denoise and deps.config.short_report == "draft"
+    # what was retrieved bears nothing on a report question: the writer would have only its own beliefs
+    no_facts = not short and not cited and bool(state.get("sources"))
     out = None
-    if not from_rt:
+    if not from_rt and not no_facts:
         out = await generate(
             deps,
             Request(
@@ -114,7 +120,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     )
     sources = state.get("sources", {})
     written_by_model = clean_markdown(out.value) if out else ""
-    raw, foreign = strip_foreign_urls(written_by_model or (drafts[-1] if drafts else ""), sources)
+    fallback = drafts[-1] if drafts and not no_facts else ""
+    raw, foreign = strip_foreign_urls(written_by_model or fallback, sources)
     written, fixes = clean(raw)
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
     body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
@@ -150,6 +157,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         unverified = [c["text"] for c in claims if c["status"] == "unsupported"]
         body = remove_claims(body, drop)
         kept = [c["text"] for c in claims if c["text"] not in drop]
+    if no_facts:
+        unverified = [c["text"] for c in _last_verdicts(state) if c["status"] != "supported"]
+        body = f"{body.strip()}\n\n{NO_FACTS}"
     if from_rt:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
@@ -174,7 +184,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         )
     final = finalize(body + note, sources)
     final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
-    if final.stats["cited"] == 0 and any(re.search(r"\[\d+\]", r["answer"]) for r in qa):
+    if final.stats["cited"] == 0 and not no_facts and any(re.search(r"\[\d+\]", r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
         evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in qa)
