@@ -396,6 +396,9 @@ def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     kept = "**Answer:** Rush [2]\n\n- 476 AD [2]\n\n|Rome|476 [2]|\n\n```\nreturn a[1]\n# Step 1:\n```\n"
     assert clean(f"# Rome\n\n{kept}")[0] == f"# Rome\n\n{kept}"
     assert "- **Taxes**: farmers left [1]." in cleaned
+    # HotpotQA, Keld Bordinggaard: an empty item, and talk about "the second passage", copied into a report
+    report = "# Clubs\n\n1.\n3. The second passage names Ruben Bagger [2].\n4. Odense Boldklub is a club [3]."
+    assert clean(report)[0].strip() == "# Clubs\n\n4. Odense Boldklub is a club [3]."
 
 
 def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject():

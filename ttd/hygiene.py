@@ -35,14 +35,15 @@ _LEADING_MARK = re.compile(r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\[\d{1,4}\]\s*(?=\S)
 # A sentence about the prompt's passages rather than the world ("The passage does not mention ...",
 # "Passage [1] discusses ..."): a small model writes them into drafts and answers; a report never should.
 _META = re.compile(
-    r"\b(?:the|this|these|those|given|provided|above)\s+(?:given\s+|provided\s+|retrieved\s+|other\s+)?"
-    r"passages?\b|\bpassages?\s*\[\d+\]",
+    r"\b(?:the|this|these|those|given|provided|above)\s+(?:given\s+|provided\s+|retrieved\s+|other\s+|"
+    r"(?:first|second|third|fourth|fifth|last)\s+)?passages?\b|\bpassages?\s*\[\d+\]",
     re.I,
 )
 # A list label whose claim was cut off, left with its mark: "- **Military Failure**: [2]", "Army: [1]".
 _CUT_LABEL = re.compile(
     r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*[^*]+\*\*|[A-Z][^.!?:\[\]*]{0,60}):\*{0,2}\s*(?:\[\d{1,4}\]\s*)+$"
 )
+_EMPTY_ITEM = re.compile(r"^(?:\d+[.)]|[-*+])$")  # "1." left alone on its line
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
@@ -139,8 +140,9 @@ def clean(markdown: str) -> tuple[str, int]:
                 seen_sentences.add(key)
                 pieces.append(sentence)
             text = "".join(pieces).rstrip()
-            if text.strip() and not re.search(r"\w", text) and not stripped.startswith("```"):
-                fixes += 1  # markup left with nothing in it ("**", "- **")
+            bare = not re.search(r"[^\W\d_]", text) and _EMPTY_ITEM.match(text.strip())
+            if text.strip() and (not re.search(r"\w", text) or bare) and not stripped.startswith("```"):
+                fixes += 1  # markup left with nothing in it ("**", "- **", "3." when its claim went)
                 continue
             if text.strip() or not stripped:
                 lines.append(text)
