@@ -109,6 +109,11 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path):
     full = next(r for r in rows if r["system"] == "ttd-full")
     assert full["retrieved_ids"] and all(i.startswith("para:") for i in full["retrieved_ids"])
     assert (out / "runs" / "ttd-full").is_dir()
+    # each run's report fallbacks are counted, read from its own report.json
+    saved = json.loads((out / "runs" / "ttd-full" / full["detail"]["run_id"] / "report.json").read_text())
+    assert full["detail"]["report_fallbacks"] == {
+        k: saved["citations"][k] for k in ("from_draft", "from_facts", "evidence_section")
+    }
 
 
 def test_an_unavailable_system_is_reported_not_faked(scripted, tmp_path, monkeypatch):
