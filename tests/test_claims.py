@@ -416,7 +416,8 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
             ),
         }
     }
-    found = passage_facts(src, terms("When did the Eastern Roman Empire fall to the Ottoman Empire"))
+    asked = terms("When did the Eastern Roman Empire fall to the Ottoman Empire")
+    found = passage_facts(src, asked, asked)
     assert (
         "Byzantine Empire endured until the fall of Constantinople to the Ottoman Empire in 1453 [3]."
         in found

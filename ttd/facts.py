@@ -69,12 +69,12 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
 def passage_facts(
     sources: dict[str, dict[str, Any]],
     topic: set[str],
+    question: set[str],
     limit: int = 12,
     per_source: int = 3,
-    question: set[str] | None = None,
 ) -> list[str]:
-    """The retrieved passages' sentences that share the most words with the question and plan, cited; with
-    `question`, only those that share one of its words (on TikTok bans the offline corpus's nearest page
+    """The retrieved passages' sentences that share the most words with the question and plan, cited, and
+    at least one word with the question itself (on TikTok bans the offline corpus's nearest page
     was "Rapping", whose sentences shared "content" and "delivery" with the plan)."""
     scored = []
     for record in sources.values():
@@ -82,7 +82,7 @@ def passage_facts(
         sentences = [s.strip() for s in SENTENCE.findall(text) if len(s.split()) >= 6]
         shared = [(len(terms(s) & topic), i, s) for i, s in enumerate(sentences)]
         for n_shared, i, sentence in sorted(shared, key=lambda x: -x[0])[:per_source]:
-            if n_shared >= 2 and (question is None or terms(sentence) & question):
+            if n_shared >= 2 and terms(sentence) & question:
                 scored.append((n_shared, int(record["n"]), i, sentence))
     best = sorted(scored, key=lambda x: -x[0])[:limit]
     best.sort(key=lambda x: (x[1], x[2]))  # each source's sentences in their own order
@@ -115,7 +115,7 @@ def facts(
     found = [c["text"] for c in verdicts if c["status"] == "supported" and _CITE.search(c["text"])]
     for record in qa:
         found += answer_facts(record["answer"], sources, question)
-    found += passage_facts(sources, topic, question=terms(question))
+    found += passage_facts(sources, topic, terms(question))
     seen: set[str] = set()
     out = []
     for fact in map(_tidy, found):

@@ -140,8 +140,8 @@ def clean(markdown: str) -> tuple[str, int]:
                 seen_sentences.add(key)
                 pieces.append(sentence)
             text = "".join(pieces).rstrip()
-            bare = not re.search(r"[^\W\d_]", text) and _EMPTY_ITEM.match(text.strip())
-            if text.strip() and (not re.search(r"\w", text) or bare) and not stripped.startswith("```"):
+            bare = not re.search(r"\w", text) or _EMPTY_ITEM.match(text.strip())
+            if text.strip() and bare and not stripped.startswith("```"):
                 fixes += 1  # markup left with nothing in it ("**", "- **", "3." when its claim went)
                 continue
             if text.strip() or not stripped:

@@ -183,14 +183,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             f"{listed}{rest}\n"
         )
     final = finalize(body + note, sources)
-    final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
     if final.stats["cited"] == 0 and not no_facts and any(re.search(r"\[\d+\]", r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
         evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in qa)
         final = finalize(f"{body}\n\n## Evidence from the research steps\n\n{evidence}{note}", sources)
         final.stats["evidence_section"] = 1
-        final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
+    final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
     final.stats["unverified"] = len(unverified)

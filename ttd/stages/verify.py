@@ -43,7 +43,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         return {}
     t = len(drafts) - 1
     settings = settings_for(deps.config)
-    between_hops = 0 < t < step_bounds(state, deps.config)[1] and short_answer(state["question"])
+    last = step_bounds(state, deps.config)[1]  # a short answer's last hop
+    between_hops = 0 < t < last and short_answer(state["question"])
     lexical = between_hops and settings.mode == "llm" and deps.config.verify.between_hops == "lexical"
     if lexical:
         settings.mode = "lexical"
@@ -73,7 +74,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         update |= {"noise": [record], "drafts": [{"draft": t, "text": drafts[-2]}]}
     fewest = noise_exit_from(state, deps.config)
     reason = exit_on_noise([*state.get("noise", []), record], deps, t, fewest)
-    hops = (state.get("plan") or [])[: step_bounds(state, deps.config)[1]]
+    hops = (state.get("plan") or [])[:last]
     if reason and between_hops and uncovered_areas(record["claims"], hops):
         reason = None  # half an answer: a hop to go whose subject no supported claim names yet
     if reason:
