@@ -29,7 +29,7 @@ def local_ray():
     ray.shutdown()
 
 
-def test_ray_executor_matches_asyncio(scripted, local_ray, tmp_path):
+def test_ray_executor_matches_asyncio(scripted, local_ray, tmp_path, benchmarks):
     def spec(name: str, executor: str) -> BenchSpec:
         return BenchSpec(
             dataset="hotpotqa",

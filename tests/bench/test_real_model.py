@@ -11,7 +11,7 @@ pytestmark = pytest.mark.real
 pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
 
 
-def test_rag_on_two_questions_with_the_local_model(tmp_path):
+def test_rag_on_two_questions_with_the_local_model(tmp_path, benchmarks):
     from ttd.llm.local import check_available
 
     try:

@@ -61,7 +61,7 @@ def spec(tmp_path: Path, **kw) -> BenchSpec:
     return BenchSpec(**base)
 
 
-def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path):
+def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
     golds = gold_by_question()
     questions = {r.id: r.question for r in load("hotpotqa", 10)[1]}
     assert any(map(short_answer, questions.values()))  # HotpotQA questions are factoid: the short shape
@@ -116,7 +116,7 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path):
     }
 
 
-def test_an_unavailable_system_is_reported_not_faked(scripted, tmp_path, monkeypatch):
+def test_an_unavailable_system_is_reported_not_faked(scripted, tmp_path, monkeypatch, benchmarks):
     from ttd.bench import systems
 
     monkeypatch.setattr(systems, "preset_names", lambda: ["default"])
@@ -132,7 +132,7 @@ def test_an_unavailable_system_is_reported_not_faked(scripted, tmp_path, monkeyp
         run_bench(spec(tmp_path / "x", systems=["ttd-evolution"]), progress=False, echo=said.append)
 
 
-def test_resume_skips_finished_items_and_retries_failures(scripted, tmp_path):
+def test_resume_skips_finished_items_and_retries_failures(scripted, tmp_path, benchmarks):
     golds = gold_by_question()
     install_responders(scripted, golds)
     unlucky = list(golds)[3]
@@ -171,7 +171,7 @@ def test_cli_lists_every_system():
     assert tuple(systems.SYSTEMS) == cli.SYSTEM_NAMES
 
 
-def test_cli_runs_and_prints_the_table(scripted, tmp_path):
+def test_cli_runs_and_prints_the_table(scripted, tmp_path, benchmarks):
     args = ["hotpotqa", "-s", "closed-book", "--system", "rag", "--limit", "3", "--model", "scripted/answer"]
     args += ["--no-judge", "--quiet", "--out", str(tmp_path / "cli")]
     result = CliRunner().invoke(bench_app, args)
@@ -259,7 +259,7 @@ def test_accuracy_per_hop_count(scripted, tmp_path):
     assert "F1 by hop count" in (result.out / "summary.md").read_text()
 
 
-def test_shards_split_one_run_between_processes(scripted, tmp_path):
+def test_shards_split_one_run_between_processes(scripted, tmp_path, benchmarks):
     first = run_bench(spec(tmp_path, judge=False, shard="0/2"), progress=False)
     second = run_bench(spec(tmp_path, judge=False, shard="1/2", resume=True), progress=False)
     rows = read_rows(tmp_path / "out" / "results.jsonl")
@@ -269,7 +269,7 @@ def test_shards_split_one_run_between_processes(scripted, tmp_path):
         run_bench(spec(tmp_path, shard="half", resume=True), progress=False)
 
 
-def test_the_judge_model_is_checked_only_when_the_bench_judges(scripted, tmp_path):
+def test_the_judge_model_is_checked_only_when_the_bench_judges(scripted, tmp_path, benchmarks):
     """No self-evolution here: only the bench's own correctness judge calls the judge model."""
     bad = {"judge_model": "nosuchprovider/judge"}
     with pytest.raises(TTDError, match="nosuchprovider/judge"):
