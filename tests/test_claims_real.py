@@ -52,3 +52,51 @@ def test_verifier_on_real_passages_with_the_real_model():
     assert usage[-1]["parse_error"] is None
     assert vague["status"] in {"supported", "unsupported", "contradicted"}
     assert all(sid in sources for sid in vague["source_ids"])
+
+
+def test_a_revision_the_real_verifier_finds_noisier_is_rejected(scripted, tmp_path):
+    """The keep-best rule through the real path: passages from the offline Wikipedia index, the real 0.5B
+    verifier, the run's SQLite checkpoint. The reviser is scripted so that step 2 adds an unrelated claim
+    and a half-matching one (which goes to the model) to R_1's copied, cited sentence: whatever the model
+    says of the half-matching one, R_2 is noisier than R_1 and must be turned away."""
+    import json
+    import re
+
+    import ttd
+    from tests.conftest import scripted_models
+    from tests.test_claims import answer_from_passage
+
+    unrelated = "Quantum chromodynamics describes how gluons bind quarks inside protons."
+    drafts: list[str] = []
+
+    def revise(messages):
+        answer = re.search(r"^Cited answer from the sources: (.*)$", messages[-1]["content"], re.M).group(1)
+        if not drafts:
+            drafts.append(f"# Rome\n\n## Army\n\n{answer}\n")
+        else:
+            words = re.sub(r"\s*\[\d+\]\.?$", "", answer).split()[:5]
+            half = " ".join(words) + " was later disputed by several modern historians of the period."
+            drafts.append(f"{drafts[0]}\n{unrelated}\n\n{half}\n")
+        return drafts[-1]
+
+    scripted.reply("plan", json.dumps({"areas": [{"title": "Army", "goal": "How the Roman army declined"}]}))
+    scripted.reply("draft", "# Rome\n\n## Army\n\nThe moon turned red over the Alps every winter.\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise)
+    scripted.respond("report", lambda m: drafts[0])
+    models = {**scripted_models(), "verify_model": "local/qwen2.5-0.5b"}
+    report = ttd.research(
+        "How did the Roman army decline?", out=tmp_path, steps=2, early_exit=False, temperature=0.0, **models
+    )
+    noise = report.trajectory.noise
+    assert noise[1].noise == 0.0 and noise[1].rejected is None  # R_1: the cited copy, supported
+    assert noise[2].rejected is not None and noise[2].rejected.noise > 0.0
+    assert unrelated in noise[2].rejected.text
+    assert report.trajectory.drafts[2] == report.trajectory.drafts[1]  # R_2 is R_1 again
+    assert unrelated not in report.markdown
+    verdicts = {c.text: c.status for c in noise[2].rejected.claims}
+    assert verdicts[unrelated] == "unsupported"
+    # the half-matching claim was put to the real model, whose reply parsed
+    checks = [c for c in report.usage.calls if c["role"] == "verify"]
+    assert checks and all(c["parse_error"] is None for c in checks)
+    assert (tmp_path / report.run_id / "checkpoint.sqlite").stat().st_size > 0
