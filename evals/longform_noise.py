@@ -47,13 +47,14 @@ def main() -> None:
     ap.add_argument(
         "--limit", type=int, default=11, help="the Roman question plus up to 10 DeepConsult prompts"
     )
+    ap.add_argument("--start", type=int, default=0, help="skip the first START questions (resume a table)")
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--agent", default="default")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--runs", type=Path, default=Path("/tmp/ttd-longform-runs"))
     args = ap.parse_args()
     rows = []
-    for q in questions(args.limit):
+    for q in questions(args.limit)[args.start :]:
         started = time.perf_counter()
         report = ttd.research(q, agent=args.agent, model=args.model, steps=args.steps, out=args.runs)
         noise = report.trajectory.noise
@@ -101,7 +102,8 @@ def main() -> None:
     mean = sum(shares) / len(shares) if shares else 0.0
     note = (
         f"# Long-form noise and report hygiene\n\n`PYTHONPATH=. python evals/longform_noise.py --model "
-        f"{args.model} --limit {args.limit} --steps {args.steps} --agent {args.agent}`\n\n"
+        f"{args.model} --limit {args.limit} --start {args.start} --steps {args.steps} "
+        f"--agent {args.agent}`\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible, shared with other jobs.\n\n"
         + "\n".join(table)
         + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs; the reports' claims were "
