@@ -43,7 +43,8 @@ def test_every_stage_has_words_for_both_shapes() -> None:
     sections = load_sections("shape")
     for stage in ("plan", "draft", "revise", "report"):
         assert sections[f"{stage}.short"] and sections[f"{stage}.long"], stage
-    assert "one after another" in sections["plan.short"] and "**Answer:**" in sections["report.short"]
+    assert "one after another" in sections["plan.short"]
+    assert "Answer: <short answer>" in sections["report.short"]
 
 
 def _hops(n: int) -> str:
@@ -92,22 +93,64 @@ def test_a_short_answer_takes_one_step_per_hop_and_reuses_the_drafts_verdicts(sc
     assert report.trajectory.report_noise is not None and report.trajectory.report_noise.claims
 
 
+def _draft_then(answer: str):
+    """The report writer repeats the checked draft it is shown and closes with "Answer: <answer>"."""
+    return lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0] + f"\n\nAnswer: {answer}"
+
+
 def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted, tmp_path):
-    scripted.respond("report", lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0])
+    scripted.respond("report", _draft_then("Germanic foederati"))
     report = _two_hops(scripted, tmp_path)
     call = next(c for c in scripted.calls if c.role == "report")
-    assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
+    assert 'End with a line "Answer:' in call.prompt and call.params.get("max_tokens") == 300
     # written from R_2 without its unsupported claim (the scripted verifier supports none of R_0's)
     assert "The Huns pushed" not in call.prompt.split("<draft>")[1].split("</draft>")[0]
     # it reads the passages the notes cite, not only the notes' summary of them, and no other passage
-    notes, shown = call.prompt.split("Research notes")[1].split("The passages the notes cite:")
-    cited = set(re.findall(r"\[(\d+)\]", notes))
+    shown, notes = call.prompt.split("Passages:")[1].split("Research notes")
+    cited = set(re.findall(r"\[(\d+)\]", notes.split("Checked draft")[0]))
     listed = re.findall(r"^\[(\d+)\] [^:]+: (.*)$", shown, re.M)
     assert listed and {n for n, _ in listed} == cited
     assert all(text in PASSAGES.values() for _, text in listed)
     # the rewrite repeats R_2's checked sentences: their verdicts are reused, no other check
     assert scripted.roles().count("verify") == 1 and len(scripted.calls) == 9
-    assert report.markdown.split("\n\n")[1].startswith("**Answer:**")
+    # its closing answer, borne out by a checked sentence, opens the report with that sentence's mark
+    opening = report.markdown.split("\n\n")[1]
+    assert re.fullmatch(r"\*\*Answer:\*\* Germanic foederati \[1\]", opening), opening
+    assert report.citations.answer_stated == 1
+    assert report.markdown.count("Answer:") == 1
+
+
+def _first_passage_then(answer: str):
+    """The report writer restates the first passage it is shown, cited, and closes with the answer."""
+
+    def reply(messages):
+        n, text = re.search(r"^\[(\d+)\] [^:]+: ([^.]+)", messages[-1]["content"], re.M).groups()
+        return f"{text} [{n}].\n\nAnswer: {answer}"
+
+    return reply
+
+
+def test_an_evidence_report_answers_from_the_runs_passages_alone(scripted, tmp_path):
+    scripted.respond("report", _first_passage_then("Germanic foederati"))
+    report = _two_hops(scripted, tmp_path, short_report="evidence")
+    call = next(c for c in scripted.calls if c.role == "report")
+    # every passage the run retrieved, cited or not, and neither the notes nor the draft
+    listed = re.findall(r"^\[(\d+)\] ", call.prompt, re.M)
+    assert sorted(map(int, listed)) == [s.n for s in report.trajectory.retrieved]
+    assert "Research notes" not in call.prompt and "<draft>" not in call.prompt
+    assert call.prompt.rstrip().endswith('End with a line "Answer: <short answer>".')
+    assert report.markdown.split("\n\n")[1] == "**Answer:** Germanic foederati [1]"
+    assert report.citations.answer_stated == 1
+
+
+def test_a_stated_answer_no_checked_sentence_bears_out_does_not_open_the_report(scripted, tmp_path):
+    scripted.respond("report", _draft_then("the Vandals"))
+    report = _two_hops(scripted, tmp_path)
+    opening = report.markdown.split("\n\n")[1]
+    # the cited sentence of the evidence that best answers the question opens it instead
+    assert opening.startswith("**Answer:**") and "Vandals" not in report.markdown
+    assert re.fullmatch(r"\*\*Answer:\*\* The Roman army relied on Germanic foederati.*\[1\]\.", opening)
+    assert report.citations.answer_stated == 0
 
 
 def test_a_short_answer_can_have_every_hop_checked_by_the_model(scripted, tmp_path):
@@ -121,7 +164,7 @@ def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_pat
     report = research(SHORT, tmp_path, steps=5, denoise=False, hops=3)
     assert len(report.trajectory.steps) == 3  # `hops` raised from its default 2
     call = next(c for c in scripted.calls if c.role == "report")
-    assert "**Answer:**" in call.prompt and call.params.get("max_tokens") == 450
+    assert 'End with a line "Answer:' in call.prompt and call.params.get("max_tokens") == 300
     assert "group of facts" not in call.prompt
 
 

@@ -164,10 +164,11 @@ class ResearchConfig(BaseModel):
     hops: StrictInt = Field(
         2, ge=1, le=100, description="most steps for a short-answer question (one per plan hop, within steps)"
     )
-    short_report: Literal["draft", "write"] = Field(
+    short_report: Literal["draft", "write", "evidence"] = Field(
         "write",
         description='a denoised short answer\'s report: "draft" = R_T grounded as it is (no call), '
-        '"write" = the report model rewrites it from the notes',
+        '"write" = the report model rewrites it from the notes and the passages they cite, "evidence" = '
+        "it answers from the run's passages alone",
     )
     early_exit: bool = Field(
         True, description="stop before N steps when the plan is covered or questions repeat"

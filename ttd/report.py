@@ -114,6 +114,7 @@ class CitationSummary(BaseModel):
     attributed: int = 0
     facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
     evidence_section: int = 0
+    answer_stated: int = 0  # a short answer opened with its stated answer, borne out by checked sentences
     foreign_urls: int = 0
     unverified: int = 0
     hygiene: int = 0

@@ -55,7 +55,7 @@ def instructions(stage: str, question: str) -> str:
 
 # Token caps for a short answer's texts: a small model ignores "under 120 words" and writes 350 tokens of
 # headings and background, all of it decoded (the slow part on a CPU) and most of it noise.
-SHORT_MAX_TOKENS = {"draft": 220, "answer": 200, "revise": 300, "report": 450}
+SHORT_MAX_TOKENS = {"draft": 220, "answer": 200, "revise": 300, "report": 300}
 
 
 def max_tokens(stage: str, question: str, config: ResearchConfig) -> int | None:

@@ -28,12 +28,12 @@ from ttd.claims import noise_record, remove_claims, settings_for, split_claims, 
 from ttd.config import ResearchConfig
 from ttd.context import Deps
 from ttd.facts import by_area, facts, facts_report, facts_text
-from ttd.formatting import clean_markdown, clean_title, history_text, opening, passages_text
+from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
-from ttd.terms import SENTENCE
+from ttd.terms import SENTENCE, terms
 
 NOT_VERIFIED = "## Not verified"
 # A report question's report is as long as its facts allow: a title and summary, then room to restate each
@@ -69,17 +69,28 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if short:
         notes = history_text(qa, max_chars=9000)
         draft_text = checked_draft(state)
-        evidence = cited_passages(f"{notes}\n{draft_text}", state.get("sources", {}), deps.config)
+        read_only = deps.config.short_report == "evidence"
+        evidence = cited_passages(
+            f"{notes}\n{draft_text}",
+            state.get("sources", {}),
+            deps.config,
+            most=8 if read_only else 6,
+            fill=read_only,
+        )
         context = f"Research notes:\n{notes}\n\nPassages:\n{evidence}"
         template, variables = (
-            "report",
-            {
-                **opening(state, no_draft="(no draft: write the report from the notes)"),
-                "draft": draft_text or "(no draft: write the report from the notes)",
-                "history": notes,
-                "passages": evidence,
-                "shape": shape,
-            },
+            ("report_evidence", {"question": state["question"], "passages": evidence})
+            if read_only
+            else (
+                "report",
+                {
+                    "question": state["question"],
+                    "draft": draft_text or "(no draft)",
+                    "history": notes,
+                    "passages": evidence,
+                    "shape": shape,
+                },
+            )
         )
     else:
         cited = facts(
@@ -120,12 +131,15 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     )
     sources = state.get("sources", {})
     written_by_model = clean_markdown(out.value) if out else ""
+    stated = None  # a short answer's closing "Answer: ..." line
+    if short and written_by_model:
+        written_by_model, stated = split_stated_answer(written_by_model)
     fallback = drafts[-1] if drafts and not no_facts else ""
     raw, foreign = strip_foreign_urls(written_by_model or fallback, sources)
     written, fixes = clean(raw)
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
     body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
-    from_draft = from_facts = 0
+    from_draft = from_facts = answer_stated = 0
     lost = bool(out) and finalize(body, sources).stats["cited"] == 0
     if lost and short and drafts and finalize(drafts[-1], sources).stats["cited"] > 0:
         # A small model's rewrite lost every citation the denoised draft had: R_T is the better sample.
@@ -163,6 +177,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if from_rt:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
+    elif short and stated and (marks := grounded_marks(stated, kept)):
+        body = _open_with(body, f"{stated} {marks}", own=False)
+        answer_stated = 1
     elif short and (line := answer_line(state["question"], qa, kept)):
         body = _open_with(body, line)
     body, more = clean(body)
@@ -171,7 +188,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
         fixes += 1
     if unverified and deps.config.verify.unverified == "list":
-        claims = list(dict.fromkeys(re.sub(r" ?\[\d+\]", "", t) for t in unverified))
+        claims = list(dict.fromkeys(_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)) for t in unverified))
         listed = "\n".join("- " + t for t in claims[:LISTED])
         rest = (
             f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
@@ -190,6 +207,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         final = finalize(f"{body}\n\n## Evidence from the research steps\n\n{evidence}{note}", sources)
         final.stats["evidence_section"] = 1
     final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
+    final.stats["answer_stated"] = answer_stated
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
     final.stats["unverified"] = len(unverified)
@@ -207,12 +225,52 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     }
 
 
-def cited_passages(text: str, sources: dict[str, dict], config: ResearchConfig, most: int = 6) -> str:
-    """The passages `text` cites, as numbered in the run: a short answer's report writer reads the evidence
-    itself, not only the notes' summary of it (a 1.5B answer step turned "Sick Puppies ... original
-    members" into "three studio albums"; one retrieval reading the passage answered right)."""
+_ANSWER_LABEL = re.compile(r"^\W*(?:final |short )?answer\W*:\W*", re.I)
+# "Answer: X" closing the text, on its own line or after the last sentence ("... [2]. Answer: X")
+_STATED = re.compile(
+    r"(?:^|(?<=[.!?\]]) )(?:\W|\[\d{1,4}\])*(?:final |short )?answer\W*:\W*(.+)$", re.I | re.M
+)
+
+
+def split_stated_answer(text: str, most_words: int = 12) -> tuple[str, str | None]:
+    """The text without its closing "Answer: X" line, and X without marks or quotes (None when there is
+    no such line or X is a sentence rather than a short answer)."""
+    found = list(_STATED.finditer(text))
+    if not found:
+        return text, None
+    last = found[-1]
+    stated = re.sub(r"\s*\[\d{1,4}\]", "", last.group(1)).strip(" *\"'`").rstrip(".").strip()
+    if not stated or len(stated.split()) > most_words:
+        return text, None
+    return (text[: last.start()] + text[last.end() :]).strip(), stated
+
+
+def grounded_marks(stated: str, kept: list[str]) -> str | None:
+    """The marks of the report's supported sentences that bear out the stated answer, or None when they
+    do not: every word of it must stand in them (a yes/no answer needs one supported sentence). The
+    answer line is a conclusion from checked sentences, so it is shown only with them."""
+    words = terms(stated) or {stated.lower()}
+    if stated.lower() in ("yes", "no"):
+        bearing = kept
+    else:
+        bearing = [k for k in kept if words & (terms(k) | {k.lower()})]
+        if not words <= set().union(*(terms(k) | {k.lower()} for k in bearing)):
+            return None
+    marks = list(dict.fromkeys(re.findall(r"\[\d{1,4}\]", " ".join(bearing))))
+    return "".join(marks[:3]) or None
+
+
+def cited_passages(
+    text: str, sources: dict[str, dict], config: ResearchConfig, most: int = 6, fill: bool = False
+) -> str:
+    """The passages `text` cites, as numbered in the run (with `fill`, then the run's other passages in the
+    order they were found, up to `most`): a short answer's report writer reads the evidence itself, not
+    only the notes' summary of it (a 1.5B answer step turned "Sick Puppies ... original members" into
+    "three studio albums"; one retrieval reading the passage answered right)."""
     numbers = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,4})\]", text)))
     by_n = {r["n"]: r for r in sources.values()}
+    if fill:
+        numbers += [n for n in sorted(by_n) if n not in numbers]
     shown = [by_n[n] for n in numbers if n in by_n][:most]
     return passages_text(sorted(shown, key=lambda r: r["n"]), config.retrieval.passage_chars)
 
@@ -238,18 +296,20 @@ def _answer_first(body: str, question: str, qa: list[QARecord]) -> str:
     return _open_with(body, line) if line else body
 
 
-def _open_with(body: str, line: str) -> str:
+def _open_with(body: str, line: str, own: bool = True) -> str:
     """Open with the answer line (after the title): the report's own "**Answer:**" line wherever the model
-    put it, else `line`, the cited sentence from the evidence that best answers the question."""
+    put it (with `own`), else `line`, the cited sentence from the evidence that best answers the question
+    or the stated answer the report's supported sentences bear out."""
     lines = body.strip().split("\n")
     title = lines[0] if lines and lines[0].startswith("# ") else ""
     labelled = [ln for ln in lines if re.match(r"\s*\*\*Answer:\*\*", ln)]
     # an answer line left with nothing but marks (its claim was dropped as unsupported) answers nothing
-    own = next(
+    own_line = next(
         (ln for ln in labelled if re.search(r"[^\W\d_]", re.sub(r"\*\*Answer:\*\*|\[\d+\]", "", ln))), None
     )
+    own_line = own_line if own else None
     rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln not in labelled).strip()
-    answer = own.strip() if own else f"**Answer:** {line.strip()}"
+    answer = own_line.strip() if own_line else f"**Answer:** {line.strip()}"
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
 
 
