@@ -517,3 +517,21 @@ def test_a_report_with_no_fact_from_the_sources_says_so_and_states_nothing(scrip
     unmarked = {re.sub(r" ?\[\d+\]", "", c.text) for c in report.trajectory.noise[-1].claims}
     assert unmarked and all(f"- {c}" in listed for c in unmarked)
     assert report.citations.facts == 0 and report.citations.evidence_section == 0
+
+
+def test_a_claim_or_fact_label_is_removed_and_its_claim_kept():
+    # HotpotQA, Dmytryk or Preminger: "**Answer:** Claim 2: He was known ..." was extracted as "Claim 2"
+    text = (
+        "# Dmytryk\n\nClaim 2: He made films noir [1].\n\n- **Fact 1:** Odense is a club [2].\n\n"
+        "### Fact [2]: Awards\n\nHe won an Oscar [1].\n"
+    )
+    cleaned, fixes = clean(text)
+    assert cleaned == (
+        "# Dmytryk\n\nHe made films noir [1].\n\n- Odense is a club [2].\n\n"
+        "### Awards\n\nHe won an Oscar [1].\n"
+    )
+    assert fixes == 3
+    assert (
+        clean("# Rome\n\nStep 1 of the reform came in 284 [1].\n")[0]
+        == "# Rome\n\nStep 1 of the reform came in 284 [1].\n"
+    )

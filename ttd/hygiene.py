@@ -43,6 +43,12 @@ _META = re.compile(
 _CUT_LABEL = re.compile(
     r"^(?:(?:[-*+]|\d+[.)])\s+)?(?:\*\*[^*]+\*\*|[A-Z][^.!?:\[\]*]{0,60}):\*{0,2}\s*(?:\[\d{1,4}\]\s*)+$"
 )
+# A label the model numbered its claims or facts with ("Claim 2: He was ...", "- **Fact 1:** ...",
+# "### Fact [2]: ..."), copied from the verifier's and the notes' wording: the claim stays, the label goes.
+_ITEM_LABEL = re.compile(
+    r"^(\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)?)\**(?:claim|fact|step|hop)\s*\[?\d{1,2}\]?\**\s*:\**\s*(?=\S)",
+    re.I,
+)
 _EMPTY_ITEM = re.compile(r"^(?:\d+[.)]|[-*+])$")  # "1." left alone on its line
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
@@ -115,6 +121,8 @@ def clean(markdown: str) -> tuple[str, int]:
                 in_code = in_code != stripped.startswith("```")
                 lines.append(line)  # code is shown as written
                 continue
+            line, n = _ITEM_LABEL.subn(r"\1", line)
+            stripped, fixes = line.strip(), fixes + n
             if stripped.startswith("#") and phrase.search(stripped):
                 fixes += 1  # a heading copied from a prompt ("### New Evidence")
                 continue
