@@ -143,6 +143,20 @@ def test_an_evidence_report_answers_from_the_runs_passages_alone(scripted, tmp_p
     assert report.citations.answer_stated == 1
 
 
+def test_a_supported_sentence_the_writer_left_unmarked_is_cited_from_the_verifiers_source(scripted, tmp_path):
+    # HotpotQA, Bolelli or Wozniacki: "Simone Bolelli was born on October 8, 1985." stood uncited (3
+    # words beside the question's, too few to attribute), so the report fell back to an evidence section
+    # and its answer line had no mark to take
+    said = "The Roman army relied on Germanic foederati"
+    scripted.respond("report", lambda m: f"{said}.\n\nAnswer: Germanic foederati")
+    report = _two_hops(scripted, tmp_path)
+    assert report.citations.attributed == 0  # the words alone did not place the mark
+    n = next(s.n for s in report.sources if s.title == "Army")
+    assert report.markdown.split("\n\n")[1] == f"**Answer:** Germanic foederati [{n}]"
+    assert f"{said} [{n}]." in report.markdown
+    assert report.citations.evidence_section == 0 and report.citations.answer_stated == 1
+
+
 def test_a_stated_answer_no_checked_sentence_bears_out_does_not_open_the_report(scripted, tmp_path):
     scripted.respond("report", _draft_then("the Vandals"))
     report = _two_hops(scripted, tmp_path)

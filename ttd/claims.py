@@ -244,6 +244,31 @@ def noise_record(draft: int, claims: list[ClaimRecord]) -> NoiseRecord:
     return {"draft": draft, "noise": noise_of(claims), "claims": claims}
 
 
+def cite_claims(markdown: str, marks: dict[str, str]) -> str:
+    """`markdown` with `marks[text]` ("[2]") put at the end of each sentence whose claim text is a key:
+    a claim the verifier found supported keeps its link to the source even where the writer left the
+    mark out (same walk as `split_claims`)."""
+    out = []
+    in_code = False
+    for raw in markdown.split("\n"):
+        line = raw.strip()
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line or line.startswith(("|", "#", "```")):
+            out.append(raw)
+            continue
+        prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
+        pieces = []
+        for sentence in SENTENCE.findall(raw[len(prefix) :]):
+            mark = marks.get(_INLINE_MD.sub("", sentence).strip())
+            if mark:
+                head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
+                sentence = f"{head} {mark}{stop}{space}"
+            pieces.append(sentence)
+        out.append(prefix + "".join(pieces))
+    return "\n".join(out)
+
+
 def remove_claims(markdown: str, drop: set[str]) -> str:
     """`markdown` without the sentences whose claim text is in `drop` (same walk as `split_claims`)."""
     out = []

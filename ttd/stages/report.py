@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 from ttd.citations import attribute, finalize, strip_foreign_urls
-from ttd.claims import noise_record, remove_claims, settings_for, split_claims, verify
+from ttd.claims import cite_claims, noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.config import ResearchConfig
 from ttd.context import Deps
 from ttd.facts import by_area, facts, facts_report, facts_text
@@ -32,7 +32,7 @@ from ttd.formatting import clean_markdown, clean_title, history_text, passages_t
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.shape import instructions, max_tokens, short_answer
-from ttd.state import ClaimRecord, QARecord, ResearchState, step_index
+from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, step_index
 from ttd.terms import SENTENCE, terms
 
 NOT_VERIFIED = "## Not verified"
@@ -140,21 +140,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
     body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
     from_draft = from_facts = answer_stated = 0
-    lost = bool(out) and finalize(body, sources).stats["cited"] == 0
-    if lost and short and drafts and finalize(drafts[-1], sources).stats["cited"] > 0:
-        # A small model's rewrite lost every citation the denoised draft had: R_T is the better sample.
-        written, more = clean(drafts[-1])
-        body, attributed = attribute(written, sources, state["question"])
-        fixes, from_draft = fixes + more, 1
-    elif lost and not short and cited:
+    if bool(out) and not short and cited and finalize(body, sources).stats["cited"] == 0:
         # A report's R_T is mostly the model's own beliefs: the checked facts themselves are the report.
         body = facts_report(clean_title(state["question"]), groups)
         from_facts = 1
 
-    record = None
-    unverified: list[str] = []
-    kept: list[str] = []  # the report's claims that stood the check
-    if deps.config.verify.mode != "off" and split_claims(body):
+    async def check(body: str) -> tuple[str, NoiseRecord | None, list[str], list[str]]:
+        """The body without its unsupported claims (unmarked supported ones cited from their verdicts),
+        its claim table, the unsupported claims' texts and the kept claims' texts with their marks."""
+        if deps.config.verify.mode == "off" or not split_claims(body):
+            return body, None, [], []
         claims, more_usage = await verify(
             body,
             sources,
@@ -165,12 +160,38 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             step=step,
             known=_reusable_verdicts(state),
         )
-        usage += more_usage
-        record = noise_record(len(drafts), claims)
+        usage.extend(more_usage)
         drop = {c["text"] for c in claims if c["status"] != "supported"}
-        unverified = [c["text"] for c in claims if c["status"] == "unsupported"]
-        body = remove_claims(body, drop)
-        kept = [c["text"] for c in claims if c["text"] not in drop]
+        # a supported claim the writer left unmarked is cited with the source the verifier found
+        marks = {
+            c["text"]: f"[{sources[c['source_ids'][0]]['n']}]"
+            for c in claims
+            if c["status"] == "supported"
+            and c["source_ids"]
+            and c["source_ids"][0] in sources
+            and not re.search(r"\[\d{1,4}\]", c["text"])
+        }
+        return (
+            cite_claims(remove_claims(body, drop), marks),
+            noise_record(len(drafts), claims),
+            [c["text"] for c in claims if c["status"] == "unsupported"],
+            [f"{c['text']} {marks.get(c['text'], '')}".strip() for c in claims if c["text"] not in drop],
+        )
+
+    body, record, unverified, kept = await check(body)
+    if (
+        short
+        and out
+        and drafts
+        and finalize(body, sources).stats["cited"] == 0
+        and finalize(drafts[-1], sources).stats["cited"] > 0
+    ):
+        # The rewrite kept no cited claim, even with the marks its check found: the denoised draft R_T,
+        # which had citations, is the better sample.
+        written, more = clean(drafts[-1])
+        body, attributed = attribute(written, sources, state["question"])
+        fixes, from_draft = fixes + more, 1
+        body, record, unverified, kept = await check(body)
     if no_facts:
         unverified = [c["text"] for c in _last_verdicts(state) if c["status"] != "supported"]
         body = f"{body.strip()}\n\n{NO_FACTS}"
