@@ -12,11 +12,14 @@ back in and fills every area. Its length is bounded by its facts, and a written 
 citation is replaced by the facts themselves under their topics (`from_facts`), not by R_T, whose claims
 are mostly the model's own beliefs.
 
-A short answer's report is written from the plan, every Q/A, the passages they cite and R_T without its
-unsupported claims. One that was denoised can be its own report (`short_report = "draft"`): R_T is already
-the answer in a few checked sentences, so it is grounded and opened with its answer line without another
-model call; "write" has the report model rewrite it from the notes (one call more; see
-evals/results/bench_hotpotqa_denoise.md for both on the 1.5B).
+A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
+passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
+("**Answer:** X [n]") only when the report's checked sentences bear it out. A supported sentence the
+writer left unmarked is cited with the source its verdict names; R_T stands in only when the checked
+rewrite keeps no cited claim (`from_draft`). Other settings of `short_report`: "draft" makes a
+denoised R_T its own report, grounded and opened with its answer line without another model call;
+"evidence" answers from the run's passages alone, without the notes or R_T (see
+evals/results/bench_hotpotqa_denoise.md for each on the 1.5B).
 """
 
 from __future__ import annotations
