@@ -535,3 +535,21 @@ def test_a_claim_or_fact_label_is_removed_and_its_claim_kept():
         clean("# Rome\n\nStep 1 of the reform came in 284 [1].\n")[0]
         == "# Rome\n\nStep 1 of the reform came in 284 [1].\n"
     )
+
+
+def test_marks_after_a_full_stop_go_back_into_the_sentence_they_cite():
+    # HotpotQA, Spurs: "It is also known as Tottenham. [2], [5] Answer: Spurs" left the claim unmarked
+    assert (
+        clean("# T\n\nIt is also known as Tottenham. [2], [5]\n")[0]
+        == "# T\n\nIt is also known as Tottenham [2][5].\n"
+    )
+    assert (
+        clean("# T\n\nBorn in 1909. [1] He died in 2003 [2].\n")[0]
+        == "# T\n\nBorn in 1909 [1]. He died in 2003 [2].\n"
+    )
+    from ttd.stages.report import split_stated_answer
+
+    assert split_stated_answer("Known as Tottenham. [2], [5] Answer: Spurs") == (
+        "Known as Tottenham. [2], [5]",
+        "Spurs",
+    )

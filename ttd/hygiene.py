@@ -49,6 +49,9 @@ _ITEM_LABEL = re.compile(
     r"^(\s*(?:#{1,6}\s+|[-*+]\s+|\d+[.)]\s+)?)\**(?:claim|fact|step|hop)\s*\[?\d{1,2}\]?\**\s*:\**\s*(?=\S)",
     re.I,
 )
+# Marks written after the sentence's full stop ("It is also known as Spurs. [2], [5]"): the sentence splitter
+# leaves them out of the claim, so they go back before the stop ("... Spurs [2][5].").
+_MARKS_AFTER_STOP = re.compile(r"(?<=[^\s.!?\]])([.!?])((?:\s*[,;]?\s*\[\d{1,4}\])+)(?=\s|$)")
 _EMPTY_ITEM = re.compile(r"^(?:\d+[.)]|[-*+])$")  # "1." left alone on its line
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
@@ -122,7 +125,10 @@ def clean(markdown: str) -> tuple[str, int]:
                 lines.append(line)  # code is shown as written
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
-            stripped, fixes = line.strip(), fixes + n
+            line, m = _MARKS_AFTER_STOP.subn(
+                lambda g: " " + "".join(re.findall(r"\[\d{1,4}\]", g.group(2))) + g.group(1), line
+            )
+            stripped, fixes = line.strip(), fixes + n + m
             if stripped.startswith("#") and phrase.search(stripped):
                 fixes += 1  # a heading copied from a prompt ("### New Evidence")
                 continue

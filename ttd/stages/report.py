@@ -250,10 +250,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
 
 
 _ANSWER_LABEL = re.compile(r"^\W*(?:final |short )?answer\W*:\W*", re.I)
-# "Answer: X" closing the text, on its own line or after the last sentence ("... [2]. Answer: X")
-_STATED = re.compile(
-    r"(?:^|(?<=[.!?\]]) )(?:\W|\[\d{1,4}\])*(?:final |short )?answer\W*:\W*(.+)$", re.I | re.M
-)
+# "Answer: X" closing the text, on its own line or after the last sentence ("... [2]. Answer: X"); marks
+# before it stay with the sentence they follow ("Tottenham. [2], [5] Answer: Spurs")
+_STATED = re.compile(r"(?:^|(?<=[.!?\]]) )[^\w\[]*(?:final |short )?answer\W*:\W*(.+)$", re.I | re.M)
 
 
 def split_stated_answer(text: str, most_words: int = 12) -> tuple[str, str | None]:
