@@ -553,3 +553,20 @@ def test_marks_after_a_full_stop_go_back_into_the_sentence_they_cite():
         "Known as Tottenham. [2], [5]",
         "Spurs",
     )
+
+
+def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_cites():
+    from ttd.stages.report import answer_line, grounded_marks
+
+    kept = ["It is also known as Tottenham [2][5]."]
+    texts = {
+        2: "Tottenham Hotspur F.C. is commonly referred to as Tottenham or Spurs.",
+        5: "History of the club.",
+    }
+    assert grounded_marks("Tottenham", kept, texts) == "[2][5]"  # the checked sentence holds it
+    assert grounded_marks("Spurs", kept, texts) == "[2]"  # the passage that sentence cites holds it
+    assert grounded_marks("Arsenal", kept, texts) is None  # neither does
+    assert grounded_marks("yes", [], texts) is None
+    # a fragment of marks left by a sentence split is no answer line
+    qa = [{"question": "q", "answer": "It is also known as Tottenham. [1], [3]", "source_ids": []}]
+    assert answer_line("What is Tottenham called?", qa, []) is None

@@ -55,7 +55,8 @@ def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str 
     cited = [c for c in supported if re.search(r"\[\d+\]", c)]
     for r in reversed(qa):
         cited += [s.strip() for s in SENTENCE.findall(r["answer"]) if re.search(r"\[\d+\]", s)]
-    cited = [c for c in cited if not is_meta(c)]  # "Passage [1] does not answer this" answers nothing
+    # "Passage [1] does not answer this" answers nothing, nor does a fragment of marks ("[1], [3]")
+    cited = [c for c in cited if not is_meta(c) and len(terms(re.sub(r"\[\d+\]", "", c))) >= 2]
     if not cited:
         return None
     return max(cited, key=lambda s: len(words & set(re.findall(r"[a-z0-9]+", s.lower()))))
@@ -201,7 +202,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if from_rt:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
-    elif short and stated and (marks := grounded_marks(stated, kept)):
+    # a body too short to hold a claim ("It is also known as Tottenham [2].") is checked through its marks
+    elif short and stated and (marks := grounded_marks(stated, kept or [body], _texts(sources))):
         body = _open_with(body, f"{stated} {marks}", own=False)
         answer_stated = 1
     elif short and (line := answer_line(state["question"], qa, kept)):
@@ -268,19 +270,27 @@ def split_stated_answer(text: str, most_words: int = 12) -> tuple[str, str | Non
     return (text[: last.start()] + text[last.end() :]).strip(), stated
 
 
-def grounded_marks(stated: str, kept: list[str]) -> str | None:
-    """The marks of the report's supported sentences that bear out the stated answer, or None when they
-    do not: every word of it must stand in them (a yes/no answer needs one supported sentence). The
-    answer line is a conclusion from checked sentences, so it is shown only with them."""
+def grounded_marks(stated: str, kept: list[str], passages: dict[int, str] | None = None) -> str | None:
+    """The marks that bear out the stated answer, or None: those of the report's supported sentences
+    that hold every word of it together, else those of the passages these sentences cite that hold
+    every word of it ("Spurs" beside the checked "It is also known as Tottenham [2]", whose passage says
+    "Tottenham or Spurs"). A yes/no answer needs one supported sentence. The answer line is a
+    conclusion from checked evidence, so it is shown only with it."""
     words = terms(stated) or {stated.lower()}
     if stated.lower() in ("yes", "no"):
         bearing = kept
     else:
         bearing = [k for k in kept if words & (terms(k) | {k.lower()})]
         if not words <= set().union(*(terms(k) | {k.lower()} for k in bearing)):
-            return None
+            cited = dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,4})\]", " ".join(kept)))
+            holding = [n for n in cited if words <= terms((passages or {}).get(n, ""))]
+            return "".join(f"[{n}]" for n in holding[:3]) or None
     marks = list(dict.fromkeys(re.findall(r"\[\d{1,4}\]", " ".join(bearing))))
     return "".join(marks[:3]) or None
+
+
+def _texts(sources: dict[str, dict]) -> dict[int, str]:
+    return {int(r["n"]): f"{r.get('title', '')} {r.get('text', '')}" for r in sources.values()}
 
 
 def cited_passages(
