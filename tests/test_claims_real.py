@@ -17,7 +17,7 @@ pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd
 
 
 def test_verifier_on_real_passages_with_the_real_model():
-    config = resolve_config(model="local/qwen2.5-0.5b", temperature=0.0)
+    config = resolve_config(model="local/qwen2.5-coder-0.5b", temperature=0.0)
 
     async def main():
         retriever = build_retriever(config.retrieval)
@@ -84,7 +84,7 @@ def test_a_revision_the_real_verifier_finds_noisier_is_rejected(scripted, tmp_pa
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", revise)
     scripted.respond("report", lambda m: drafts[0])
-    models = {**scripted_models(), "verify_model": "local/qwen2.5-0.5b"}
+    models = {**scripted_models(), "verify_model": "local/qwen2.5-coder-0.5b"}
     report = ttd.research(
         "How did the Roman army decline?", out=tmp_path, steps=2, early_exit=False, temperature=0.0, **models
     )
