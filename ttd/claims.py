@@ -12,7 +12,7 @@ claims through the gateway for the rest. `lexical` and `embed` modes make no mod
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -244,46 +244,39 @@ def noise_record(draft: int, claims: list[ClaimRecord]) -> NoiseRecord:
     return {"draft": draft, "noise": noise_of(claims), "claims": claims}
 
 
+def _each_sentence(markdown: str, edit: Callable[[str, str], str]) -> str:
+    """`markdown` with each claim sentence replaced by `edit(sentence, claim_text)` (same walk as
+    `split_claims`: headings, tables and code are left as they are); a line left empty goes."""
+    out = []
+    in_code = False
+    for raw in markdown.split("\n"):
+        line = raw.strip()
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line or line.startswith(("|", "#", "```")):
+            out.append(raw)
+            continue
+        prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
+        body = "".join(edit(s, _INLINE_MD.sub("", s).strip()) for s in SENTENCE.findall(raw[len(prefix) :]))
+        if body.strip():
+            out.append(prefix + body.strip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
+
+
 def cite_claims(markdown: str, marks: dict[str, str]) -> str:
     """`markdown` with `marks[text]` ("[2]") put at the end of each sentence whose claim text is a key:
     a claim the verifier found supported keeps its link to the source even where the writer left the
-    mark out (same walk as `split_claims`)."""
-    out = []
-    in_code = False
-    for raw in markdown.split("\n"):
-        line = raw.strip()
-        if line.startswith("```"):
-            in_code = not in_code
-        if in_code or not line or line.startswith(("|", "#", "```")):
-            out.append(raw)
-            continue
-        prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
-        pieces = []
-        for sentence in SENTENCE.findall(raw[len(prefix) :]):
-            mark = marks.get(_INLINE_MD.sub("", sentence).strip())
-            if mark:
-                head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
-                sentence = f"{head} {mark}{stop}{space}"
-            pieces.append(sentence)
-        out.append(prefix + "".join(pieces))
-    return "\n".join(out)
+    mark out."""
+
+    def cite(sentence: str, text: str) -> str:
+        if text not in marks:
+            return sentence
+        head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
+        return f"{head} {marks[text]}{stop}{space}"
+
+    return _each_sentence(markdown, cite)
 
 
 def remove_claims(markdown: str, drop: set[str]) -> str:
-    """`markdown` without the sentences whose claim text is in `drop` (same walk as `split_claims`)."""
-    out = []
-    in_code = False
-    for raw in markdown.split("\n"):
-        line = raw.strip()
-        if line.startswith("```"):
-            in_code = not in_code
-        if in_code or not line or line.startswith(("|", "#", "```")):
-            out.append(raw)
-            continue
-        prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
-        kept = [s for s in SENTENCE.findall(raw[len(prefix) :]) if _INLINE_MD.sub("", s).strip() not in drop]
-        body = "".join(kept).strip()
-        if body:
-            out.append(prefix + body)
-    text = "\n".join(out)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    """`markdown` without the sentences whose claim text is in `drop`."""
+    return _each_sentence(markdown, lambda sentence, text: "" if text in drop else sentence)
