@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from typer.testing import CliRunner
 
@@ -24,7 +25,8 @@ def test_index_then_research_cites_the_users_own_files(scripted, tmp_path):
         json.dumps({"title": "Grain", "text": "Egypt supplied Rome's grain."}) + "\n"
     )
 
-    name = f"papers-{tmp_path.name}"  # the session's TTD_HOME may be a reused one that holds a "papers"
+    # the session's TTD_HOME may be a reused one that holds a "papers" (pytest folder names repeat too)
+    name = f"papers-{uuid.uuid4().hex[:8]}"
     result = runner.invoke(app, ["index", str(docs), "--name", name, "--no-dense"])
     assert result.exit_code == 0, result.output
     listing = runner.invoke(app, ["index", "--list"])
