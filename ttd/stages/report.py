@@ -270,7 +270,7 @@ def split_stated_answer(text: str, most_words: int = 12) -> tuple[str, str | Non
     return (text[: last.start()] + text[last.end() :]).strip(), stated
 
 
-def grounded_marks(stated: str, kept: list[str], passages: dict[int, str] | None = None) -> str | None:
+def grounded_marks(stated: str, kept: list[str], passages: dict[int, str]) -> str | None:
     """The marks that bear out the stated answer, or None: those of the report's supported sentences
     that hold every word of it together, else those of the passages these sentences cite that hold
     every word of it ("Spurs" beside the checked "It is also known as Tottenham [2]", whose passage says
@@ -280,10 +280,11 @@ def grounded_marks(stated: str, kept: list[str], passages: dict[int, str] | None
     if stated.lower() in ("yes", "no"):
         bearing = kept
     else:
-        bearing = [k for k in kept if words & (terms(k) | {k.lower()})]
-        if not words <= set().union(*(terms(k) | {k.lower()} for k in bearing)):
+        held = {k: terms(k) | {k.lower()} for k in kept}
+        bearing = [k for k in kept if words & held[k]]
+        if not words <= set().union(*(held[k] for k in bearing)):
             cited = dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,4})\]", " ".join(kept)))
-            holding = [n for n in cited if words <= terms((passages or {}).get(n, ""))]
+            holding = [n for n in cited if words <= terms(passages.get(n, ""))]
             return "".join(f"[{n}]" for n in holding[:3]) or None
     marks = list(dict.fromkeys(re.findall(r"\[\d{1,4}\]", " ".join(bearing))))
     return "".join(marks[:3]) or None
@@ -338,9 +339,9 @@ def _open_with(body: str, line: str, own: bool = True) -> str:
     labelled = [ln for ln in lines if re.match(r"\s*\*\*Answer:\*\*", ln)]
     # an answer line left with nothing but marks (its claim was dropped as unsupported) answers nothing
     own_line = next(
-        (ln for ln in labelled if re.search(r"[^\W\d_]", re.sub(r"\*\*Answer:\*\*|\[\d+\]", "", ln))), None
+        (ln for ln in labelled if own and re.search(r"[^\W\d_]", re.sub(r"\*\*Answer:\*\*|\[\d+\]", "", ln))),
+        None,
     )
-    own_line = own_line if own else None
     rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln not in labelled).strip()
     answer = own_line.strip() if own_line else f"**Answer:** {line.strip()}"
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
