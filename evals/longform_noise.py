@@ -10,7 +10,8 @@ Writes evals/results/longform_noise.md.
 Also per run: how many cited facts the report was written from (`ttd.facts`), and how often a fallback
 fired when the report model's text lost every citation (`from_draft`: a short answer's R_T stood in;
 `from_facts`: a report's cited facts were set out instead; `evidence`: the step answers were appended
-because nothing was cited). A run whose report is its facts measures the facts, not the writer.
+because nothing was cited), and whether a report question's few facts (under `few_facts`) were set out
+without a writer call. A run whose report is its facts measures the facts, not the writer.
 """
 
 from __future__ import annotations
@@ -48,13 +49,18 @@ def main() -> None:
         "--limit", type=int, default=11, help="the Roman question plus up to 10 DeepConsult prompts"
     )
     ap.add_argument("--start", type=int, default=0, help="skip the first START questions (resume a table)")
+    ap.add_argument("--only", default="", help="comma-separated question numbers (0 = Roman) to rerun")
     ap.add_argument("--steps", type=int, default=2)
     ap.add_argument("--agent", default="default")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--runs", type=Path, default=Path("/tmp/ttd-longform-runs"))
     args = ap.parse_args()
     rows = []
-    for q in questions(args.limit)[args.start :]:
+    chosen = {int(n) for n in args.only.split(",") if n.strip()}
+    picked = [
+        q for i, q in enumerate(questions(args.limit)) if i >= args.start and (not chosen or i in chosen)
+    ]
+    for q in picked:
         started = time.perf_counter()
         report = ttd.research(q, agent=args.agent, model=args.model, steps=args.steps, out=args.runs)
         noise = report.trajectory.noise
@@ -70,6 +76,7 @@ def main() -> None:
                 "facts": report.citations.facts,
                 "from_draft": report.citations.from_draft,
                 "from_facts": report.citations.from_facts,
+                "few_facts": report.citations.few_facts,
                 "evidence": report.citations.evidence_section,
                 "unverified": 0 if rn is None else sum(c.status != "supported" for c in rn.claims),
                 "calls": report.usage.total.calls,
@@ -81,8 +88,9 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     table = [
         "| question | Noise R0 | Noise RT | drafts | report supported | claims not supported | facts "
-        "| broken | stray | scaffolding | repeats | fallbacks (R_T / facts / evidence) | calls | s | exit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set out (few facts) | broken | stray | scaffolding | repeats | fallbacks (R_T / facts / evidence) "
+        "| calls | s | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: float | None) -> str:
@@ -91,7 +99,7 @@ def main() -> None:
     for r in rows:
         table.append(
             f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
-            f"| {r['unverified']} | {r['facts']} "
+            f"| {r['unverified']} | {r['facts']} | {r['few_facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
             f"| {r['from_draft']} / {r['from_facts']} / {r['evidence']} "
             f"| {r['calls']} "
@@ -100,6 +108,12 @@ def main() -> None:
     fell = sum(1 for r in rows if r["r0"] is not None and r["rt"] is not None and r["rt"] < r["r0"])
     shares = [r["supported"] for r in rows if r["supported"] is not None]
     mean = sum(shares) / len(shares) if shares else 0.0
+    # the main path: reports the model wrote, not facts set out (few facts, or the from_facts fallback)
+    written = [
+        r["supported"]
+        for r in rows
+        if r["supported"] is not None and not r["few_facts"] and not r["from_facts"]
+    ]
     note = (
         f"# Long-form noise and report hygiene\n\n`PYTHONPATH=. python evals/longform_noise.py --model "
         f"{args.model} --limit {args.limit} --start {args.start} --steps {args.steps} "
@@ -107,7 +121,8 @@ def main() -> None:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible, shared with other jobs.\n\n"
         + "\n".join(table)
         + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs; the reports' claims were "
-        f"{mean:.0%} supported on average.\n"
+        f"{mean:.0%} supported on average; the {len(written)} the model wrote (no facts set out) "
+        f"{sum(written) / max(len(written), 1):.0%}.\n"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(note, encoding="utf-8")

@@ -72,6 +72,7 @@ def revise_with_answer(messages):
 
 
 def run(tmp_path, **kw):
+    kw.setdefault("few_facts", 0)  # these test the report writer; the scripted runs find 1-4 facts
     return ttd.research(Q, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
 
 
@@ -100,6 +101,20 @@ def test_lexical_first_pass_settles_clear_cases_without_a_model_call(scripted):
     claims, usage = asyncio.run(verify(draft, sources("army", "tax"), question=Q, gateway=gateway))
     assert [c["status"] for c in claims] == ["supported", "unsupported"]
     assert claims[0]["source_ids"] == ["doc:tax"] and claims[1]["source_ids"] == []
+    assert usage == [] and scripted.calls == []
+
+
+def test_a_mark_standing_as_a_claims_subject_is_not_support(scripted):
+    """ "Case Study: [1] demonstrated how ..." says what a source did: the 1.5B verifier passed it on a
+    page about war. It is unsupported before any overlap is scored, however many words it shares."""
+    draft = (
+        "Heavy taxation: [2] drove small farmers off their land. "
+        "[1][2] showed that the army relied on Germanic foederati. "
+        "Heavy taxation drove small farmers off their land [2]."
+    )
+    gateway = Gateway(resolve_config(**scripted_models()))
+    claims, usage = asyncio.run(verify(draft, sources("army", "tax"), question=Q, gateway=gateway))
+    assert [c["status"] for c in claims] == ["unsupported", "unsupported", "supported"]
     assert usage == [] and scripted.calls == []
 
 
@@ -384,6 +399,38 @@ def test_a_long_report_is_written_from_cited_facts_not_from_the_draft(scripted, 
     from ttd.stages.report import FACT_TOKENS, REPORT_TOKENS
 
     assert call.params["max_tokens"] == REPORT_TOKENS + FACT_TOKENS * report.citations.facts
+
+
+def test_a_report_question_with_few_facts_gets_them_set_out_without_a_writer_call(scripted, tmp_path):
+    """Given 2-4 facts, a 1.5B filled its room with 11-13 claims of its own: below `few_facts` the cited
+    facts are the report, under their topics, with a line saying the sources hold little."""
+    scripted.reply("plan", PLAN)
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    report = run(tmp_path, steps=1, early_exit=False, few_facts=100)
+    assert "report" not in scripted.roles()
+    assert report.citations.few_facts == 1 and report.citations.from_facts == 0
+    assert 1 <= report.citations.facts < 100
+    body = report.markdown.split("\n## Sources\n")[0]
+    facts = body.split("\n\nThe sources searched hold only ")[0]
+    assert f"hold only {report.citations.facts} fact" in body and "## " in facts
+    for sentence in re.findall(r"[^.\n]+\.", facts.split("\n", 1)[1]):
+        assert re.search(r"\[\d+\]", sentence), sentence  # only cited facts, nothing of the model's
+    assert problems(report.markdown)["scaffolding"] == 0
+    # with as many facts as `few_facts` asks, the writer writes
+    scripted.calls.clear()
+    assert run(tmp_path, steps=1, early_exit=False, few_facts=1).citations.few_facts == 0
+    assert "report" in scripted.roles()
+
+
+def test_the_tail_of_a_sentence_cut_at_an_abbreviation_is_no_fact():
+    from ttd.facts import facts
+
+    verdicts = [
+        {"text": t, "status": "supported", "source_ids": ["doc:army"], "area": None}
+        for t in ("and deals with the planning and conduct of campaigns [1].", "The army hired Goths [1].")
+    ]
+    assert facts(Q, [], verdicts, [], {}) == ["The army hired Goths [1]."]
 
 
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():

@@ -59,6 +59,8 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert any(r.claims for r in report.trajectory.noise)  # a small model's draft may be a bare heading
     assert report.trajectory.report_noise is not None
     assert report.citations.facts >= 1  # written from cited facts (ttd.facts), not from R_T and the plan
+    # the main path: the model wrote it (not facts set out because they were few or it cited none)
+    assert report.citations.few_facts == 0 and report.citations.from_facts == 0
 
 
 def test_real_report_prose_cites_inline(report):

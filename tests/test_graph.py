@@ -20,6 +20,7 @@ SHORT = "Which people defeated the Roman army at Adrianople?"
 def run(tmp_path, question=Q, **kw):
     # These cover the plain loop; claim verification and exit on noise are covered in test_claims.py.
     kw.setdefault("verify", {"mode": "off"})
+    kw.setdefault("few_facts", 0)  # the report writer is part of the loop under test here
     return ttd.research(question, out=tmp_path, **scripted_models(), **kw)
 
 

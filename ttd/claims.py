@@ -28,6 +28,9 @@ Mode = Literal["lexical", "embed", "llm"]
 
 _CITE = re.compile(r"\[(\d{1,4})\]")
 _INLINE_MD = re.compile(r"[*_`]+")
+# "Case Study: [1] demonstrated how ..." / "[7][8] discussed shifts": a mark standing as the subject tells
+# what a source did, not a claim it bears out (the 1.5B verifier passed the first on a page about war)
+_MARK_AS_SUBJECT = re.compile(r"^(?:[^:\[\]]{1,40}:\s*)?(?:\[\d{1,4}\][\s,]*(?:and\s+)?)+[a-z]")
 
 
 @dataclass
@@ -168,7 +171,9 @@ async def verify(
     seen = {c["text"]: c for c in known or []}
     for i, (claim, scored) in enumerate(zip(claims, cands, strict=True)):
         best = scored[0] if scored else None
-        if claim.text in seen:
+        if _MARK_AS_SUBJECT.match(claim.text):
+            out[i] = _record(claim, "unsupported", [], plan)
+        elif claim.text in seen:
             out[i] = _record(claim, seen[claim.text]["status"], seen[claim.text]["source_ids"], plan)
         elif best is None or best[1] < settings.floor:
             out[i] = _record(claim, "unsupported", [], plan)

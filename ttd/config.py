@@ -170,6 +170,13 @@ class ResearchConfig(BaseModel):
         '"write" = the report model rewrites it from the notes and the passages they cite, "evidence" = '
         "it answers from the run's passages alone",
     )
+    few_facts: int = Field(
+        5,
+        ge=0,
+        le=100,
+        description="a report question with fewer cited facts than this gets them set out under their "
+        "topics without a writer call (given 2-4 facts a 1.5B filled its room with its own claims)",
+    )
     early_exit: bool = Field(
         True, description="stop before N steps when the plan is covered or questions repeat"
     )

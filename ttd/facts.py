@@ -38,6 +38,7 @@ _IT_SAYS = re.compile(
     re.I,
 )
 ANSWER_SUPPORT = 0.5  # share of an answer sentence's content words its cited passage must contain
+_OPENS = re.compile(r"^\W*[A-Z0-9]")
 _PRONOUN = re.compile(r"^(?:It|He|She|They|This|These)\b")
 
 
@@ -120,7 +121,8 @@ def facts(
     out = []
     for fact in map(_tidy, found):
         key = norm(fact)
-        if key and key not in seen:
+        # "and deals with the planning ... [1]." is the tail of a sentence cut at an abbreviation
+        if key and key not in seen and _OPENS.match(fact):
             seen.add(key)
             out.append(fact)
     return out

@@ -111,6 +111,7 @@ class CitationSummary(BaseModel):
     dropped: int = 0
     from_draft: int = 0
     from_facts: int = 0
+    few_facts: int = 0  # a report question's few facts were set out without a writer call
     attributed: int = 0
     facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
     evidence_section: int = 0
