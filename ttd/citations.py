@@ -15,6 +15,8 @@ from typing import Any
 from ttd.state import CitationStats
 from ttd.terms import SENTENCE, terms
 
+# One normalised inline citation mark, "[3]": what every stage after `finalize` finds, counts and strips
+MARK = re.compile(r"\[(\d{1,4})\]")
 _BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")
 _PLAIN = re.compile(r"^\d{1,4}$")
 _RANGE = re.compile(r"^(\d{1,4})\s*[-–]\s*(\d{1,4})$")
@@ -166,7 +168,7 @@ def attribute(
         pieces = []
         for sentence in SENTENCE.findall(line):
             words = terms(sentence) - topic_words
-            if re.search(r"\[\d+\]", sentence) or len(words) < min_shared:
+            if MARK.search(sentence) or len(words) < min_shared:
                 pieces.append(sentence)
                 continue
             best_n, best_shared = 0, 0

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ttd.citations import MARK
 from ttd.formatting import passages_text
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
 from ttd.terms import SENTENCE
@@ -26,7 +27,6 @@ from ttd.terms import terms as _words
 Status = Literal["supported", "unsupported", "contradicted"]
 Mode = Literal["lexical", "embed", "llm"]
 
-_CITE = re.compile(r"\[(\d{1,4})\]")
 _INLINE_MD = re.compile(r"[*_`]+")
 # "Case Study: [1] demonstrated how ..." / "[7][8] discussed shifts": a mark standing as the subject tells
 # what a source did, not a claim it bears out (the 1.5B verifier passed the first on a page about war)
@@ -60,9 +60,9 @@ def split_claims(markdown: str, min_words: int = 3) -> list[Claim]:
         line = re.sub(r"^(?:[-*+]|\d+[.)])\s+", "", line.lstrip("> "))
         for sentence in SENTENCE.findall(line):
             text = _INLINE_MD.sub("", sentence).strip()
-            if len(_words(_CITE.sub("", text))) < min_words or text.endswith(":"):
+            if len(_words(MARK.sub("", text))) < min_words or text.endswith(":"):
                 continue  # a fragment, or a lead-in to a list ("This was due to several factors:")
-            claims.append(Claim(text=text, area=area, cited=[int(n) for n in _CITE.findall(text)]))
+            claims.append(Claim(text=text, area=area, cited=[int(n) for n in MARK.findall(text)]))
     return claims
 
 
@@ -81,7 +81,7 @@ def claim_area(heading: str | None, plan: Iterable[PlanArea]) -> str | None:
 
 def overlap(claim: str, passage_words: set[str], topic: set[str]) -> float:
     """Share of the claim's own content words (not the research question's) that the passage contains."""
-    words = _words(_CITE.sub("", claim)) - topic
+    words = _words(MARK.sub("", claim)) - topic
     if not words:
         return 0.0
     return len(words & passage_words) / len(words)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 
-from ttd.citations import attribute, finalize, strip_foreign_urls
+from ttd.citations import MARK, attribute, finalize, strip_foreign_urls
 from ttd.claims import cite_claims, noise_record, remove_claims, settings_for, split_claims, verify
 from ttd.config import ResearchConfig
 from ttd.context import Deps
@@ -57,11 +57,11 @@ LISTED = 10  # unsupported claims shown under it; the claim table in report.json
 def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str | None:
     """The cited sentence that best answers the question, from verified report claims or the step answers."""
     words = set(re.findall(r"[a-z0-9]+", question.lower()))
-    cited = [c for c in supported if re.search(r"\[\d+\]", c)]
+    cited = [c for c in supported if MARK.search(c)]
     for r in reversed(qa):
-        cited += [s.strip() for s in SENTENCE.findall(r["answer"]) if re.search(r"\[\d+\]", s)]
+        cited += [s.strip() for s in SENTENCE.findall(r["answer"]) if MARK.search(s)]
     # "Passage [1] does not answer this" answers nothing, nor does a fragment of marks ("[1], [3]")
-    cited = [c for c in cited if not is_meta(c) and len(terms(re.sub(r"\[\d+\]", "", c))) >= 2]
+    cited = [c for c in cited if not is_meta(c) and len(terms(MARK.sub("", c))) >= 2]
     if not cited:
         return None
     return max(cited, key=lambda s: len(words & set(re.findall(r"[a-z0-9]+", s.lower()))))
@@ -182,7 +182,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             if c["status"] == "supported"
             and c["source_ids"]
             and c["source_ids"][0] in sources
-            and not re.search(r"\[\d{1,4}\]", c["text"])
+            and not MARK.search(c["text"])
         }
         return (
             cite_claims(remove_claims(body, drop), marks),
@@ -237,7 +237,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             f"{listed}{rest}\n"
         )
     final = finalize(body + note, sources)
-    if final.stats["cited"] == 0 and not no_facts and any(re.search(r"\[\d+\]", r["answer"]) for r in qa):
+    if final.stats["cited"] == 0 and not no_facts and any(MARK.search(r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
         evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in qa)
@@ -295,7 +295,7 @@ def grounded_marks(stated: str, kept: list[str], passages: dict[int, str]) -> st
         held = {k: terms(k) | {k.lower()} for k in kept}
         bearing = [k for k in kept if words & held[k]]
         if not words <= set().union(*(held[k] for k in bearing)):
-            cited = dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,4})\]", " ".join(kept)))
+            cited = dict.fromkeys(int(n) for n in MARK.findall(" ".join(kept)))
             holding = [n for n in cited if words <= terms(passages.get(n, ""))]
             return "".join(f"[{n}]" for n in holding[:3]) or None
     marks = list(dict.fromkeys(re.findall(r"\[\d{1,4}\]", " ".join(bearing))))
@@ -313,7 +313,7 @@ def cited_passages(
     order they were found, up to `most`): a short answer's report writer reads the evidence itself, not
     only the notes' summary of it (a 1.5B answer step turned "Sick Puppies ... original members" into
     "three studio albums"; one retrieval reading the passage answered right)."""
-    numbers = list(dict.fromkeys(int(n) for n in re.findall(r"\[(\d{1,4})\]", text)))
+    numbers = list(dict.fromkeys(int(n) for n in MARK.findall(text)))
     by_n = {r["n"]: r for r in sources.values()}
     if fill:
         numbers += [n for n in sorted(by_n) if n not in numbers]
@@ -336,7 +336,7 @@ def _answer_first(body: str, question: str, qa: list[QARecord]) -> str:
     """R_T as a report: its first claim is its answer sentence (the short draft's shape); cited, it becomes
     the answer line, else the cited sentence that best answers the question does."""
     claims = split_claims(body)
-    if claims and re.search(r"\[\d+\]", claims[0].text):
+    if claims and MARK.search(claims[0].text):
         return _open_with(remove_claims(body, {claims[0].text}), claims[0].text)
     line = answer_line(question, qa, [c.text for c in claims])
     return _open_with(body, line) if line else body
