@@ -60,6 +60,10 @@ def main() -> None:
     picked = [
         q for i, q in enumerate(questions(args.limit)) if i >= args.start and (not chosen or i in chosen)
     ]
+    if not picked:
+        raise SystemExit(
+            f"no question chosen: --only takes numbers 0..{args.limit - 1} (0 = Roman), --start too"
+        )
     for q in picked:
         started = time.perf_counter()
         report = ttd.research(q, agent=args.agent, model=args.model, steps=args.steps, out=args.runs)
@@ -116,13 +120,16 @@ def main() -> None:
     ]
     note = (
         f"# Long-form noise and report hygiene\n\n`PYTHONPATH=. python evals/longform_noise.py --model "
-        f"{args.model} --limit {args.limit} --start {args.start} --steps {args.steps} "
+        f"{args.model} --limit {args.limit} --start {args.start}"
+        + (f" --only {args.only}" if args.only else "")
+        + f" --steps {args.steps} "
         f"--agent {args.agent}`\n\n"
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs visible, shared with other jobs.\n\n"
         + "\n".join(table)
         + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs; the reports' claims were "
-        f"{mean:.0%} supported on average; the {len(written)} the model wrote (no facts set out) "
-        f"{sum(written) / max(len(written), 1):.0%}.\n"
+        f"{mean:.0%} supported on average; the {len(written)} the model wrote (no facts set out): "
+        + (f"{sum(written) / len(written):.0%}" if written else "n/a")
+        + ".\n"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(note, encoding="utf-8")

@@ -17,6 +17,7 @@ from ttd.config import resolve_config
 from ttd.hygiene import clean, problems, scaffolding_phrases
 from ttd.llm.gateway import Gateway
 from ttd.stages.question import similarity
+from ttd.stages.report import NO_FACTS
 
 Q = "What caused the fall of the Western Roman Empire?"
 # A plan whose areas the passages bear on, so the report has facts to be written from (ttd.facts)
@@ -108,7 +109,7 @@ def test_a_mark_standing_as_a_claims_subject_is_not_support(scripted):
     """ "Case Study: [1] demonstrated how ..." says what a source did: the 1.5B verifier passed it on a
     page about war. It is unsupported before any overlap is scored, however many words it shares."""
     draft = (
-        "Heavy taxation: [2] drove small farmers off their land. "
+        "Case study: [2] demonstrated that heavy taxation drove small farmers off their land. "
         "[1][2] showed that the army relied on Germanic foederati. "
         "Heavy taxation drove small farmers off their land [2]."
     )
@@ -116,6 +117,13 @@ def test_a_mark_standing_as_a_claims_subject_is_not_support(scripted):
     claims, usage = asyncio.run(verify(draft, sources("army", "tax"), question=Q, gateway=gateway))
     assert [c["status"] for c in claims] == ["unsupported", "unsupported", "supported"]
     assert usage == [] and scripted.calls == []
+    # a label before a mark is no reporting verb: "Taxes: [2] heavy levies ..." is a claim, checked as one
+    claims, _ = asyncio.run(
+        verify("Taxes: [2] heavy taxation drove small farmers off their land.", sources("tax"))
+    )
+    assert claims[0]["status"] == "supported"
+    # hygiene leaves such a line's mark where it stands (dropped, it would read "showed that ..." and pass)
+    assert "- [2] showed that" in clean("# Rome\n\n- [2] showed that taxes rose.\n- [1] The army fell.\n")[0]
 
 
 def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(scripted):
@@ -412,15 +420,41 @@ def test_a_report_question_with_few_facts_gets_them_set_out_without_a_writer_cal
     assert report.citations.few_facts == 1 and report.citations.from_facts == 0
     assert 1 <= report.citations.facts < 100
     body = report.markdown.split("\n## Sources\n")[0]
-    facts = body.split("\n\nThe sources searched hold only ")[0]
-    assert f"hold only {report.citations.facts} fact" in body and "## " in facts
-    for sentence in re.findall(r"[^.\n]+\.", facts.split("\n", 1)[1]):
+    kept = sum(c.status == "supported" for c in report.trajectory.report_noise.claims)
+    title, note, facts = body.split("\n\n", 2)
+    assert title.startswith("# ") and note.startswith(
+        f"> Note: the sources searched hold only {kept} checked"
+    )
+    assert "## " in facts and "Evidence from the research steps" not in body
+    for sentence in re.findall(r"[^.\n]+\.", facts.split("## Not verified")[0]):
         assert re.search(r"\[\d+\]", sentence), sentence  # only cited facts, nothing of the model's
     assert problems(report.markdown)["scaffolding"] == 0
     # with as many facts as `few_facts` asks, the writer writes
     scripted.calls.clear()
     assert run(tmp_path, steps=1, early_exit=False, few_facts=1).citations.few_facts == 0
     assert "report" in scripted.roles()
+
+
+def test_a_report_question_whose_few_facts_the_check_turns_away_says_nothing_bears_on_it(
+    scripted, tmp_path, monkeypatch
+):
+    import ttd.stages.report as report_stage
+
+    async def turned_away(markdown, sources, **kw):  # a verifier that supports nothing in the report
+        return [
+            {"text": c.text, "status": "unsupported", "source_ids": [], "area": None}
+            for c in split_claims(markdown)
+        ], []
+
+    monkeypatch.setattr(report_stage, "verify", turned_away)
+    scripted.reply("plan", PLAN)
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    report = run(tmp_path, steps=1, early_exit=False, few_facts=100)
+    assert report.citations.few_facts == 1 and report.citations.facts >= 1
+    body = report.markdown.split("\n## Sources\n")[0]
+    assert NO_FACTS in body and "hold only" not in body and "Evidence from the research steps" not in body
+    assert "## Not verified" in body  # the facts turned away, listed as such
 
 
 def test_the_tail_of_a_sentence_cut_at_an_abbreviation_is_no_fact():
@@ -512,6 +546,9 @@ def test_facts_are_cited_sentences_about_the_question():
     assert answer_facts(plural, src, Q) == ["The army relied on Germanic foederati [1][2]."]
     it_says = "It also mentions that heavy taxation drove small farmers off their land [2]."
     assert answer_facts(it_says, src, Q) == ["Heavy taxation drove small farmers off their land [2]."]
+    # what "they" (the passages) discuss is no fact, though its words are the passage's (Khosla Ventures run)
+    they = "They instead discuss heavy taxation, which drove small farmers off their land [2]."
+    assert answer_facts(they, src, Q) == []
     # a sentence its cited passage does not bear out is not a fact, whatever its mark
     assert answer_facts("The army was paid in 3.5 tons of U.S. gold [2].", src, Q) == []
     assert answer_facts(answer, src, Q) == [

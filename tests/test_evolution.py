@@ -32,7 +32,8 @@ def expected_calls(n: int, s: int, component: str) -> int:
 )
 def test_presets_make_the_configured_variants_revisions_and_merges(agent, scripted, tmp_path):
     config = resolve_config(agent=agent)
-    report = ttd.research(Q, agent=agent, steps=STEPS, out=tmp_path, **scripted_models())
+    # few_facts=0: the report is written (and evolved) whatever few facts the scripted run finds
+    report = ttd.research(Q, agent=agent, steps=STEPS, out=tmp_path, few_facts=0, **scripted_models())
     n, s = config.evolution.n, config.evolution.s
     occurrences = {"plan": 1, "question": STEPS, "answer": STEPS, "report": 1}
     for component, times in occurrences.items():
@@ -111,7 +112,7 @@ def test_an_evolved_question_that_is_not_json_falls_back_to_its_first_line(scrip
 
 def test_budget_stops_evolution_and_denoising_but_finishes_the_report(scripted, tmp_path):
     report = ttd.research(
-        Q, agent="full", steps=5, budget={"max_calls": 12}, out=tmp_path, **scripted_models()
+        Q, agent="full", steps=5, budget={"max_calls": 12}, few_facts=0, out=tmp_path, **scripted_models()
     )
     assert report.budget_reached and "max_calls = 12" in report.budget_reached  # checked between waves
     assert report.trajectory.exit_reason == "budget"

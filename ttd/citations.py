@@ -15,7 +15,8 @@ from typing import Any
 from ttd.state import CitationStats
 from ttd.terms import SENTENCE, terms
 
-# One normalised inline citation mark, "[3]": what every stage after `finalize` finds, counts and strips
+# One normalised inline citation mark, "[3]" (group 1: the number): what attribution, the claim check and
+# the report stage find, count and strip
 MARK = re.compile(r"\[(\d{1,4})\]")
 _BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")
 _PLAIN = re.compile(r"^\d{1,4}$")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from ttd.citations import MARK
 from ttd.formatting import passages_text
+from ttd.hygiene import MARK_AS_SUBJECT
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
 from ttd.terms import SENTENCE
 from ttd.terms import terms as _words
@@ -28,9 +29,6 @@ Status = Literal["supported", "unsupported", "contradicted"]
 Mode = Literal["lexical", "embed", "llm"]
 
 _INLINE_MD = re.compile(r"[*_`]+")
-# "Case Study: [1] demonstrated how ..." / "[7][8] discussed shifts": a mark standing as the subject tells
-# what a source did, not a claim it bears out (the 1.5B verifier passed the first on a page about war)
-_MARK_AS_SUBJECT = re.compile(r"^(?:[^:\[\]]{1,40}:\s*)?(?:\[\d{1,4}\][\s,]*(?:and\s+)?)+[a-z]")
 
 
 @dataclass
@@ -171,7 +169,7 @@ async def verify(
     seen = {c["text"]: c for c in known or []}
     for i, (claim, scored) in enumerate(zip(claims, cands, strict=True)):
         best = scored[0] if scored else None
-        if _MARK_AS_SUBJECT.match(claim.text):
+        if MARK_AS_SUBJECT.match(claim.text):
             out[i] = _record(claim, "unsupported", [], plan)
         elif claim.text in seen:
             out[i] = _record(claim, seen[claim.text]["status"], seen[claim.text]["source_ids"], plan)

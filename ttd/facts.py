@@ -37,8 +37,19 @@ _IT_SAYS = re.compile(
     r"mentions?(?: that)?)\s+(.+)$",
     re.I,
 )
+# "They instead discuss Gilbert and Sullivan, ..." / "They also mention the film industry": after a
+# sentence about the passages, "they" are the passages; what they are about is no fact
+_THEY_DISCUSS = re.compile(
+    r"^(?:but |and )?they (?:also |instead |only |mainly |mostly )?(?:discuss|mention|describe|cover|focus|"
+    r"talk|deal|concern|refer)\w*\b",
+    re.I,
+)
 ANSWER_SUPPORT = 0.5  # share of an answer sentence's content words its cited passage must contain
-_OPENS = re.compile(r"^\W*[A-Z0-9]")
+# the tail of a sentence cut at an abbreviation or a list ("and deals with ...", "which ...")
+_TAIL = re.compile(
+    r"^\W*(?:and|or|but|nor|which|who|whom|whose|while|whereas|with|as|that|so|because|although|though|"
+    r"than|then|to|of|by|for)\b"
+)
 _PRONOUN = re.compile(r"^(?:It|He|She|They|This|These)\b")
 
 
@@ -54,6 +65,8 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
     out = []
     for claim in split_claims(attributed):
         text = claim.text
+        if _THEY_DISCUSS.match(text):
+            continue
         if m := _IT_SAYS.match(text):
             text = m.group(1)[0].upper() + m.group(1)[1:]
         if is_meta(text):
@@ -121,8 +134,7 @@ def facts(
     out = []
     for fact in map(_tidy, found):
         key = norm(fact)
-        # "and deals with the planning ... [1]." is the tail of a sentence cut at an abbreviation
-        if key and key not in seen and _OPENS.match(fact):
+        if key and key not in seen and not _TAIL.match(fact):
             seen.add(key)
             out.append(fact)
     return out
@@ -180,6 +192,7 @@ def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:
 
 def facts_report(title: str, groups: dict[str, list[str]]) -> str:
     """The grouped facts set out as the report, each a cited sentence under its topic: what a report
-    question's report is when the model's text kept no citation (a 1.5B's R_T was 10% supported there)."""
+    question's report is when its facts are few (`few_facts`) or the model's text kept no citation (a
+    1.5B's R_T was 10% supported there)."""
     sections = [f"## {topic}\n\n" + " ".join(found) for topic, found in groups.items()]
     return f"# {title}\n\n" + "\n\n".join(sections)

@@ -29,9 +29,20 @@ _KNOWN = (
 )
 _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
+# "Case Study: [1] demonstrated how ..." / "[7][8] discussed shifts": a mark standing as the subject of a
+# reporting verb tells what a source did, not a claim it bears out (the 1.5B verifier passed the first on a
+# page about war). Such a sentence keeps its mark here, and the claim check turns it away.
+_REPORTS = (
+    r"(?:also\s+|further\s+)?(?:show|demonstrat|discuss|note|state|say|said|indicat|report|mention|explain|"
+    r"highlight|describ|investigat|examin|explor|find|found|suggest|argu|reveal|provid|outlin|detail|emphasi|"
+    r"analy)[a-z]*\b"
+)
+MARK_AS_SUBJECT = re.compile(r"^(?:[^:\[\]]{1,40}:\s*)?(?:\[\d{1,4}\][\s,]*(?:and\s+)?)+" + _REPORTS)
 # A mark at the very start of a line is list numbering written as a citation ("[1] Over-reliance on ..."):
 # a citation follows its claim. Marks alone on a line are what is left of a removed claim.
-_LEADING_MARK = re.compile(r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\[\d{1,4}\]\s*(?=\S)")
+_LEADING_MARK = re.compile(
+    r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\[\d{1,4}\]\s*(?=\S)(?!(?:\[\d{1,4}\][\s,]*)*" + _REPORTS + ")"
+)
 # A sentence about the prompt's passages rather than the world ("The passage does not mention ...",
 # "Passage [1] discusses ..."): a small model writes them into drafts and answers; a report never should.
 _META = re.compile(

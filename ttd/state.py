@@ -69,6 +69,9 @@ class CitationStats(TypedDict):
     dropped: int  # marks removed because they point at nothing retrieved in this run
     from_draft: int  # 1 if a short answer's report lost every citation and the denoised draft R_T was used
     from_facts: int  # 1 if a report question's report lost every citation and its cited facts were set out
+    few_facts: int  # 1 if a report question's facts were fewer than `few_facts` and set out without a writer
+    facts: int  # cited facts a report question's report was written from (ttd.facts)
+    answer_stated: int  # 1 if a short answer opened with its stated answer, borne out by checked sentences
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
     foreign_urls: int  # web addresses removed because they are not among the run's sources

@@ -112,7 +112,7 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
     # each run's report fallbacks are counted, read from its own report.json
     saved = json.loads((out / "runs" / "ttd-full" / full["detail"]["run_id"] / "report.json").read_text())
     assert full["detail"]["report_fallbacks"] == {
-        k: saved["citations"][k] for k in ("from_draft", "from_facts", "evidence_section")
+        k: saved["citations"][k] for k in ("from_draft", "from_facts", "few_facts", "evidence_section")
     }
 
 

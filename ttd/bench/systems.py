@@ -191,10 +191,12 @@ class TtdResearch(System):
                 "noise": [r.noise for r in report.trajectory.noise],
                 "rejected_revisions": sum(r.rejected is not None for r in report.trajectory.noise),
                 "question_fallbacks": report.trajectory.question_fallbacks,
-                # the report's fallbacks: R_T or the facts stood in for a text with no citation, the step
-                # answers were appended (a fallback is not a result: the bench counts them)
+                # the report's fallbacks: R_T or the facts stood in for a text with no citation (or for
+                # a writer given too few facts), the step answers were appended (a fallback is not a
+                # result: the bench counts them)
                 "report_fallbacks": {
-                    k: getattr(report.citations, k) for k in ("from_draft", "from_facts", "evidence_section")
+                    k: getattr(report.citations, k)
+                    for k in ("from_draft", "from_facts", "few_facts", "evidence_section")
                 },
                 "report_supported": _supported_share(report),
             },

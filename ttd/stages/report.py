@@ -48,8 +48,8 @@ NO_FACTS = (
     "report states none. Search other sources (`--search`, `--corpus`) and run it again."
 )
 FEW_FACTS = (
-    "The sources searched hold only {n} fact{s} on this question, set out above as they are, without a "
-    "written summary. Search other sources (`--search`, `--corpus`) for more."
+    "> Note: the sources searched hold only {n} checked fact{s} on this question, set out below as {they} "
+    "{are}, without a written summary. Search other sources (`--search`, `--corpus`) for more."
 )
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
@@ -205,8 +205,18 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body, attributed = attribute(written, sources, state["question"])
         fixes, from_draft = fixes + more, 1
         body, record, unverified, kept = await check(body)
+    bare = no_facts  # the report says nothing retrieved bears on the question: no evidence is appended
     if few:
-        body = f"{body.strip()}\n\n{FEW_FACTS.format(n=len(cited), s='s' if len(cited) > 1 else '')}"
+        # the count the reader is told is of the facts the check kept (with it off, of all of them)
+        left = len(cited) if record is None else sum(bool(MARK.search(t)) for t in kept)
+        one = left == 1
+        thin = FEW_FACTS.format(
+            n=left, s="s" * (not one), they="it" if one else "they", are="is" if one else "are"
+        )
+        title, _, rest = body.strip().partition("\n\n")
+        # none kept: nothing retrieved bears on the question (the facts turned away are listed as such)
+        body = f"{title}\n\n{thin}\n\n{rest}" if left else f"{title}\n\n{NO_FACTS}"
+        bare = not left
     if no_facts:
         unverified = [c["text"] for c in _last_verdicts(state) if c["status"] != "supported"]
         body = f"{body.strip()}\n\n{NO_FACTS}"
@@ -237,7 +247,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             f"{listed}{rest}\n"
         )
     final = finalize(body + note, sources)
-    if final.stats["cited"] == 0 and not no_facts and any(MARK.search(r["answer"]) for r in qa):
+    if final.stats["cited"] == 0 and not bare and any(MARK.search(r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
         evidence = "\n\n".join(f"**{r['question']}**\n{r['answer']}" for r in qa)
