@@ -467,6 +467,22 @@ def test_the_tail_of_a_sentence_cut_at_an_abbreviation_is_no_fact():
     assert facts(Q, [], verdicts, [], {}) == ["The army hired Goths [1]."]
 
 
+def test_a_sentence_written_again_with_another_subject_is_removed():
+    """The README's Roman run (session 22) listed the Edict of Milan twice, once as "He played ..."."""
+    edict = (
+        "played a pivotal role in elevating the status of Christianity in the Roman Empire, the Edict of "
+        "Milan decriminalising Christian practice [2]."
+    )
+    text = (
+        f"# Rome\n\n- The rise of Christianity {edict}\n- He {edict}\n- The Western empire fell in 476 [1].\n"
+    )
+    cleaned, fixes = clean(text)
+    assert cleaned.count("pivotal role") == 1 and "fell in 476 [1]" in cleaned and fixes == 1
+    # alike in words, not the same claim: both stay
+    two = "The Western Roman Empire collapsed in 476 AD [1]. The Eastern Roman Empire fell in 1453 AD [1].\n"
+    assert clean(f"# Rome\n\n{two}")[0].count("Roman Empire") == 2
+
+
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     text = (
         "# Rome\n\n## Summary:\n\n- **Military Failure**: [2]\n- **Taxes**: farmers left [1].\n\nArmy: [3]\n"

@@ -14,7 +14,7 @@ from functools import cache
 
 from ttd.formatting import CODE_LABELS
 from ttd.resources import prompts_dir, without_comments
-from ttd.terms import SENTENCE
+from ttd.terms import SENTENCE, STOPWORDS
 
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
 _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
@@ -100,16 +100,25 @@ def norm(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", _CITES.sub("", text).lower()))
 
 
+def _same(a: str, b: str) -> bool:
+    """Two normalised texts that are one text written twice (90% alike, as difflib counts)."""
+    return SequenceMatcher(None, a, b).ratio() >= 0.9
+
+
+def _restated(a: str, b: str) -> bool:
+    """Sentence `a` says nothing `b` does not: its words are among b's and the two are near the same
+    ("He played a pivotal role ..." after "The rise of Christianity played a pivotal role ..."); sentences
+    alike but for a name or a number ("Emperor A ruled 3 decades", "Emperor B ruled 4 decades") both stay."""
+    return set(a.split()) <= set(b.split()) | STOPWORDS and _same(a, b)
+
+
 def problems(markdown: str) -> dict[str, int]:
     """Counts of broken marks, marks out of place, scaffolding phrases and repeated paragraphs (the report's
     Sources excluded)."""
     body = re.split(r"\n## Sources\n", markdown)[0]
     phrase = _phrase_re()
     paragraphs = [norm(p) for p in re.split(r"\n\s*\n", body) if len(norm(p)) >= 40]
-    repeated = sum(
-        any(SequenceMatcher(None, p, q).ratio() >= 0.9 for q in paragraphs[:i])
-        for i, p in enumerate(paragraphs)
-    )
+    repeated = sum(any(_same(p, q) for q in paragraphs[:i]) for i, p in enumerate(paragraphs))
     lines = [ln for ln in body.split("\n") if not ln.lstrip().startswith("#")]
     return {
         "broken_marks": len(_BROKEN.findall(body)),
@@ -124,7 +133,7 @@ def clean(markdown: str) -> tuple[str, int]:
     phrase = _phrase_re()
     kept_paragraphs: list[str] = []
     seen_paragraphs: list[str] = []
-    seen_sentences: set[str] = set()
+    seen_sentences: dict[str, None] = {}  # in order, for the near-duplicate check
     markdown, fixes = _marks_out_of_place(markdown)
     in_code = False
     for para in re.split(r"\n\s*\n", markdown.strip()):
@@ -159,10 +168,12 @@ def clean(markdown: str) -> tuple[str, int]:
                 if phrase.search(sentence) or is_meta(sentence):
                     fixes += 1
                     continue
-                if len(key.split()) >= 8 and key in seen_sentences:
-                    fixes += 1
+                if len(key.split()) >= 8 and (
+                    key in seen_sentences or any(_restated(key, q) for q in seen_sentences)
+                ):
+                    fixes += 1  # the same sentence again, or with another subject ("He played ...")
                     continue
-                seen_sentences.add(key)
+                seen_sentences[key] = None
                 pieces.append(sentence)
             text = "".join(pieces).rstrip()
             bare = not re.search(r"\w", text) or _EMPTY_ITEM.match(text.strip())
@@ -173,9 +184,7 @@ def clean(markdown: str) -> tuple[str, int]:
                 lines.append(text)
         block = "\n".join(lines).strip()
         key = norm(block)
-        if not block or (
-            len(key) >= 40 and any(SequenceMatcher(None, key, q).ratio() >= 0.9 for q in seen_paragraphs)
-        ):
+        if not block or (len(key) >= 40 and any(_same(key, q) for q in seen_paragraphs)):
             fixes += int(bool(block))
             continue
         while (
