@@ -56,6 +56,8 @@ def main() -> None:
     ap.add_argument("--runs", type=Path, default=Path("/tmp/ttd-longform-runs"))
     args = ap.parse_args()
     rows = []
+    if (args.only or args.start) and args.out == OUT:
+        raise SystemExit("--only and --start write part of a table: name its file with --out")
     chosen = {int(n) for n in args.only.split(",") if n.strip()}
     picked = [
         q for i, q in enumerate(questions(args.limit)) if i >= args.start and (not chosen or i in chosen)
