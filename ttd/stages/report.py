@@ -151,12 +151,11 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
     body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
     from_draft = from_facts = answer_stated = 0
-    if few:
+    if few or (bool(out) and not short and cited and finalize(body, sources).stats["cited"] == 0):
+        # Few facts, or a written report that kept no citation (a report's R_T is mostly the model's own
+        # beliefs): the checked facts themselves are the report.
         body = facts_report(clean_title(state["question"]), groups)
-    elif bool(out) and not short and cited and finalize(body, sources).stats["cited"] == 0:
-        # A report's R_T is mostly the model's own beliefs: the checked facts themselves are the report.
-        body = facts_report(clean_title(state["question"]), groups)
-        from_facts = 1
+        from_facts = int(not few)
 
     async def check(body: str) -> tuple[str, NoiseRecord | None, list[str], list[str]]:
         """The body without its unsupported claims (unmarked supported ones cited from their verdicts),
