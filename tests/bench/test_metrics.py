@@ -14,7 +14,7 @@ from ttd.bench.metrics import (
     normalize_answer,
     supporting_recall,
 )
-from ttd.bench.systems import clean_short_answer
+from ttd.bench.systems import clean_short_answer, stated_answer
 
 
 @pytest.mark.parametrize(
@@ -93,3 +93,20 @@ def test_judge_verdict_parsing():
 )
 def test_short_answer_cleaning(text, short):
     assert clean_short_answer(text) == short
+
+
+@pytest.mark.parametrize(
+    ("response", "stated"),
+    [
+        ("Rush recorded it [1].\nAnswer: Rush [1]", "Rush"),  # a mark is no part of the answer
+        ("**Answer:** Spurs [2]\n\nSpurs is the club's nickname [2].", "Spurs"),  # ttd's answer line
+        ("Jähn flew in 1978.\nSo the answer is: 1978.", "1978"),  # IRCoT's closing sentence
+        ("Answer: Yes, both are American.", "Yes"),
+        ("Answer: first\nAnswer: second", "second"),  # the last answer line is the answer
+        ("The band is Rush [1].", None),  # no answer line: the extraction call reads it
+        ("Answer: unknown", None),
+        ("Answer: " + "a sentence that goes on far too long to be any short answer at all", None),
+    ],
+)
+def test_the_stated_answer_line_is_read_without_a_model_call(response, stated):
+    assert stated_answer(response) == stated

@@ -97,6 +97,8 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
         assert expected["em"] == 0.5  # the extraction step's answer is what gets scored
         cells = [fmt(k, expected[k]) for k in ("em", "f1", "judge", "supporting_recall", "tokens_per_q")]
         assert f"| {system} | 10 | " + " | ".join(cells) in markdown
+    assert all(r["detail"]["extracted"] for r in rows)  # no response stated an answer line
+    assert all(row["extracted"] == 1.0 for row in table.values())
     assert table["closed-book"]["supporting_recall"] is None  # retrieves nothing: no recall to report
     assert table["rag"]["supporting_recall"] > 0
     # the ablations differ in what they run: evolution adds variant and judge calls, denoising drafts
@@ -114,6 +116,29 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
     assert full["detail"]["report_fallbacks"] == {
         k: saved["citations"][k] for k in ("from_draft", "from_facts", "few_facts", "evidence_section")
     }
+
+
+def test_a_stated_answer_line_is_scored_without_the_extraction_call(scripted, tmp_path, benchmarks):
+    golds = gold_by_question(4)
+    ordered = list(golds)
+
+    def answer(messages):  # rag states an answer line on every other question
+        question = re.search(r"Question: (.*)\n", messages[-1]["content"]).group(1)
+        if ordered.index(question) % 2 == 0:
+            return f"The passages name it [1].\nAnswer: {golds[question][0]} [1]"
+        return "The passages name it [1]."
+
+    scripted.respond("answer", answer)
+    result = run_bench(spec(tmp_path, limit=4, judge=False), progress=False, echo=lambda m: None)
+    rows = {r["question"]: r for r in read_rows(result.out / "results.jsonl")}
+    for i, question in enumerate(ordered):
+        row = rows[question]
+        assert row["detail"]["extracted"] is (i % 2 == 1), question
+        assert row["calls"] == 1 + (i % 2 == 1)  # the answer, plus the extraction where none was stated
+        if i % 2 == 0:
+            assert row["prediction"] == golds[question][0] and row["em"] == 1.0
+    summary = json.loads((result.out / "summary.json").read_text())
+    assert summary["systems"][0]["extracted"] == 0.5
 
 
 def test_an_unavailable_system_is_reported_not_faked(scripted, tmp_path, monkeypatch, benchmarks):

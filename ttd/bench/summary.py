@@ -29,6 +29,7 @@ COLUMNS = [
     ("Errors", "errors"),
     ("Noise R0→RT", "noise_curve"),
     ("Report supported", "report_supported"),
+    ("Extraction call", "extracted"),
 ]
 
 
@@ -57,6 +58,8 @@ def system_row(system: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "f1_by_hops": {h: mean(v) for h, v in sorted(by_hops.items())},
         "noise_curve": noise_curve(ok),
         "report_supported": mean((r.get("detail") or {}).get("report_supported") for r in ok),
+        # share of answers that needed the extraction call (the rest were read off a stated answer line)
+        "extracted": mean((r.get("detail") or {}).get("extracted") for r in ok),
         "unavailable": None,
     }
 
@@ -98,7 +101,7 @@ def fmt(key: str, value: Any) -> str:
         return "–"
     if key == "noise_curve":
         return " → ".join(f"{v:.2f}" for v in value)
-    if key in ("em", "f1", "judge", "supporting_recall", "report_supported"):
+    if key in ("em", "f1", "judge", "supporting_recall", "report_supported", "extracted"):
         return f"{100 * value:.1f}"
     if key in ("tokens_per_q",):
         return f"{value:,.0f}"
