@@ -113,10 +113,15 @@ def stated_answer(response: str) -> str | None:
     found = list(_STATED.finditer(response))
     if not found:
         return None
-    answer = clean_short_answer(MARK.sub("", found[-1]["answer"]))
+    raw = " ".join(MARK.sub("", found[-1]["answer"]).split()).strip("*\"'` ")
+    answer = clean_short_answer(raw)
     if yes_no := _YES_NO.match(answer):
-        answer = yes_no[1]
-    if not answer or answer.lower() in ("unknown", "none", "n/a") or len(answer.split()) > STATED_WORDS:
+        return yes_no[1]
+    words = answer.split()
+    # "Rush recorded Counterparts [1]." (ttd's answer line when no short answer was borne out) is a
+    # sentence: read as the answer it would score 0.5, so the extraction call shortens it
+    sentence = raw.rstrip(" .") != raw and len(words) >= 3 and any(w[0].islower() for w in words)
+    if not answer or answer.lower() in ("unknown", "none", "n/a") or len(words) > STATED_WORDS or sentence:
         return None
     return answer
 
