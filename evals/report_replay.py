@@ -24,7 +24,7 @@ from pathlib import Path
 from langgraph.checkpoint.sqlite import SqliteSaver
 
 from ttd.bench.metrics import best_over
-from ttd.bench.systems import extract_answer
+from ttd.bench.systems import extract_answer, stated_answer
 from ttd.run import dependencies, settings
 from ttd.stages import report as report_stage
 
@@ -48,7 +48,10 @@ async def replay(row: dict, bench: Path, system: str, seed: int, short_report: s
     deps = dependencies(settings(**cfg))
     started = time.perf_counter()
     out = await report_stage.run(final_state(run_dir), deps)
-    prediction, _ = await extract_answer(deps.gateway, row["question"], out["report"])
+    prediction = stated_answer(out["report"])  # scored as the bench scores it (ttd.bench.systems)
+    extracted = prediction is None
+    if prediction is None:
+        prediction, _ = await extract_answer(deps.gateway, row["question"], out["report"])
     return {
         "id": row["id"],
         "gold": row["answers"],
@@ -56,7 +59,7 @@ async def replay(row: dict, bench: Path, system: str, seed: int, short_report: s
         "em": best_over("em", prediction, row["answers"]),
         "f1": best_over("f1", prediction, row["answers"]),
         "recorded": {"prediction": row["prediction"], "em": row["em"], "f1": row["f1"]},
-        "calls": len(out["usage"]) + 1,
+        "calls": len(out["usage"]) + extracted,
         "seconds": round(time.perf_counter() - started, 1),
         "citations": out["citations"],
         "report": out["report"],
