@@ -105,6 +105,7 @@ def test_short_answer_cleaning(text, short):
         ("Answer: first\nAnswer: second", "second"),  # the last answer line is the answer
         ("The band is Rush [1].", None),  # no answer line: the extraction call reads it
         ("Answer: unknown", None),
+        ("Giotto taught him [1].\nAnswer: [1], [2]", None),  # marks alone state no answer
         ("**Answer:** Rush recorded Counterparts in 1993 [1].", None),  # a sentence: extraction shortens it
         ("Answer: Tottenham Hotspur F.C. [1]", "Tottenham Hotspur F.C"),
         ("Answer: " + "a sentence that goes on far too long to be any short answer at all", None),

@@ -101,7 +101,7 @@ class System(ABC):
 
 
 _STATED = re.compile(
-    r"(?:\bso the answer is\s*:?|^\W*(?:final answer|short answer|answer)\s*\W*:)\W*(?P<answer>\S.*)$",
+    r"(?:\bso the answer is\s*:?|^\W*(?:final answer|short answer|answer)\s*\W*:)[^\w\[]*(?P<answer>\S.*)$",
     re.I | re.M,
 )
 _YES_NO = re.compile(r"^(yes|no)\b[,.;:]", re.I)
@@ -121,7 +121,8 @@ def stated_answer(response: str) -> str | None:
     # "Rush recorded Counterparts [1]." (ttd's answer line when no short answer was borne out) is a
     # sentence: read as the answer it would score 0.5, so the extraction call shortens it
     sentence = raw.rstrip(" .") != raw and len(words) >= 3 and any(w[0].islower() for w in words)
-    if not answer or answer.lower() in ("unknown", "none", "n/a") or len(words) > STATED_WORDS or sentence:
+    unknown = not re.search(r"\w", answer) or answer.lower() in ("unknown", "none", "n/a")
+    if unknown or len(words) > STATED_WORDS or sentence:
         return None
     return answer
 
