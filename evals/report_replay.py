@@ -7,6 +7,7 @@ extracted, so a change to it is measured here on fixed trajectories: each run's 
 optionally with another `short_report`), and the bench's extraction and metrics score the new report.
 
     PYTHONPATH=. python evals/report_replay.py BENCH_DIR --out replay.jsonl [--short-report evidence]
+    (--ids A,B replays only the questions whose ids start so)
 
 BENCH_DIR is a `ttd bench --out` folder with `results.jsonl` and `runs/ttd-full/`. Prints per question
 and the mean EM / F1 beside the recorded ones, and how often each report fallback fired.
@@ -73,9 +74,12 @@ def main() -> None:
     ap.add_argument("--system", default="ttd-full")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--short-report", choices=("draft", "write", "evidence"))
+    ap.add_argument("--ids", help="comma-separated question id prefixes: replay only these")
     args = ap.parse_args()
     rows = [json.loads(x) for x in (args.bench / "results.jsonl").read_text().splitlines() if x.strip()]
     rows = [r for r in rows if r["system"] == args.system and r.get("detail", {}).get("run_id")]
+    if args.ids:
+        rows = [r for r in rows if r["id"].startswith(tuple(args.ids.split(",")))]
     done = []
     with args.out.open("a", encoding="utf-8") as fh:
         for row in rows:

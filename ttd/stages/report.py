@@ -35,7 +35,7 @@ from ttd.facts import by_area, facts, facts_report, facts_text
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
-from ttd.shape import instructions, max_tokens, short_answer
+from ttd.shape import instructions, max_tokens, restates, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, step_index
 from ttd.terms import SENTENCE, terms
 
@@ -223,7 +223,12 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
     # a body too short to hold a claim ("It is also known as Tottenham [2].") is checked through its marks
-    elif short and stated and (marks := grounded_marks(stated, kept or [body], _texts(sources))):
+    elif (
+        short
+        and stated
+        and not restates(stated, state["question"])
+        and (marks := grounded_marks(stated, kept or [body], _texts(sources)))
+    ):
         body = _open_with(body, f"{stated} {marks}", own=False)
         answer_stated = 1
     elif short and (line := answer_line(state["question"], qa, kept)):
