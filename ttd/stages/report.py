@@ -15,7 +15,8 @@ line saying the sources hold little, and no writer is asked (`few_facts`).
 
 A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
 passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
-("**Answer:** X [n]") only when the report's checked sentences bear it out. A supported sentence the
+("**Answer:** X [n]") only when the report's checked sentences bear it out and it is more than the
+question's own words (`ttd.shape.restates`). A supported sentence the
 writer left unmarked is cited with the source its verdict names; R_T stands in only when the checked
 rewrite keeps no cited claim (`from_draft`). Other settings of `short_report`: "draft" makes a
 denoised R_T its own report, grounded and opened with its answer line without another model call;
