@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ttd.bench.runner import BenchSpec, read_rows, run_bench
+from ttd.bench.systems import stated_answer
 from ttd.errors import TTDError
 
 pytestmark = pytest.mark.real
@@ -31,7 +32,12 @@ def test_rag_on_two_questions_with_the_local_model(tmp_path, benchmarks):
     rows = read_rows(result.out / "results.jsonl")
     assert len(rows) == 2 and not any(r["error"] for r in rows)
     for row in rows:
-        assert row["prediction"] and row["response"] and row["calls"] == 2
+        assert row["prediction"] and row["response"]
+        # the answer call, plus the extraction call only for a response that states no short answer
+        stated = stated_answer(row["response"])
+        assert row["detail"]["extracted"] is (stated is None)
+        assert row["calls"] == 1 + row["detail"]["extracted"]
+        assert stated is None or row["prediction"] == stated
         assert row["prompt_tokens"] > 100 and row["completion_tokens"] > 0
         assert row["retrieved_ids"] and row["supporting_recall"] is not None
     assert result.summary["systems"][0]["n"] == 2
