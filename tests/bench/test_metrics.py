@@ -106,6 +106,10 @@ def test_short_answer_cleaning(text, short):
         ("The band is Rush [1].", None),  # no answer line: the extraction call reads it
         ("Answer: unknown", None),
         ("Giotto taught him [1].\nAnswer: [1], [2]", None),  # marks alone state no answer
+        ("Answer: <short answer>", None),  # the prompt's placeholder copied
+        ("**Answer:** Night Moves was directed by Kelly Reichardt [1]", None),  # a sentence, no stop
+        ("Answer: The 7 Habits of Highly Effective People", "The 7 Habits of Highly Effective People"),
+        ("Answer: Otto Ludwig von Preminger", "Otto Ludwig von Preminger"),
         ("**Answer:** Rush recorded Counterparts in 1993 [1].", None),  # a sentence: extraction shortens it
         ("Answer: Tottenham Hotspur F.C. [1]", "Tottenham Hotspur F.C"),
         ("Answer: " + "a sentence that goes on far too long to be any short answer at all", None),

@@ -106,6 +106,10 @@ _STATED = re.compile(
 )
 _YES_NO = re.compile(r"^(yes|no)\b[,.;:]", re.I)
 STATED_WORDS = 10  # a longer "answer" is a sentence: the extraction call shortens it
+_PARTICLES = frozenset(
+    "of the and de du des da di von van der den la le los las y in on for a an to at".split()
+)
+_PLACEHOLDER = re.compile(r"<[^<>]*answer[^<>]*>|^short answer>?$", re.I)
 
 
 def stated_answer(response: str) -> str | None:
@@ -118,11 +122,13 @@ def stated_answer(response: str) -> str | None:
     if yes_no := _YES_NO.match(answer):
         return yes_no[1]
     words = answer.split()
-    # "Rush recorded Counterparts [1]." (ttd's answer line when no short answer was borne out) is a
-    # sentence: read as the answer it would score 0.5, so the extraction call shortens it
-    sentence = raw.rstrip(" .") != raw and len(words) >= 3 and any(w[0].islower() for w in words)
+    # "Rush recorded Counterparts [1]." or "Night Moves was directed by Kelly Reichardt" (ttd's answer
+    # line when no short answer was borne out) is a sentence: read as the answer it would score 0.5, so
+    # the extraction call shortens it. A name's own small words ("The 7 Habits of Highly ...") are not.
+    sentence = len(words) >= 3 and any(w[0].islower() and w.lower() not in _PARTICLES for w in words)
     unknown = not re.search(r"\w", answer) or answer.lower() in ("unknown", "none", "n/a")
-    if unknown or len(words) > STATED_WORDS or sentence:
+    # "Answer: <short answer>": the prompt's placeholder copied, no answer
+    if unknown or len(words) > STATED_WORDS or sentence or _PLACEHOLDER.search(raw):
         return None
     return answer
 
