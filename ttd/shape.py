@@ -44,17 +44,6 @@ def short_answer(question: str) -> bool:
     return wants_fact and not _LONG.search(q) and len(q.split()) <= 40
 
 
-def restates(answer: str, question: str) -> bool:
-    """Whether a short answer is only the question's own words: it names nothing the question did not
-    ("Tottenham Hotspur" for "What was Tottenham Hotspur commonly referred to as?", a 1.5B's answer
-    that its checked sentences bore out, since they name the club). A yes/no answer, and a question that
-    offers its choices ("... X or Y?"), are exempt."""
-    if answer.strip().lower() in ("yes", "no") or re.search(r"\bor\b", question, re.I):
-        return False
-    words = terms(answer)
-    return bool(words) and words <= terms(question)
-
-
 def shape(question: str) -> Shape:
     return "short" if short_answer(question) else "long"
 

@@ -15,8 +15,7 @@ line saying the sources hold little, and no writer is asked (`few_facts`).
 
 A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
 passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
-("**Answer:** X [n]") only when the report's checked sentences bear it out and it is more than the
-question's own words (`ttd.shape.restates`). A supported sentence the
+("**Answer:** X [n]") only when the report's checked sentences bear it out. A supported sentence the
 writer left unmarked is cited with the source its verdict names; R_T stands in only when the checked
 rewrite keeps no cited claim (`from_draft`). Other settings of `short_report`: "draft" makes a
 denoised R_T its own report, grounded and opened with its answer line without another model call;
@@ -36,7 +35,7 @@ from ttd.facts import by_area, facts, facts_report, facts_text
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
-from ttd.shape import instructions, max_tokens, restates, short_answer
+from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, step_index
 from ttd.terms import SENTENCE, terms
 
@@ -224,12 +223,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
     # a body too short to hold a claim ("It is also known as Tottenham [2].") is checked through its marks
-    elif (
-        short
-        and stated
-        and not restates(stated, state["question"])
-        and (marks := grounded_marks(stated, kept or [body], _texts(sources)))
-    ):
+    elif short and stated and (marks := grounded_marks(stated, kept or [body], _texts(sources))):
         body = _open_with(body, f"{stated} {marks}", own=False)
         answer_stated = 1
     elif short and (line := answer_line(state["question"], qa, kept)):
