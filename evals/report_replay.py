@@ -24,8 +24,11 @@ from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from ttd.bench import datasets
+from ttd.bench.corpus import PoolRetriever
 from ttd.bench.metrics import best_over
 from ttd.bench.systems import extract_answer, stated_answer
+from ttd.retrieval.base import Retriever
 from ttd.run import dependencies, settings
 from ttd.stages import report as report_stage
 
@@ -40,13 +43,15 @@ def final_state(run_dir: Path) -> dict:
     return dict(saved.checkpoint["channel_values"])
 
 
-async def replay(row: dict, bench: Path, system: str, seed: int, short_report: str | None) -> dict:
+async def replay(
+    row: dict, bench: Path, system: str, seed: int, short_report: str | None, retriever: Retriever | None
+) -> dict:
     run_dir = bench / "runs" / system / row["detail"]["run_id"]
     cfg = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k != "description"}
     cfg["seed"] = seed
     if short_report:
         cfg["short_report"] = short_report
-    deps = dependencies(settings(**cfg))
+    deps = dependencies(settings(**cfg), retriever)
     started = time.perf_counter()
     out = await report_stage.run(final_state(run_dir), deps)
     prediction = stated_answer(out["report"])  # scored as the bench scores it (ttd.bench.systems)
@@ -73,17 +78,21 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--system", default="ttd-full")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--short-report", choices=("draft", "write", "evidence"))
+    ap.add_argument("--short-report", choices=("draft", "write", "evidence", "reason"))
     ap.add_argument("--ids", help="comma-separated question id prefixes: replay only these")
     args = ap.parse_args()
     rows = [json.loads(x) for x in (args.bench / "results.jsonl").read_text().splitlines() if x.strip()]
     rows = [r for r in rows if r["system"] == args.system and r.get("detail", {}).get("run_id")]
     if args.ids:
         rows = [r for r in rows if r["id"].startswith(tuple(args.ids.split(",")))]
+    # the bench's own retriever (its pool of paragraphs): a report stage that searches (the reader) must
+    # search what the run searched
+    pool = json.loads((args.bench / "manifest.json").read_text()).get("pool")
+    retriever = PoolRetriever(datasets.load(pool)[1]) if pool else None
     done = []
     with args.out.open("a", encoding="utf-8") as fh:
         for row in rows:
-            r = asyncio.run(replay(row, args.bench, args.system, args.seed, args.short_report))
+            r = asyncio.run(replay(row, args.bench, args.system, args.seed, args.short_report, retriever))
             done.append(r)
             fh.write(json.dumps(r) + "\n")
             print(f"{r['id'][:8]} F1 {r['f1']:.2f} (recorded {r['recorded']['f1']:.2f}) {r['prediction']!r}")

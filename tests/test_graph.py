@@ -211,7 +211,7 @@ def test_a_retriever_instance_can_be_passed_in(scripted, tmp_path):
 
 def test_a_short_answer_that_loses_every_citation_falls_back_to_the_denoised_draft(scripted, tmp_path):
     scripted.respond("report", lambda m: "# Rome\n\nA report with no citations at all.\n")
-    report = run(tmp_path, question=SHORT, steps=2)
+    report = run(tmp_path, question=SHORT, steps=2, short_report="write")
     assert report.citations.from_draft == 1 and report.citations.from_facts == 0
     assert report.citations.cited >= 1
     assert report.markdown.startswith(report.trajectory.drafts[-1].split("[")[0].strip()[:10])

@@ -99,9 +99,9 @@ def _draft_then(answer: str):
     return lambda m: m[-1]["content"].split("<draft>\n")[1].split("\n</draft>")[0] + f"\n\nAnswer: {answer}"
 
 
-def test_by_default_a_short_answers_report_is_rewritten_from_the_notes(scripted, tmp_path):
+def test_a_written_short_answers_report_is_rewritten_from_the_notes(scripted, tmp_path):
     scripted.respond("report", _draft_then("Germanic foederati"))
-    report = _two_hops(scripted, tmp_path)
+    report = _two_hops(scripted, tmp_path, short_report="write")
     call = next(c for c in scripted.calls if c.role == "report")
     assert 'End with a line "Answer:' in call.prompt and call.params.get("max_tokens") == 300
     # written from R_2 without its unsupported claim (the scripted verifier supports none of R_0's)
@@ -150,7 +150,7 @@ def test_a_supported_sentence_the_writer_left_unmarked_is_cited_from_the_verifie
     # and its answer line had no mark to take
     said = "The Roman army relied on Germanic foederati"
     scripted.respond("report", lambda m: f"{said}.\n\nAnswer: Germanic foederati")
-    report = _two_hops(scripted, tmp_path)
+    report = _two_hops(scripted, tmp_path, short_report="write")
     assert report.citations.attributed == 0  # the words alone did not place the mark
     n = next(s.n for s in report.sources if s.title == "Army")
     assert report.markdown.split("\n\n")[1] == f"**Answer:** Germanic foederati [{n}]"
@@ -160,7 +160,7 @@ def test_a_supported_sentence_the_writer_left_unmarked_is_cited_from_the_verifie
 
 def test_a_stated_answer_no_checked_sentence_bears_out_does_not_open_the_report(scripted, tmp_path):
     scripted.respond("report", _draft_then("the Vandals"))
-    report = _two_hops(scripted, tmp_path)
+    report = _two_hops(scripted, tmp_path, short_report="write")
     opening = report.markdown.split("\n\n")[1]
     # the cited sentence of the evidence that best answers the question opens it instead
     assert opening.startswith("**Answer:**") and "Vandals" not in report.markdown
@@ -176,7 +176,7 @@ def test_a_short_answer_can_have_every_hop_checked_by_the_model(scripted, tmp_pa
 
 def test_a_short_answer_without_a_draft_has_its_report_written(scripted, tmp_path):
     scripted.reply("plan", _hops(3))
-    report = research(SHORT, tmp_path, steps=5, denoise=False, hops=3)
+    report = research(SHORT, tmp_path, steps=5, denoise=False, hops=3, short_report="write")
     assert len(report.trajectory.steps) == 3  # `hops` raised from its default 2
     call = next(c for c in scripted.calls if c.role == "report")
     assert 'End with a line "Answer:' in call.prompt and call.params.get("max_tokens") == 300
@@ -296,7 +296,8 @@ def test_a_short_answer_searches_each_hop_anchored_to_the_question(scripted, tmp
     retriever = Recorder()
     report = ttd.research(SHORT, out=tmp_path, retriever=retriever, k=2, steps=3, **scripted_models())
     asked = [s.question for s in report.trajectory.steps]
-    assert asked and sorted(retriever.queries) == sorted([*asked, *[SHORT] * len(asked)])
+    # each step's question and the research question beside it, and the reader's own search of the latter
+    assert asked and sorted(retriever.queries) == sorted([*asked, *[SHORT] * (len(asked) + 1)])
 
 
 def test_the_reports_own_answer_line_goes_first_else_the_best_cited_sentence() -> None:

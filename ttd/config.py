@@ -164,11 +164,12 @@ class ResearchConfig(BaseModel):
     hops: StrictInt = Field(
         2, ge=1, le=100, description="most steps for a short-answer question (one per plan hop, within steps)"
     )
-    short_report: Literal["draft", "write", "evidence"] = Field(
+    short_report: Literal["draft", "write", "evidence", "reason"] = Field(
         "write",
         description='a denoised short answer\'s report: "draft" = R_T grounded as it is (no call), '
         '"write" = the report model rewrites it from the notes and the passages they cite, "evidence" = '
-        "it answers from the run's passages alone",
+        'it answers from the run\'s passages alone, "reason" = it is read hop by hop, a sentence per '
+        "call, from the question's own passages, then the run's nearest each sentence (ttd/reader.py)",
     )
     few_facts: int = Field(
         5,

@@ -128,8 +128,9 @@ def test_a_damaged_cache_and_malformed_results_do_not_stop_research(
     assert [s.location for s in report.sources] == [f"{loopback.url}/falls"]  # the good result, cited
     provider = retriever.providers[0]
     # two searches (a short answer: the step question, anchored to the research question), each skipping
-    # and counting both malformed results; the good one is used
-    assert provider.bad_urls == 4
+    # and counting both malformed results; the good one is used. The reader's search of the research
+    # question is a third where no cache answers it
+    assert provider.bad_urls == (4 if damage == "garbage file" else 6)
     cache = retriever.cache
     assert cache is not None
     if damage == "garbage file":

@@ -242,6 +242,8 @@ class TtdResearch(System):
                     for k in ("from_draft", "from_facts", "few_facts", "evidence_section")
                 },
                 "report_supported": _supported_share(report),
+                # 0: no stated answer was borne out, and a cited sentence opened the report instead
+                "answer_stated": report.citations.answer_stated,
             },
         )
 

@@ -19,8 +19,11 @@ passages they cite and R_T without its unsupported claims, and closes with "Answ
 writer left unmarked is cited with the source its verdict names; R_T stands in only when the checked
 rewrite keeps no cited claim (`from_draft`). Other settings of `short_report`: "draft" makes a
 denoised R_T its own report, grounded and opened with its answer line without another model call;
-"evidence" answers from the run's passages alone, without the notes or R_T (see
-evals/results/bench_hotpotqa_denoise.md for each on the 1.5B).
+"evidence" answers from the run's passages alone, without the notes or R_T; "reason" (the embedded
+default agent's) reads the answer hop by hop, a sentence per call (`ttd.reader`): its sentences are the
+body, checked like a written one, and its "So the answer is: X" opens the report when a checked
+sentence or a passage it was shown holds X (see evals/results/bench_hotpotqa_denoise.md for each on the
+1.5B).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ttd.facts import by_area, facts, facts_report, facts_text
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
+from ttd.reader import Reading, read
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, step_index
 from ttd.terms import SENTENCE, terms
@@ -51,6 +55,7 @@ FEW_FACTS = (
     "> Note: the sources searched hold only {n} checked fact{s} on this question, set out below as {they} "
     "{are}, without a written summary. Search other sources (`--search`, `--corpus`) for more."
 )
+STATED_WORDS = 12  # a stated answer longer than this is a sentence, not a short answer
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
 
@@ -115,12 +120,18 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cap = min(cap, deps.config.max_tokens.get("report") or cap)
     step = step_index(state, "report")
     from_rt = short and bool(drafts) and deps.config.denoise and deps.config.short_report == "draft"
+    sources = state.get("sources", {})
+    reading: Reading | None = None
+    if short and deps.config.short_report == "reason":
+        # read hop by hop from the question's own passages, then the run's nearest each sentence
+        reading = await read(state["question"], sources, deps, step)
+        sources = {**sources, **reading.new_sources}
     # what was retrieved bears nothing on a report question: the writer would have only its own beliefs
     no_facts = not short and not cited and bool(state.get("sources"))
     # given 2-4 facts, a 1.5B wrote 11-13 claims, 85-91% its own: a few facts are set out as they are
     few = not short and 0 < len(cited) < deps.config.few_facts
     out = None
-    if not from_rt and not no_facts and not few:
+    if not from_rt and not no_facts and not few and reading is None:
         out = await generate(
             deps,
             Request(
@@ -132,7 +143,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 max_tokens=cap,
             ),
         )
-    usage = list(out.usage) if out else []
+    usage = list(out.usage) if out else (list(reading.usage) if reading else [])
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -140,12 +151,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         if budget
         else ""
     )
-    sources = state.get("sources", {})
     written_by_model = clean_markdown(out.value) if out else ""
     stated = None  # a short answer's closing "Answer: ..." line
     if short and written_by_model:
         written_by_model, stated = split_stated_answer(written_by_model)
-    fallback = drafts[-1] if drafts and not no_facts and not few else ""
+    if reading:
+        written_by_model, stated = reading.text, reading.stated
+        if stated and len(stated.split()) > STATED_WORDS:  # a sentence: checked like the others
+            written_by_model, stated = f"{written_by_model} {stated.rstrip('.')}.".strip(), None
+    # the reader's sentences are the body, even none ("So the answer is: X" was its first sentence)
+    fallback = drafts[-1] if drafts and not no_facts and not few and not reading else ""
     raw, foreign = strip_foreign_urls(written_by_model or fallback, sources)
     written, fixes = clean(raw)
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
@@ -223,7 +238,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body, attributed = attribute(body, sources, state["question"])
         body = _answer_first(body, state["question"], qa)
     # a body too short to hold a claim ("It is also known as Tottenham [2].") is checked through its marks
-    elif short and stated and (marks := grounded_marks(stated, kept or [body], _texts(sources))):
+    elif (
+        short
+        and stated
+        and (
+            marks := grounded_marks(stated, kept or [body], _texts(sources), reading.shown if reading else [])
+        )
+    ):
         body = _open_with(body, f"{stated} {marks}", own=False)
         answer_stated = 1
     elif short and (line := answer_line(state["question"], qa, kept)):
@@ -268,7 +289,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "exit_reason": state.get("exit_reason") or "steps",
         "budget_reached": budget,
         "usage": usage,
-        "evolution": out.evolution if out else [],
+        "evolution": out.evolution if out else (reading.evolution if reading else []),
+        **({"sources": reading.new_sources} if reading and reading.new_sources else {}),
     }
 
 
@@ -278,7 +300,7 @@ _ANSWER_LABEL = re.compile(r"^\W*(?:final |short )?answer\W*:\W*", re.I)
 _STATED = re.compile(r"(?:^|(?<=[.!?\]]) )[^\w\[]*(?:final |short )?answer\W*:\W*(.+)$", re.I | re.M)
 
 
-def split_stated_answer(text: str, most_words: int = 12) -> tuple[str, str | None]:
+def split_stated_answer(text: str, most_words: int = STATED_WORDS) -> tuple[str, str | None]:
     """The text without its closing "Answer: X" line, and X without marks or quotes (None when there is
     no such line or X is a sentence rather than a short answer)."""
     found = list(_STATED.finditer(text))
@@ -291,12 +313,15 @@ def split_stated_answer(text: str, most_words: int = 12) -> tuple[str, str | Non
     return (text[: last.start()] + text[last.end() :]).strip(), stated
 
 
-def grounded_marks(stated: str, kept: list[str], passages: dict[int, str]) -> str | None:
+def grounded_marks(
+    stated: str, kept: list[str], passages: dict[int, str], shown: list[int] | None = None
+) -> str | None:
     """The marks that bear out the stated answer, or None: those of the report's supported sentences
-    that hold every word of it together, else those of the passages these sentences cite that hold
-    every word of it ("Spurs" beside the checked "It is also known as Tottenham [2]", whose passage says
-    "Tottenham or Spurs"). A yes/no answer needs one supported sentence. The answer line is a
-    conclusion from checked evidence, so it is shown only with it."""
+    that hold every word of it together, else those of the passages these sentences cite (then of the
+    passages the reader was `shown`) that hold every word of it ("Spurs" beside the checked "It is also
+    known as Tottenham [2]", whose passage says "Tottenham or Spurs"). A yes/no answer needs one
+    supported sentence. The answer line is a conclusion from checked evidence, so it is shown only
+    with it."""
     words = terms(stated) or {stated.lower()}
     if stated.lower() in ("yes", "no"):
         bearing = kept
@@ -304,7 +329,7 @@ def grounded_marks(stated: str, kept: list[str], passages: dict[int, str]) -> st
         held = {k: terms(k) | {k.lower()} for k in kept}
         bearing = [k for k in kept if words & held[k]]
         if not words <= set().union(*(held[k] for k in bearing)):
-            cited = dict.fromkeys(int(n) for n in MARK.findall(" ".join(kept)))
+            cited = dict.fromkeys([*(int(n) for n in MARK.findall(" ".join(kept))), *(shown or [])])
             holding = [n for n in cited if words <= terms(passages.get(n, ""))]
             return "".join(f"[{n}]" for n in holding[:3]) or None
     marks = list(dict.fromkeys(re.findall(r"\[\d{1,4}\]", " ".join(bearing))))

@@ -1,0 +1,118 @@
+"""A short answer read hop by hop from the evidence: one sentence of reasoning per model call.
+
+The denoising trajectory finds the passages (its hops raise supporting recall from one retrieval's 0.73
+to 0.89 on HotpotQA), but a 1.5B model shown all of a run's ~7 passages at once reads them worse than one
+retrieval's four: 30 F1 against 44 with the same reasoning prompt on the same 40 questions. So the reader
+starts where one retrieval would (the passages the research question itself retrieves, best first), writes
+one sentence of reasoning, and only when that sentence is not yet the answer is shown the run's passages
+nearest that sentence: the hop passages come in when the reasoning reaches their hop (IRCoT's reading,
+Trivedi et al. 2023, over the evidence the trajectory already holds instead of new searches).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ttd.context import Deps
+from ttd.formatting import passages_text
+from ttd.generate import Request, generate
+from ttd.retrieval.base import SourceRegistry
+from ttd.state import EvolutionRecord, UsageRecord
+from ttd.terms import terms
+
+GROW = 2  # passages added per sentence that is not yet the answer
+# "So the answer is: X" (IRCoT's closing words), "the answer is X", "Answer: X"; not "To answer this, ..."
+_ANSWER = re.compile(r"(?:(?:so )?the (?:final |short )?answer is\s*:?|\banswer\s*:)\s*(.+)$", re.I)
+
+
+# a choice question's options: "Who was born earlier, Simone Bolelli or Caroline Wozniacki?"
+_CHOICE = re.compile(r",\s*([^,?]+?)\s+or\s+([^,?]+?)\s*\?\s*$", re.I)
+
+
+@dataclass
+class Reading:
+    """What the reader wrote: its reasoning sentences, the answer it stated (None: it never did), the
+    passages it was shown (run-wide numbers), the passages its own search added to the run, and usage."""
+
+    sentences: list[str] = field(default_factory=list)
+    stated: str | None = None
+    shown: list[int] = field(default_factory=list)
+    new_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usage: list[UsageRecord] = field(default_factory=list)
+    evolution: list[EvolutionRecord] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The reasoning without the answer sentence's closing "So the answer is" clause."""
+        return " ".join(s for s in self.sentences if s)
+
+
+def split_answer(sentence: str) -> tuple[str, str | None]:
+    """A reasoning sentence split into what it says before "So the answer is: X" and X (None: no answer)."""
+    found = _ANSWER.search(sentence)
+    if not found:
+        return sentence, None
+    stated = re.sub(r"\s*\[\d{1,4}\]", "", found.group(1)).strip(" *\"'`").rstrip(".").strip()
+    return sentence[: found.start()].strip(), stated or None
+
+
+def short_form(stated: str, question: str) -> str:
+    """The short answer in a stated sentence: a choice question's option it names first ("Parsifal has
+    more acts than Manon" -> "Parsifal"), a yes/no question's "Yes"/"No"; else the stated text as it is.
+    A 1.5B often answers a comparison with a sentence, which no passage holds word for word."""
+    yes_no = re.match(r"(yes|no)\b(?! one)", stated, re.I)
+    if yes_no:
+        return yes_no.group(1).capitalize()
+    if choice := _CHOICE.search(question):
+        options = [o.strip(" \"'") for o in choice.groups()]
+        named = [(stated.lower().find(o.lower()), o) for o in options if o.lower() in stated.lower()]
+        if named:
+            return min(named)[1]
+    return stated
+
+
+async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, step: int) -> Reading:
+    """Read the answer to `question` from the run's `sources`, starting from the question's own passages."""
+    registry = SourceRegistry(sources)
+    first = await deps.retriever.search(question, k=deps.config.retrieval.k)
+    for p in first:
+        registry.add(p)
+    records = registry.records()
+    reading = Reading(new_sources={p.id: records[p.id] for p in first if p.id not in sources})
+    shown = [records[p.id] for p in first]
+    held = {r["n"] for r in shown}
+    rest = sorted((r for r in records.values() if r["n"] not in held), key=lambda r: r["n"])
+    reasoning: list[str] = []
+    for _ in range(deps.config.hops + 1):  # a sentence per hop, then the answer
+        out = await generate(
+            deps,
+            Request(
+                "report",
+                "reason",
+                {
+                    "question": question,
+                    "passages": passages_text(shown, deps.config.retrieval.passage_chars),
+                    "reasoning": "\n".join(reasoning) or "(none yet)",
+                },
+                step=step,
+                max_tokens=80,
+            ),
+        )
+        reading.usage += out.usage
+        reading.evolution += out.evolution
+        sentence = " ".join(str(out.value).split())
+        if not sentence:
+            break
+        reasoning.append(sentence)
+        said, stated = split_answer(sentence)
+        reading.sentences.append(said)
+        if stated:
+            reading.stated = short_form(stated, question)
+            break
+        words = terms(sentence)
+        rest.sort(key=lambda r: -len(words & terms(f"{r.get('title', '')} {r.get('text', '')}")))
+        shown, rest = shown + rest[:GROW], rest[GROW:]
+    reading.shown = [int(r["n"]) for r in shown]
+    return reading
