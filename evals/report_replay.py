@@ -20,6 +20,7 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from langgraph.checkpoint.sqlite import SqliteSaver
@@ -72,6 +73,18 @@ async def replay(
     }
 
 
+def each(rows: list[dict], out: Path, one: Callable[[dict], Awaitable[dict]]) -> list[dict]:
+    """Run `one` on every row, appending each result to `out` and printing it beside the recorded F1."""
+    done = []
+    with out.open("a", encoding="utf-8") as fh:
+        for row in rows:
+            r = asyncio.run(one(row))
+            done.append(r)
+            fh.write(json.dumps(r) + "\n")
+            print(f"{r['id'][:8]} F1 {r['f1']:.2f} (recorded {r['recorded']['f1']:.2f}) {r['prediction']!r}")
+    return done
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("bench", type=Path)
@@ -89,13 +102,8 @@ def main() -> None:
     # search what the run searched
     pool = json.loads((args.bench / "manifest.json").read_text()).get("pool")
     retriever = PoolRetriever(datasets.load(pool)[1]) if pool else None
-    done = []
-    with args.out.open("a", encoding="utf-8") as fh:
-        for row in rows:
-            r = asyncio.run(replay(row, args.bench, args.system, args.seed, args.short_report, retriever))
-            done.append(r)
-            fh.write(json.dumps(r) + "\n")
-            print(f"{r['id'][:8]} F1 {r['f1']:.2f} (recorded {r['recorded']['f1']:.2f}) {r['prediction']!r}")
+    seed, short = args.seed, args.short_report
+    done = each(rows, args.out, lambda row: replay(row, args.bench, args.system, seed, short, retriever))
     n = len(done) or 1
     print(
         f"{len(done)} questions: EM {sum(r['em'] for r in done) / n:.2f} F1 "
