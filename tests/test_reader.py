@@ -12,6 +12,7 @@ from tests.test_shape import SHORT, _two_hops
 from ttd.reader import short_form, split_answer
 
 HUNS = "The Huns pushed the Goths across the Danube in 376."
+NO_SAY = "The passage does not say what the answer is."
 
 
 @pytest.mark.parametrize(
@@ -23,7 +24,12 @@ HUNS = "The Huns pushed the Goths across the Danube in 376."
             "The Goths won at Adrianople [3].",
             "Goths",
         ),
-        ("Therefore the final answer is Simone Bolelli.", "Therefore", "Simone Bolelli"),
+        ("Therefore the final answer is Simone Bolelli.", "", "Simone Bolelli"),  # a bare opener goes
+        ("The correct answer is Parsifal.", "", "Parsifal"),
+        ("So the answer is: Goths. They crossed the Danube in 376 [2].", "", "Goths"),
+        ("So the answer is: St. Louis, Missouri.", "", "St. Louis, Missouri"),
+        ("Thus, the answer is not in the passages.", "Thus, the answer is not in the passages.", None),
+        (NO_SAY, NO_SAY, None),
         ("Answer: **Spurs**", "", "Spurs"),
         ("To answer this, we need the band's drummer.", "To answer this, we need the band's drummer.", None),
         (HUNS, HUNS, None),
@@ -49,6 +55,12 @@ def test_a_reasoning_sentence_is_split_from_its_stated_answer(sentence, said, st
         ),
         ("Yes, both bands are American", "Are Rush and Nickelback both Canadian bands?", "Yes"),
         ("no", "Is Parsifal an opera by Massenet?", "No"),
+        # only a yes/no question's answer is cut to Yes/No
+        ("No information is given", "Who directed Jaws?", "No information is given"),
+        ("No. 9", "Which shirt number did he wear?", "No. 9"),
+        # options matched as words; where both start, the longer
+        ("Mary Shelley wrote it first", "Who wrote earlier, Mary or Mary Shelley?", "Mary Shelley"),
+        ("Brushed steel, by Steel", "Which band is older, Rush or Steel?", "Steel"),
         ("No one", "Who defeated the Visigoths?", "No one"),
         ("the Visigoths", "Which people defeated the Roman army at Adrianople?", "the Visigoths"),
         # neither option named: the sentence stays a sentence (the report checks it like the others)
@@ -82,6 +94,8 @@ def test_the_reader_starts_from_the_questions_passages_and_grows_by_its_reasonin
     assert _passages(reads[0]) == first  # what the research question itself retrieves, best first
     # the second call adds the run's passage nearest the first sentence, which it carries forward
     added = [n for n in _passages(reads[1]) if n not in first]
+    # the run's passages sharing the most words with that sentence: the Huns passage names the Danube
+    assert by_title["Huns"] in added or by_title["Huns"] in first
     assert added and set(added) <= set(by_title.values())
     assert "The Huns pushed the Goths" in reads[1].prompt
     # "the Visigoths" is held by the Huns passage the reader was shown: the answer line cites it
@@ -89,7 +103,6 @@ def test_the_reader_starts_from_the_questions_passages_and_grows_by_its_reasonin
     assert report.markdown.split("\n\n")[1] == f"**Answer:** the Visigoths [{huns}]"
     assert report.citations.answer_stated == 1 and report.citations.evidence_section == 0
     assert report.citations.from_draft == 0
-    assert report.usage.calls[-1]["role"] in ("report", "verify")
 
 
 def test_a_reader_that_never_states_an_answer_is_counted_and_opens_with_a_cited_sentence(scripted, tmp_path):

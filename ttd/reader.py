@@ -6,7 +6,8 @@ retrieval's four: 30 F1 against 44 with the same reasoning prompt on the same 40
 starts where one retrieval would (the passages the research question itself retrieves, best first), writes
 one sentence of reasoning, and only when that sentence is not yet the answer is shown the run's passages
 nearest that sentence: the hop passages come in when the reasoning reaches their hop (IRCoT's reading,
-Trivedi et al. 2023, over the evidence the trajectory already holds instead of new searches).
+Trivedi et al. 2023, over the evidence the trajectory already holds: one search, of the question, and no
+new search per sentence).
 """
 
 from __future__ import annotations
@@ -23,8 +24,18 @@ from ttd.state import EvolutionRecord, UsageRecord
 from ttd.terms import terms
 
 GROW = 2  # passages added per sentence that is not yet the answer
-# "So the answer is: X" (IRCoT's closing words), "the answer is X", "Answer: X"; not "To answer this, ..."
-_ANSWER = re.compile(r"(?:(?:so )?the (?:final |short )?answer is\s*:?|\banswer\s*:)\s*(.+)$", re.I)
+# "So the answer is: X" (IRCoT's closing words), "the correct answer is X", "the answer to the question
+# is X", "Answer: X"; not "To answer this, ..."
+_ANSWER = re.compile(
+    r"(?:(?:so )?the (?:final |short |correct )?answer (?:to (?:the|this) question )?is\s*:?|\banswer\s*:)"
+    r"\s*(.+)$",
+    re.I,
+)
+_NO_ANSWER = re.compile(r"(?:not|unknown|unclear)\b", re.I)  # "the answer is not in the passages"
+_NEXT_SENTENCE = re.compile(r"\.\s+(?=[A-Z]\S*(?:\s+\S+){3})")  # ". They crossed the Danube": a 2nd sentence
+_YES_NO_QUESTION = re.compile(
+    r"\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I
+)
 
 
 # a choice question's options: "Who was born earlier, Simone Bolelli or Caroline Wozniacki?"
@@ -54,22 +65,31 @@ def split_answer(sentence: str) -> tuple[str, str | None]:
     found = _ANSWER.search(sentence)
     if not found:
         return sentence, None
-    stated = re.sub(r"\s*\[\d{1,4}\]", "", found.group(1)).strip(" *\"'`").rstrip(".").strip()
-    return sentence[: found.start()].strip(), stated or None
+    stated = _NEXT_SENTENCE.split(found.group(1), maxsplit=1)[0]
+    stated = re.sub(r"\s*\[\d{1,4}\]", "", stated).strip(" *\"'`").rstrip(".").strip()
+    if not stated or _NO_ANSWER.match(stated):
+        return sentence, None
+    said = sentence[: found.start()].strip()
+    # an opener left alone ("Therefore", "Since the Goths won [2],") says nothing
+    return (said if len(said.split()) >= 3 and not said.endswith(",") else ""), stated
 
 
 def short_form(stated: str, question: str) -> str:
     """The short answer in a stated sentence: a choice question's option it names first ("Parsifal has
     more acts than Manon" -> "Parsifal"), a yes/no question's "Yes"/"No"; else the stated text as it is.
     A 1.5B often answers a comparison with a sentence, which no passage holds word for word."""
-    yes_no = re.match(r"(yes|no)\b(?! one)", stated, re.I)
-    if yes_no:
+    yes_no = re.match(r"(yes|no)\s*(?:[,.!;]|$)", stated, re.I)
+    if yes_no and _YES_NO_QUESTION.match(question):
         return yes_no.group(1).capitalize()
     if choice := _CHOICE.search(question):
         options = [o.strip(" \"'") for o in choice.groups()]
-        named = [(stated.lower().find(o.lower()), o) for o in options if o.lower() in stated.lower()]
+        named = [
+            (found.start(), -len(o), o)  # where it is named; at the same place, the longer option
+            for o in options
+            if (found := re.search(rf"\b{re.escape(o)}\b", stated, re.I))
+        ]
         if named:
-            return min(named)[1]
+            return min(named)[2]
     return stated
 
 
@@ -86,6 +106,12 @@ async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, st
     rest = sorted((r for r in records.values() if r["n"] not in held), key=lambda r: r["n"])
     reasoning: list[str] = []
     for _ in range(deps.config.hops + 1):  # a sentence per hop, then the answer
+        if reading.usage and deps.gateway.budget_reached():
+            break
+        if reasoning:  # the last sentence was not yet the answer: bring in the run's passages nearest it
+            words = terms(reasoning[-1])
+            rest.sort(key=lambda r: -len(words & terms(f"{r.get('title', '')} {r.get('text', '')}")))
+            shown, rest = shown + rest[:GROW], rest[GROW:]
         out = await generate(
             deps,
             Request(
@@ -111,8 +137,5 @@ async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, st
         if stated:
             reading.stated = short_form(stated, question)
             break
-        words = terms(sentence)
-        rest.sort(key=lambda r: -len(words & terms(f"{r.get('title', '')} {r.get('text', '')}")))
-        shown, rest = shown + rest[:GROW], rest[GROW:]
-    reading.shown = [int(r["n"]) for r in shown]
+    reading.shown = [int(r["n"]) for r in shown]  # what the last call was shown
     return reading

@@ -320,8 +320,8 @@ def grounded_marks(
     that hold every word of it together, else those of the passages these sentences cite (then of the
     passages the reader was `shown`) that hold every word of it ("Spurs" beside the checked "It is also
     known as Tottenham [2]", whose passage says "Tottenham or Spurs"). A yes/no answer needs one
-    supported sentence. The answer line is a conclusion from checked evidence, so it is shown only
-    with it."""
+    supported sentence. The answer line is a conclusion from the evidence, so it is shown only with a
+    checked sentence or a passage (cited by one, or read by the reader) that holds it."""
     words = terms(stated) or {stated.lower()}
     if stated.lower() in ("yes", "no"):
         bearing = kept
@@ -402,6 +402,7 @@ def _reusable_verdicts(state: ResearchState) -> list[ClaimRecord]:
 
 
 def _last_verdicts(state: ResearchState) -> list[ClaimRecord]:
-    """R_T's claim table: checked against the same sources the report cites (none were added since)."""
+    """R_T's claim table: checked against the run's sources as they were then (the reader's search may add
+    a few since; a report sentence worded as R_T's keeps R_T's verdict)."""
     noise, drafts = state.get("noise") or [], state.get("drafts") or []
     return noise[-1]["claims"] if noise and drafts and noise[-1]["draft"] == len(drafts) - 1 else []
