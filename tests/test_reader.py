@@ -89,6 +89,7 @@ def test_the_reader_starts_from_the_questions_passages_and_grows_by_its_reasonin
     reads = [c for c in scripted.calls if c.role == "report"]
     assert len(reads) == 2  # a sentence that is not yet the answer, then the answer: no writer call
     assert all("Write the next single sentence of reasoning" in c.prompt for c in reads)
+    assert [c.params.get("temperature") for c in reads] == [0.0, 0.0]  # greedy reading; the run's is 0.4
     by_title = {s.title: s.n for s in report.trajectory.retrieved}
     first = [by_title[p.title] for p in asyncio.run(Wiki().search(SHORT, k=2))]
     assert _passages(reads[0]) == first  # what the research question itself retrieves, best first

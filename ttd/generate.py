@@ -45,6 +45,7 @@ class Request(Generic[T]):
     turns: tuple[dict[str, str], ...] = ()  # follow-up turns after the template's messages
     role: str | None = None  # whose model writes it; default: the role named like the component
     max_tokens: int | None = None  # a cap below the role's configured max_tokens (a short answer's)
+    temperature: float | None = None  # one call's; None: the config's (evolution samples its own)
 
     def __post_init__(self) -> None:
         if self.schema is not None and self.fallback is None:
@@ -112,6 +113,7 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
             step=request.step,
             component=request.component,
             max_tokens=request.max_tokens,
+            temperature=request.temperature,
         )
         return Generated(cast(T, out.text), out.text, [out.usage])
     value, usage = await gw.structured(
@@ -122,5 +124,6 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
         component=request.component,
         fallback=request.fallback,
         max_tokens=request.max_tokens,
+        temperature=request.temperature,
     )
     return Generated(cast(T, value), value.model_dump_json(), usage, [], usage[-1].get("fallback"))

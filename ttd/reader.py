@@ -24,6 +24,7 @@ from ttd.state import EvolutionRecord, UsageRecord
 from ttd.terms import terms
 
 GROW = 2  # passages added per sentence that is not yet the answer
+TEMPERATURE = 0.0  # reading an answer off passages is extraction: the likeliest sentence, not a variant
 # "So the answer is: X" (IRCoT's closing words), "the correct answer is X", "the answer to the question
 # is X", "Answer: X"; not "To answer this, ..."
 _ANSWER = re.compile(
@@ -60,13 +61,17 @@ class Reading:
         return " ".join(s for s in self.sentences if s)
 
 
+def clean_stated(text: str) -> str:
+    """A stated answer without citation marks, emphasis, quotes or its closing period."""
+    return re.sub(r"\s*\[\d{1,4}\]", "", text).strip(" *\"'`").rstrip(".").strip()
+
+
 def split_answer(sentence: str) -> tuple[str, str | None]:
     """A reasoning sentence split into what it says before "So the answer is: X" and X (None: no answer)."""
     found = _ANSWER.search(sentence)
     if not found:
         return sentence, None
-    stated = _NEXT_SENTENCE.split(found.group(1), maxsplit=1)[0]
-    stated = re.sub(r"\s*\[\d{1,4}\]", "", stated).strip(" *\"'`").rstrip(".").strip()
+    stated = clean_stated(_NEXT_SENTENCE.split(found.group(1), maxsplit=1)[0])
     if not stated or _NO_ANSWER.match(stated):
         return sentence, None
     said = sentence[: found.start()].strip()
@@ -124,6 +129,7 @@ async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, st
                 },
                 step=step,
                 max_tokens=80,
+                temperature=TEMPERATURE,
             ),
         )
         reading.usage += out.usage
