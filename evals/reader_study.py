@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from report_replay import each, final_state  # type: ignore[import-not-found]
+from report_replay import each, final_state, run_deps  # type: ignore[import-not-found]
 
 from ttd.bench import datasets
 from ttd.bench.corpus import PoolRetriever
@@ -28,7 +28,6 @@ from ttd.bench.metrics import best_over
 from ttd.bench.prompts import bench_prompt
 from ttd.bench.systems import extract_answer, stated_answer
 from ttd.formatting import passages_text
-from ttd.run import dependencies, settings
 
 
 def passages(mode: str, sources: list[dict], first: list[dict]) -> list[dict]:
@@ -44,9 +43,7 @@ def passages(mode: str, sources: list[dict], first: list[dict]) -> list[dict]:
 
 
 async def read(row: dict, bench: Path, mode: str, pool: PoolRetriever) -> dict:
-    run_dir = bench / "runs" / "ttd-full" / row["detail"]["run_id"]
-    cfg = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k != "description"}
-    deps = dependencies(settings(**cfg), pool)
+    run_dir, deps = run_deps(row, bench, "ttd-full", pool)
     sources = sorted(final_state(run_dir).get("sources", {}).values(), key=lambda r: r["n"])
     found = await pool.search(row["question"], k=deps.config.retrieval.k)
     first = [{"title": p.title, "text": p.text, "location": p.location} for p in found]

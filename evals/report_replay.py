@@ -29,6 +29,7 @@ from ttd.bench import datasets
 from ttd.bench.corpus import PoolRetriever
 from ttd.bench.metrics import best_over
 from ttd.bench.systems import extract_answer, stated_answer
+from ttd.context import Deps
 from ttd.retrieval.base import Retriever
 from ttd.run import dependencies, settings
 from ttd.stages import report as report_stage
@@ -44,15 +45,20 @@ def final_state(run_dir: Path) -> dict:
     return dict(saved.checkpoint["channel_values"])
 
 
+def run_deps(
+    row: dict, bench: Path, system: str, retriever: Retriever | None, **changes: object
+) -> tuple[Path, Deps]:
+    """A recorded run's folder and the dependencies its own config builds (with `changes` applied)."""
+    run_dir = bench / "runs" / system / row["detail"]["run_id"]
+    cfg = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k != "description"}
+    cfg.update({k: v for k, v in changes.items() if v is not None})
+    return run_dir, dependencies(settings(**cfg), retriever)
+
+
 async def replay(
     row: dict, bench: Path, system: str, seed: int, short_report: str | None, retriever: Retriever | None
 ) -> dict:
-    run_dir = bench / "runs" / system / row["detail"]["run_id"]
-    cfg = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k != "description"}
-    cfg["seed"] = seed
-    if short_report:
-        cfg["short_report"] = short_report
-    deps = dependencies(settings(**cfg), retriever)
+    run_dir, deps = run_deps(row, bench, system, retriever, seed=seed, short_report=short_report)
     started = time.perf_counter()
     out = await report_stage.run(final_state(run_dir), deps)
     prediction = stated_answer(out["report"])  # scored as the bench scores it (ttd.bench.systems)

@@ -12,7 +12,7 @@ import pytest
 import ttd
 import ttd.retrieval
 from tests.conftest import scripted_models
-from ttd.claims import VerifierSettings, split_claims, verify
+from ttd.claims import VerifierSettings, remove_claims, split_claims, verify
 from ttd.config import resolve_config
 from ttd.hygiene import clean, problems, scaffolding_phrases
 from ttd.llm.gateway import Gateway
@@ -496,6 +496,15 @@ def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     # HotpotQA, Keld Bordinggaard: an empty item, and talk about "the second passage", copied into a report
     report = "# Clubs\n\n1.\n3. The second passage names Ruben Bagger [2].\n4. Odense Boldklub is a club [3]."
     assert clean(report)[0].strip() == "# Clubs\n\n4. Odense Boldklub is a club [3]."
+    # HotpotQA, Edward Albee: the reader numbered its sentences inline and the check dropped both
+    dropped = remove_claims(
+        "1. Albee lived 96 years. 2. Barrie's age is not stated.",
+        {"Albee lived 96 years.", "Barrie's age is not stated."},
+    )
+    assert (
+        clean(f"# Albee\n\n**Answer:** Edward Albee [1]\n\n{dropped}")[0]
+        == "# Albee\n\n**Answer:** Edward Albee [1]\n"
+    )
 
 
 def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject():

@@ -63,7 +63,7 @@ _ITEM_LABEL = re.compile(
 # Marks written after the sentence's full stop ("It is also known as Spurs. [2], [5]"): the sentence splitter
 # leaves them out of the claim, so they go back before the stop ("... Spurs [2][5].").
 _MARKS_AFTER_STOP = re.compile(r"(?<=[^\s.!?\]])([.!?])((?:\s*[,;]?\s*\[\d{1,4}\])+)(?=\s|$)")
-_EMPTY_ITEM = re.compile(r"^(?:\d+[.)]|[-*+])$")  # "1." left alone on its line
+_EMPTY_ITEM = re.compile(r"^(?:(?:\d+[.)]|[-*+])\s*)+$")  # "1." or "1. 2." left when the items' claims went
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 

@@ -38,7 +38,7 @@ from ttd.facts import by_area, facts, facts_report, facts_text
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
-from ttd.reader import Reading, read
+from ttd.reader import Reading, clean_stated, read
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, step_index
 from ttd.terms import SENTENCE, terms
@@ -307,7 +307,7 @@ def split_stated_answer(text: str, most_words: int = STATED_WORDS) -> tuple[str,
     if not found:
         return text, None
     last = found[-1]
-    stated = re.sub(r"\s*\[\d{1,4}\]", "", last.group(1)).strip(" *\"'`").rstrip(".").strip()
+    stated = clean_stated(last.group(1))
     if not stated or len(stated.split()) > most_words:
         return text, None
     return (text[: last.start()] + text[last.end() :]).strip(), stated
