@@ -27,6 +27,9 @@ NO_SAY = "The passage does not say what the answer is."
         ("Therefore the final answer is Simone Bolelli.", "", "Simone Bolelli"),  # a bare opener goes
         ("The correct answer is Parsifal.", "", "Parsifal"),
         ("So the answer is: Goths. They crossed the Danube in 376 [2].", "", "Goths"),
+        # an initial is no sentence end (HotpotQA, The 7 Habits: "Stephen R" was scored)
+        ("So the answer is: Stephen R. Covey. He wrote it in 1989 [1].", "", "Stephen R. Covey"),
+        ("So the answer is: J. M. Barrie lived longer.", "", "J. M. Barrie lived longer"),
         ("So the answer is: St. Louis, Missouri.", "", "St. Louis, Missouri"),
         ("Thus, the answer is not in the passages.", "Thus, the answer is not in the passages.", None),
         (NO_SAY, NO_SAY, None),

@@ -33,7 +33,8 @@ _ANSWER = re.compile(
     re.I,
 )
 _NO_ANSWER = re.compile(r"(?:not|unknown|unclear)\b", re.I)  # "the answer is not in the passages"
-_NEXT_SENTENCE = re.compile(r"\.\s+(?=[A-Z]\S*(?:\s+\S+){3})")  # ". They crossed the Danube": a 2nd sentence
+# ". They crossed the Danube": a 2nd sentence; not the period of an initial ("Stephen R. Covey", "J. M.")
+_NEXT_SENTENCE = re.compile(r"(?<!\b[A-Z])\.\s+(?=[A-Z]\S*(?:\s+\S+){3})")
 _YES_NO_QUESTION = re.compile(
     r"\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I
 )
