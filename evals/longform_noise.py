@@ -7,7 +7,8 @@ Writes evals/results/longform_noise.md.
 
     PYTHONPATH=. python evals/longform_noise.py --limit 11 --steps 2
 
-Also per run: how many cited facts the report was written from (`ttd.facts`), and how often a fallback
+Also per run: how many cited facts the report was written from (`ttd.facts`), how many the relevance check
+left out as about another subject (`ttd.relevance`), and how often a fallback
 fired when the report model's text lost every citation (`from_draft`: a short answer's R_T stood in;
 `from_facts`: a report's cited facts were set out instead; `evidence`: the step answers were appended
 because nothing was cited), and whether a report question's few facts (under `few_facts`) were set out
@@ -80,6 +81,7 @@ def main() -> None:
                 "drafts": len(noise),
                 "supported": None if rn is None else 1 - rn.noise,
                 "facts": report.citations.facts,
+                "off_topic": report.citations.off_topic,
                 "from_draft": report.citations.from_draft,
                 "from_facts": report.citations.from_facts,
                 "few_facts": report.citations.few_facts,
@@ -94,9 +96,9 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     table = [
         "| question | Noise R0 | Noise RT | drafts | report supported | claims not supported | facts "
-        "| set out (few facts) | broken | stray | scaffolding | repeats | fallbacks (R_T / facts / evidence) "
-        "| calls | s | exit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| off topic | set out (few facts) | broken | stray | scaffolding | repeats "
+        "| fallbacks (R_T / facts / evidence) | calls | s | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: float | None) -> str:
@@ -105,7 +107,7 @@ def main() -> None:
     for r in rows:
         table.append(
             f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
-            f"| {r['unverified']} | {r['facts']} | {r['few_facts']} "
+            f"| {r['unverified']} | {r['facts']} | {r['off_topic']} | {r['few_facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
             f"| {r['from_draft']} / {r['from_facts']} / {r['evidence']} "
             f"| {r['calls']} "

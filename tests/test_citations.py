@@ -30,6 +30,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "from_facts": 0,
         "few_facts": 0,
         "facts": 0,
+        "off_topic": 0,
         "answer_stated": 0,
         "attributed": 0,
         "evidence_section": 0,

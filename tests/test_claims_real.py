@@ -100,3 +100,20 @@ def test_a_revision_the_real_verifier_finds_noisier_is_rejected(scripted, tmp_pa
     checks = [c for c in report.usage.calls if c["role"] == "verify"]
     assert checks and all(c["parse_error"] is None for c in checks)
     assert (tmp_path / report.run_id / "checkpoint.sqlite").stat().st_size > 0
+
+
+def test_the_real_model_labels_every_fact_for_relevance():
+    """The facts' relevance check on the real 0.5B: its reply is read (no `keep_all` fallback) and labels
+    every fact. Which facts a 0.5B calls off topic is not asserted (evals/relevance_accuracy.py measures
+    the default 1.5B); the main path is."""
+    from ttd.relevance import on_topic
+
+    facts = [
+        "The Western Roman Empire fell in 476 when Odoacer deposed Romulus Augustulus [1].",
+        "The Visigoths sacked Rome in 410 under Alaric [2].",
+        "Rapping is a musical form of vocal delivery that incorporates rhyme [3].",
+    ]
+    gateway = Gateway(resolve_config(model="local/qwen2.5-coder-0.5b", temperature=0.0))
+    out = asyncio.run(on_topic("What caused the fall of the Western Roman Empire?", facts, gateway))
+    assert out.fallbacks == 0 and len(out.usage) == 1
+    assert out.labelled == len(facts) and sorted(out.kept + out.off_topic) == sorted(facts)

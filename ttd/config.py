@@ -134,6 +134,11 @@ class VerifyConfig(BaseModel):
         "lexical",
         description="how a short answer's drafts before its last hop are checked (lexical: no model call)",
     )
+    relevance: Literal["off", "llm"] = Field(
+        "llm",
+        description="a report question's cited facts are checked against the question by the verifier's "
+        "model and those about another subject left out (ttd/relevance.py)",
+    )
     batch: int = Field(10, ge=1, description="claims per verifier call")
     support: float = Field(0.75, gt=0, le=1, description="word overlap accepted as support without a call")
     floor: float = Field(0.3, ge=0, le=1, description="word overlap below which a claim is not checked")

@@ -114,6 +114,7 @@ class CitationSummary(BaseModel):
     few_facts: int = 0  # a report question's few facts were set out without a writer call
     attributed: int = 0
     facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
+    off_topic: int = 0  # facts the relevance check left out as about another subject (ttd.relevance)
     evidence_section: int = 0
     answer_stated: int = 0  # a short answer opened with its stated answer, borne out by checked sentences
     foreign_urls: int = 0

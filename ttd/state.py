@@ -71,6 +71,7 @@ class CitationStats(TypedDict):
     from_facts: int  # 1 if a report question's report lost every citation and its cited facts were set out
     few_facts: int  # 1 if a report question's facts were fewer than `few_facts` and set out without a writer
     facts: int  # cited facts a report question's report was written from (ttd.facts)
+    off_topic: int  # facts the relevance check left out as about another subject (ttd.relevance)
     answer_stated: int  # 1 if a short answer opened with its stated answer, borne out by checked sentences
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended

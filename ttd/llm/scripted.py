@@ -59,6 +59,11 @@ def _default(role: str, messages: list[dict[str, Any]]) -> str:
     if role == "answer":
         numbers = re.findall(r"^\[(\d+)\]", prompt, re.MULTILINE)
         return f"The sources say so [{numbers[0]}]." if numbers else "No source covers this."
+    if role == "verify" and '"on_topic"' in prompt:  # the facts' relevance check: every fact on topic
+        facts = [
+            {"fact": int(i), "about": "it", "on_topic": True} for i in re.findall(r"^(\d+)\. ", prompt, re.M)
+        ]
+        return json.dumps({"facts": facts})
     if role == "verify":  # every claim supported by the first passage it is checked against
         rows = re.findall(r"^(\d+)\. .*\(check against: \[(\d+)\]", prompt, re.MULTILINE)
         verdicts = [{"claim": int(i), "status": "supported", "sources": [int(n)]} for i, n in rows]

@@ -10,8 +10,11 @@ cited sentences, the passages' nearest sentences) grouped under the plan areas t
 (`prompts/report_long.md`): shown R_T and the plan's goals, a small model copies their unchecked claims
 back in and fills every area. Its length is bounded by its facts, and a written report that keeps no
 citation is replaced by the facts themselves under their topics (`from_facts`), not by R_T, whose claims
-are mostly the model's own beliefs. With fewer facts than `few_facts`, they are set out so at once, with a
-line saying the sources hold little, and no writer is asked (`few_facts`).
+are mostly the model's own beliefs. Before that, the verifier's model reads the facts against the question
+alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`): the lexical
+filter let facts about George Soros into a report on Khosla Ventures. With fewer facts than `few_facts`,
+they are set out so at once, with a line saying the sources hold little, and no writer is asked
+(`few_facts`).
 
 A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
 passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
@@ -39,8 +42,9 @@ from ttd.formatting import clean_markdown, clean_title, history_text, passages_t
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.reader import Reading, clean_stated, read
+from ttd.relevance import on_topic
 from ttd.shape import instructions, max_tokens, short_answer
-from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, step_index
+from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, UsageRecord, step_index
 from ttd.terms import SENTENCE, terms
 
 NOT_VERIFIED = "## Not verified"
@@ -78,6 +82,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     short = short_answer(state["question"])
     shape = instructions("report", state["question"])
     cited: list[str] = []  # a report question's facts
+    off_topic: list[str] = []  # facts the relevance check left out (`ttd.relevance`)
+    relevance_usage: list[UsageRecord] = []
     groups: dict[str, list[str]] = {}
     cap = max_tokens("report", state["question"], deps.config)
     if short:
@@ -110,6 +116,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cited = facts(
             state["question"], state.get("plan", []), _last_verdicts(state), qa, state.get("sources", {})
         )
+        if cited and deps.config.verify.relevance == "llm" and deps.config.verify.mode != "off":
+            # supported is not on topic: a fact about another subject that shares a word is left out
+            checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
+            cited, off_topic, relevance_usage = checked.kept, checked.off_topic, checked.usage
         groups = by_area(cited, state.get("plan", []), state["question"])
         template, variables = (
             "report_long",
@@ -143,7 +153,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 max_tokens=cap,
             ),
         )
-    usage = list(out.usage) if out else (list(reading.usage) if reading else [])
+    usage = relevance_usage + (list(out.usage) if out else (list(reading.usage) if reading else []))
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -278,6 +288,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["answer_stated"] = answer_stated
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
+    final.stats["off_topic"] = len(off_topic)
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
     final.stats["foreign_urls"] += foreign
