@@ -72,6 +72,8 @@ def test_facts_about_another_subject_are_left_out_of_the_report(scripted, tmp_pa
     (check,) = relevance_calls(scripted)
     listed = dict(re.findall(r"^(\d+)\. (.+)$", check.prompt, re.M))
     assert len(listed) >= 2 and report.citations.off_topic == 1
+    (left_out,) = report.trajectory.off_topic  # report.json names the fact, with its source
+    assert re.sub(r" \[\d+\]", "", left_out) == listed["1"]
     assert report.citations.facts == len(listed) - 1
     writer = [c for c in scripted.calls if c.role == "report"][-1].prompt
     dropped = listed["1"].rstrip(".")

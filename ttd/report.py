@@ -77,6 +77,10 @@ class Trajectory(BaseModel):
         None,
         description="the final report's claims as written, before unsupported ones were dropped or listed",
     )
+    off_topic: list[str] = Field(
+        default_factory=list,
+        description="a report question's cited facts the relevance check left out as about another subject",
+    )
 
 
 class RoleUsage(BaseModel):
@@ -200,6 +204,7 @@ def build_report(
             report_noise=NoiseRecord.model_validate(state["report_noise"])
             if state.get("report_noise")
             else None,
+            off_topic=list(state.get("off_topic") or []),
         ),
         budget_reached=state.get("budget_reached"),
         usage=summarize_usage(list(state.get("usage", []))),

@@ -144,3 +144,4 @@ class ResearchState(TypedDict, total=False):
     report_sources: list[dict[str, Any]]  # the K cited sources in report order ("n" = report number)
     citations: CitationStats
     report_noise: NoiseRecord | None  # the final report's own claim table (after grounding: what was checked)
+    off_topic: list[str]  # a report question's facts the relevance check left out (ttd.relevance)

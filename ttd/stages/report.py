@@ -297,6 +297,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "report_sources": final.sources,
         "citations": final.stats,
         "report_noise": record,
+        "off_topic": off_topic,
         "exit_reason": state.get("exit_reason") or "steps",
         "budget_reached": budget,
         "usage": usage,
