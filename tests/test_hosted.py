@@ -43,6 +43,11 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             content = json.dumps(
                 {"question": f"Question {prompt.count('Q: ') + 1} about Rome?", "covered": False}
             )
+        elif '"on_topic"' in prompt:  # the facts' relevance check: every fact on topic
+            facts = re.findall(r"^(\d+)\. ", prompt, re.M)
+            content = json.dumps(
+                {"facts": [{"fact": int(n), "about": "Rome", "on_topic": True} for n in facts]}
+            )
         else:
             numbers = re.findall(r"^\[(\d+)\]", prompt, re.M) or re.findall(r"\[(\d+)\]", prompt)
             content = f"# Rome\n\nA claim [{numbers[0]}]." if numbers else "# Rome\n\nA draft."
@@ -97,13 +102,13 @@ def test_a_hosted_model_over_real_http_with_retries_and_dollars(server, tmp_path
         few_facts=0,  # the report is written, not its few facts set out
     )
     assert (
-        len(FakeOpenAI.requests) == 2 + 6
-    )  # two failed tries, then plan, draft, question, answer, revise, report
+        len(FakeOpenAI.requests) == 2 + 7
+    )  # two failed tries, then plan, draft, question, answer, revise, the facts' relevance check, report
     assert all(
         r["path"] == "/v1/chat/completions" and r["auth"] == "Bearer sk-test" for r in FakeOpenAI.requests
     )
     assert report.usage.calls[0]["attempts"] == 3
-    assert report.usage.total.prompt_tokens == 600 and report.usage.total.completion_tokens == 120
+    assert report.usage.total.prompt_tokens == 700 and report.usage.total.completion_tokens == 140
     assert (
         report.usage.total.cost_usd and report.usage.total.cost_usd > 0
     )  # litellm knows gpt-4.1-mini's price

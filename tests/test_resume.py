@@ -43,10 +43,11 @@ def test_interrupted_run_resumes_after_step_one_without_redoing_it(scripted, tmp
     report = ttd.research(resume=meta["run_id"], out=tmp_path)
     # Only the unfinished work runs: step 2's answer onwards. Plan, draft and step 1 are not redone,
     # and step 2's question (finished before the failure) is not asked again.
-    assert scripted.roles() == ["answer", "revise", "question", "answer", "revise", "report"]
+    # ("verify": the report's facts checked for relevance, ttd.relevance)
+    assert scripted.roles() == ["answer", "revise", "question", "answer", "revise", "verify", "report"]
     assert len(report.trajectory.drafts) == 4
     assert [s.step for s in report.trajectory.steps] == [1, 2, 3]
-    assert report.usage.total.calls == 7 - 1 + 6  # the failed answer call never returned usage
+    assert report.usage.total.calls == 7 - 1 + 7  # the failed answer call never returned usage
     assert json.loads((run_dir / "meta.json").read_text())["status"] == "done"
 
 
