@@ -679,3 +679,9 @@ def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_ci
     # a fragment of marks left by a sentence split is no answer line
     qa = [{"question": "q", "answer": "It is also known as Tottenham. [1], [3]", "source_ids": []}]
     assert answer_line("What is Tottenham called?", qa, []) is None
+
+
+def test_a_source_named_twice_in_one_run_of_marks_is_named_once():
+    """A 1.5B's long-form report (Khosla Ventures, session 26) held "- **Laser cutting** [3][4][5] [3]"."""
+    text, fixes = clean("# R\n\n- **Laser cutting** [3][4][5] [3]\n- Drilling [5], [6].\n")
+    assert "- **Laser cutting** [3][4][5]\n" in text and "- Drilling [5], [6]." in text and fixes == 1

@@ -64,6 +64,7 @@ _ITEM_LABEL = re.compile(
 # leaves them out of the claim, so they go back before the stop ("... Spurs [2][5].").
 _MARKS_AFTER_STOP = re.compile(r"(?<=[^\s.!?\]])([.!?])((?:\s*[,;]?\s*\[\d{1,4}\])+)(?=\s|$)")
 _EMPTY_ITEM = re.compile(r"^(?:(?:\d+[.)]|[-*+])\s*)+$")  # "1." or "1. 2." left when the items' claims went
+_MARK_RUN = re.compile(r"\[\d{1,4}\](?:[ ,;]*\[\d{1,4}\])+")  # "[3][4][5] [3]": marks side by side
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
@@ -218,9 +219,17 @@ def _level(block: str, last: bool = False) -> int:
     return len(head) - len(head.lstrip("#"))
 
 
+def _once(run: re.Match[str]) -> str:
+    """A run of marks that names a source twice, each source once in order ("[3][4][5] [3]" -> "[3][4][5]");
+    a run without a repeat stays as the model wrote it."""
+    marks = re.findall(r"\[\d{1,4}\]", run.group(0))
+    return "".join(dict.fromkeys(marks)) if len(set(marks)) < len(marks) else run.group(0)
+
+
 def _marks_out_of_place(markdown: str) -> tuple[str, int]:
     """Drop lines that hold only citation marks; turn a leading mark into a list bullet (several such
-    lines in a row: a list the model numbered with marks) or drop it (one line)."""
+    lines in a row: a list the model numbered with marks) or drop it (one line); name a source once in a
+    run of marks side by side (a 1.5B wrote "**Laser cutting** [3][4][5] [3]")."""
     lines = markdown.split("\n")
     leading = [None if line.lstrip().startswith("#") else _LEADING_MARK.match(line) for line in lines]
     out: list[str] = []
@@ -234,5 +243,7 @@ def _marks_out_of_place(markdown: str) -> tuple[str, int]:
             indent = m.group(1)
             line = (indent if indent.strip() or not in_list else indent + "- ") + line[m.end() :]
             fixes += 1
-        out.append(line)
+        once = _MARK_RUN.sub(_once, line)
+        fixes += once != line
+        out.append(once)
     return "\n".join(out), fixes
