@@ -11,10 +11,10 @@ cited sentences, the passages' nearest sentences) grouped under the plan areas t
 back in and fills every area. Its length is bounded by its facts, and a written report that keeps no
 citation is replaced by the facts themselves under their topics (`from_facts`), not by R_T, whose claims
 are mostly the model's own beliefs. Before that, the verifier's model reads the facts against the question
-alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`): the lexical
-filter let facts about George Soros into a report on Khosla Ventures. With fewer facts than `few_facts`,
-they are set out so at once, with a line saying the sources hold little, and no writer is asked
-(`few_facts`).
+alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`; by default only
+with a hosted verifier): the lexical filter let facts about George Soros into a report on Khosla
+Ventures. With fewer facts than `few_facts`, they are set out so at once, with a line saying the sources
+hold little, and no writer is asked (`few_facts`).
 
 A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
 passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
@@ -61,6 +61,16 @@ FEW_FACTS = (
 )
 STATED_WORDS = 12  # a stated answer longer than this is a sentence, not a short answer
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
+
+
+def relevance_check(config: ResearchConfig) -> bool:
+    """Whether a report question's facts go through `ttd.relevance`: on "llm", or on "auto" with a verifier
+    that is not an embedded model (evals/results/longform_noise.md, session 26)."""
+    v = config.verify
+    if v.mode == "off" or v.relevance == "off":
+        return False
+    embedded = config.models.for_role("verify").startswith(("local/", "dllm/"))
+    return v.relevance == "llm" or not embedded
 
 
 def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str | None:
@@ -116,7 +126,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cited = facts(
             state["question"], state.get("plan", []), _last_verdicts(state), qa, state.get("sources", {})
         )
-        if cited and deps.config.verify.relevance == "llm" and deps.config.verify.mode != "off":
+        if cited and relevance_check(deps.config):
             # supported is not on topic: a fact about another subject that shares a word is left out
             checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
             cited, off_topic, relevance_usage = checked.kept, checked.off_topic, checked.usage
