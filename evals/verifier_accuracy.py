@@ -23,10 +23,10 @@ import platform
 import time
 from pathlib import Path
 
-from ttd.citations import _words  # noqa: E402
 from ttd.claims import VerifierSettings, verify  # noqa: E402
 from ttd.config import resolve_config  # noqa: E402
 from ttd.llm.gateway import Gateway  # noqa: E402
+from ttd.terms import terms  # noqa: E402
 
 DATA = (
     Path(__file__).resolve().parents[2]
@@ -37,8 +37,8 @@ OUT = Path(__file__).resolve().parent / "results" / "verifier_accuracy.md"
 
 def hardest(claim: str, candidates: list[str], paragraphs: dict[str, str], n: int = 1) -> list[str]:
     """The distractor paragraphs sharing most content words with the claim (hard negatives)."""
-    words = _words(claim)
-    return sorted(candidates, key=lambda t: -len(words & _words(paragraphs[t])))[:n]
+    words = terms(claim)
+    return sorted(candidates, key=lambda t: -len(words & terms(paragraphs[t])))[:n]
 
 
 def pairs(path: Path) -> list[dict]:
