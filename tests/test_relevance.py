@@ -11,7 +11,7 @@ from tests.conftest import scripted_models
 from tests.test_claims import PLAN, Q, answer_from_passage, revise_with_answer, run
 from ttd.config import resolve_config
 from ttd.llm.gateway import Gateway
-from ttd.relevance import listing, on_topic
+from ttd.relevance import listing, on_topic, wanted
 from ttd.stages.report import NO_FACTS
 
 FACTS = [
@@ -112,11 +112,9 @@ def test_a_short_answer_makes_no_relevance_call(scripted, tmp_path):
 def test_auto_checks_relevance_with_a_hosted_verifier_only():
     """On real runs the embedded 1.5B's labels dropped 4 of 11 on-topic Roman facts and 5 of 24
     off-topic ones (evals/results/longform_noise.md, session 26): "auto" leaves an embedded verifier out."""
-    from ttd.stages.report import relevance_check
-
-    assert not relevance_check(resolve_config(model="local/qwen2.5-coder-1.5b"))
-    assert relevance_check(resolve_config(model="local/qwen2.5-coder-1.5b", verify_model="openai/gpt-4.1"))
-    assert relevance_check(resolve_config(**scripted_models()))
-    assert relevance_check(resolve_config(model="local/qwen2.5-coder-1.5b", verify={"relevance": "llm"}))
-    assert not relevance_check(resolve_config(**scripted_models(), verify={"relevance": "off"}))
-    assert not relevance_check(resolve_config(**scripted_models(), verify={"mode": "off"}))
+    assert not wanted(resolve_config(model="local/qwen2.5-coder-1.5b"))
+    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b", verify_model="openai/gpt-4.1"))
+    assert wanted(resolve_config(**scripted_models()))
+    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b", verify={"relevance": "llm"}))
+    assert not wanted(resolve_config(**scripted_models(), verify={"relevance": "off"}))
+    assert not wanted(resolve_config(**scripted_models(), verify={"mode": "off"}))

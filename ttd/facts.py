@@ -17,7 +17,7 @@ from typing import Any
 
 from ttd.citations import attribute
 from ttd.claims import overlap, split_claims
-from ttd.formatting import BEGIN_DATA, END_DATA, UNTRUSTED_NOTE, clean_title
+from ttd.formatting import clean_title, framed, unframed
 from ttd.hygiene import is_meta, norm
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import SENTENCE, terms
@@ -178,7 +178,7 @@ def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:
     for title, found in groups.items():
         lines = []
         for fact in found:
-            fact = fact.replace(BEGIN_DATA, "").replace(END_DATA, "")
+            fact = unframed(fact)
             size += len(fact) + 3
             if size > max_chars:
                 break
@@ -187,7 +187,7 @@ def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:
             blocks.append(f"{title}:\n" + "\n".join(lines))
     if not blocks:
         return "(no cited fact was found)"
-    return f"{UNTRUSTED_NOTE}\n{BEGIN_DATA}\n" + "\n\n".join(blocks) + f"\n{END_DATA}"
+    return framed("\n\n".join(blocks))
 
 
 def facts_report(title: str, groups: dict[str, list[str]]) -> str:

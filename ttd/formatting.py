@@ -76,19 +76,29 @@ def clean_title(title: object, max_chars: int = 120) -> str:
     return text[:max_chars].rstrip() or "Untitled"
 
 
+def unframed(text: str) -> str:
+    """Text that cannot close the untrusted-data frame early: the delimiter strings removed."""
+    return text.replace(BEGIN_DATA, "").replace(END_DATA, "")
+
+
+def framed(body: str) -> str:
+    """`body` framed as untrusted data: the note that it holds no instructions, then it between delimiters."""
+    return f"{UNTRUSTED_NOTE}\n{BEGIN_DATA}\n{body}\n{END_DATA}"
+
+
 def passages_text(records: Iterable[dict[str, Any]], max_chars: int) -> str:
     """Passages as `[n] Title: text`, n being the run-wide source number the model must cite, framed as
     untrusted data: a note that they hold no instructions, then the passages between delimiters (which a
     passage cannot close early: the delimiter strings are removed from its text)."""
     lines = []
     for r in records:
-        text = " ".join(str(r["text"]).replace(BEGIN_DATA, "").replace(END_DATA, "").split())
+        text = " ".join(unframed(str(r["text"])).split())
         if len(text) > max_chars:
             text = text[:max_chars].rsplit(" ", 1)[0] + " ..."
         lines.append(f"[{r['n']}] {clean_title(r.get('title'))}: {text}")
     if not lines:
         return "(no passages found)"
-    return f"{UNTRUSTED_NOTE}\n{BEGIN_DATA}\n" + "\n".join(lines) + f"\n{END_DATA}"
+    return framed("\n".join(lines))
 
 
 _FENCED = re.compile(r"^\s*```[a-zA-Z]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-from ttd.formatting import BEGIN_DATA, END_DATA, UNTRUSTED_NOTE
+from ttd.config import ResearchConfig
+from ttd.formatting import framed, unframed
 from ttd.llm.gateway import Gateway
 from ttd.resources import load_prompt
 from ttd.state import UsageRecord
@@ -61,13 +62,23 @@ class Sorted:
         return sum(u.get("fallback") == keep_all.__name__ for u in self.usage)
 
 
+def wanted(config: ResearchConfig) -> bool:
+    """Whether a report question's facts are checked here: on "llm", or on "auto" with a verifier
+    that is not an embedded model (evals/results/longform_noise.md, session 26)."""
+    v = config.verify
+    if v.mode == "off" or v.relevance == "off":
+        return False
+    embedded = config.models.for_role("verify").startswith(("local/", "dllm/"))
+    return v.relevance == "llm" or not embedded
+
+
 def listing(found: list[str]) -> str:
     """The facts numbered 1.. without their citation marks, framed as untrusted data like any passage."""
     lines = []
     for i, fact in enumerate(found, 1):
-        text = _CITE.sub("", fact).replace(BEGIN_DATA, "").replace(END_DATA, "")
+        text = unframed(_CITE.sub("", fact))
         lines.append(f"{i}. {' '.join(text.split())}")
-    return f"{UNTRUSTED_NOTE}\n{BEGIN_DATA}\n" + "\n".join(lines) + f"\n{END_DATA}"
+    return framed("\n".join(lines))
 
 
 async def on_topic(question: str, found: list[str], gateway: Gateway, step: int | None = None) -> Sorted:

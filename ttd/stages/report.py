@@ -42,7 +42,7 @@ from ttd.formatting import clean_markdown, clean_title, history_text, passages_t
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.reader import Reading, clean_stated, read
-from ttd.relevance import on_topic
+from ttd.relevance import on_topic, wanted
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, UsageRecord, step_index
 from ttd.terms import SENTENCE, terms
@@ -61,16 +61,6 @@ FEW_FACTS = (
 )
 STATED_WORDS = 12  # a stated answer longer than this is a sentence, not a short answer
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
-
-
-def relevance_check(config: ResearchConfig) -> bool:
-    """Whether a report question's facts go through `ttd.relevance`: on "llm", or on "auto" with a verifier
-    that is not an embedded model (evals/results/longform_noise.md, session 26)."""
-    v = config.verify
-    if v.mode == "off" or v.relevance == "off":
-        return False
-    embedded = config.models.for_role("verify").startswith(("local/", "dllm/"))
-    return v.relevance == "llm" or not embedded
 
 
 def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str | None:
@@ -126,7 +116,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cited = facts(
             state["question"], state.get("plan", []), _last_verdicts(state), qa, state.get("sources", {})
         )
-        if cited and relevance_check(deps.config):
+        if cited and wanted(deps.config):
             # supported is not on topic: a fact about another subject that shares a word is left out
             checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
             cited, off_topic, relevance_usage = checked.kept, checked.off_topic, checked.usage
