@@ -32,6 +32,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "facts": 0,
         "off_topic": 0,
         "answer_stated": 0,
+        "compared": 0,
         "attributed": 0,
         "evidence_section": 0,
         "foreign_urls": 0,

@@ -58,6 +58,12 @@ def test_a_reasoning_sentence_is_split_from_its_stated_answer(sentence, said, st
         ),
         ("Yes, both bands are American", "Are Rush and Nickelback both Canadian bands?", "Yes"),
         ("no", "Is Parsifal an opera by Massenet?", "No"),
+        # the 0.5B's "No" run into its sentence (compare.md)
+        (
+            "No Einstein and Newton were not both physicists",
+            "Were Einstein and Newton both physicists?",
+            "No",
+        ),
         # only a yes/no question's answer is cut to Yes/No
         ("No information is given", "Who directed Jaws?", "No information is given"),
         ("No. 9", "Which shirt number did he wear?", "No. 9"),

@@ -7,7 +7,7 @@ starts where one retrieval would (the passages the research question itself retr
 one sentence of reasoning, and only when that sentence is not yet the answer is shown the run's passages
 nearest that sentence: the hop passages come in when the reasoning reaches their hop (IRCoT's reading,
 Trivedi et al. 2023, over the evidence the trajectory already holds: one search, of the question, and no
-new search per sentence).
+new search per sentence). A comparison question is read entity by entity instead (`ttd.compare`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ttd.compare import CHOICE, YES_NO, Comparison, comparison, read_comparison, titles_of
 from ttd.context import Deps
 from ttd.formatting import passages_text
 from ttd.generate import Request, generate
@@ -35,13 +36,6 @@ _ANSWER = re.compile(
 _NO_ANSWER = re.compile(r"(?:not|unknown|unclear)\b", re.I)  # "the answer is not in the passages"
 # ". They crossed the Danube": a 2nd sentence; not the period of an initial ("Stephen R. Covey", "J. M.")
 _NEXT_SENTENCE = re.compile(r"(?<!\b[A-Z])\.\s+(?=[A-Z]\S*(?:\s+\S+){3})")
-_YES_NO_QUESTION = re.compile(
-    r"\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I
-)
-
-
-# a choice question's options: "Who was born earlier, Simone Bolelli or Caroline Wozniacki?"
-_CHOICE = re.compile(r",\s*([^,?]+?)\s+or\s+([^,?]+?)\s*\?\s*$", re.I)
 
 
 @dataclass
@@ -55,6 +49,7 @@ class Reading:
     new_sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     usage: list[UsageRecord] = field(default_factory=list)
     evolution: list[EvolutionRecord] = field(default_factory=list)
+    compared: bool = False  # a comparison question answered entity by entity (ttd.compare)
 
     @property
     def text(self) -> str:
@@ -84,10 +79,10 @@ def short_form(stated: str, question: str) -> str:
     """The short answer in a stated sentence: a choice question's option it names first ("Parsifal has
     more acts than Manon" -> "Parsifal"), a yes/no question's "Yes"/"No"; else the stated text as it is.
     A 1.5B often answers a comparison with a sentence, which no passage holds word for word."""
-    yes_no = re.match(r"(yes|no)\s*(?:[,.!;]|$)", stated, re.I)
-    if yes_no and _YES_NO_QUESTION.match(question):
+    yes_no = re.match(r"(yes|no)\b", stated, re.I)  # "No Einstein and Newton were not both ..." (0.5B)
+    if yes_no and YES_NO.match(question):
         return yes_no.group(1).capitalize()
-    if choice := _CHOICE.search(question):
+    if choice := CHOICE.search(question):
         options = [o.strip(" \"'") for o in choice.groups()]
         named = [
             (found.start(), -len(o), o)  # where it is named; at the same place, the longer option
@@ -106,7 +101,15 @@ async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, st
     for p in first:
         registry.add(p)
     records = registry.records()
-    reading = Reading(new_sources={p.id: records[p.id] for p in first if p.id not in sources})
+    if found := comparison(question, titles_of(records)):
+        compared = await _compare(question, found, registry, sources, deps, step)
+        if compared.stated:
+            return compared
+        # no answer from the two facts: the hop reader reads as it would have (its calls add to these)
+        records = registry.records()
+        reading = Reading(new_sources=compared.new_sources, usage=compared.usage)
+    else:
+        reading = Reading(new_sources={p.id: records[p.id] for p in first if p.id not in sources})
     shown = [records[p.id] for p in first]
     held = {r["n"] for r in shown}
     rest = sorted((r for r in records.values() if r["n"] not in held), key=lambda r: r["n"])
@@ -145,4 +148,30 @@ async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, st
             reading.stated = short_form(stated, question)
             break
     reading.shown = [int(r["n"]) for r in shown]  # what the last call was shown
+    return reading
+
+
+async def _compare(
+    question: str,
+    found: Comparison,
+    registry: SourceRegistry,
+    sources: dict[str, dict[str, Any]],
+    deps: Deps,
+    step: int,
+) -> Reading:
+    """A comparison question read entity by entity: its facts are the sentences, its choice the answer."""
+    sentences, reply, shown, usage = await read_comparison(question, found, registry, deps, step)
+    records = registry.records()
+    reading = Reading(
+        sentences=sentences,
+        shown=shown,
+        new_sources={i: r for i, r in records.items() if i not in sources},
+        usage=usage,
+    )
+    if reply:
+        _, stated = split_answer(reply)
+        if stated is None and len(reply.split()) <= 6:  # "Yes." or "Violent Femmes": the answer alone
+            stated = clean_stated(reply) or None
+        if stated:
+            reading.stated, reading.compared = short_form(stated, question), True
     return reading

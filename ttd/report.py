@@ -121,6 +121,7 @@ class CitationSummary(BaseModel):
     off_topic: int = 0  # facts the relevance check left out as about another subject (ttd.relevance)
     evidence_section: int = 0
     answer_stated: int = 0  # a short answer opened with its stated answer, borne out by checked sentences
+    compared: int = 0  # a comparison question's answer was read entity by entity (ttd.compare)
     foreign_urls: int = 0
     unverified: int = 0
     hygiene: int = 0

@@ -73,6 +73,7 @@ class CitationStats(TypedDict):
     facts: int  # cited facts a report question's report was written from (ttd.facts)
     off_topic: int  # facts the relevance check left out as about another subject (ttd.relevance)
     answer_stated: int  # 1 if a short answer opened with its stated answer, borne out by checked sentences
+    compared: int  # 1 if a comparison question's answer was read entity by entity (ttd.compare)
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
     evidence_section: int  # 1 if nothing in the report was cited and the cited step answers were appended
     foreign_urls: int  # web addresses removed because they are not among the run's sources

@@ -244,6 +244,7 @@ class TtdResearch(System):
                 "report_supported": _supported_share(report),
                 # 0: no stated answer was borne out, and a cited sentence opened the report instead
                 "answer_stated": report.citations.answer_stated,
+                "compared": report.citations.compared,
             },
         )
 

@@ -286,6 +286,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
     final.stats["few_facts"] = int(few)
     final.stats["answer_stated"] = answer_stated
+    final.stats["compared"] = int(bool(reading and reading.compared))
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
     final.stats["off_topic"] = len(off_topic)
