@@ -518,7 +518,8 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
             "title": "Byzantine Empire (state)",
             "text": (
                 "The Byzantine Empire was the Eastern Roman Empire. It endured until the fall of "
-                "Constantinople to the Ottoman Empire in 1453."
+                "Constantinople to the Ottoman Empire in 1453. Its capital Constantinople fell to the "
+                "Ottoman Empire's army."
             ),
         }
     }
@@ -528,6 +529,8 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
         "Byzantine Empire endured until the fall of Constantinople to the Ottoman Empire in 1453 [3]."
         in found
     )
+    # "Its" is named too (Robinhood's report kept "Its main branches are ..." with no subject)
+    assert "Byzantine Empire's capital Constantinople fell to the Ottoman Empire's army [3]." in found
     plan = [
         {"title": "Taxes", "goal": "How heavy taxation drove farmers away"},
         {"title": "Religion", "goal": "What the bishops did"},

@@ -5,8 +5,9 @@ profession did A and B both hold?") are 20 of the first 50 HotpotQA questions. R
 question's passages, a 1.5B answered them at or below chance: 38 F1 against 28 on the other 30
 (evals/results/bench_hotpotqa_denoise.md, session 27). DecompRC (Min et al., 2019) splits a comparison
 into one sub-question per entity and a comparison of the answers; here each entity's passages (the run's
-pages titled after it, else one search for its name) give one cited sentence, and a last call compares
-the two sentences. Three short calls where the hop reader takes one or two long ones.
+pages titled after it, else one search for its name) give one cited sentence answering the question asked
+of that entity alone, and the two facts are compared: by their years in code for a date or lifespan
+comparison, else by one call. Two or three short calls where the hop reader takes one or two long ones.
 """
 
 from __future__ import annotations

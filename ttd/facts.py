@@ -50,7 +50,7 @@ _TAIL = re.compile(
     r"^\W*(?:and|or|but|nor|which|who|whom|whose|while|whereas|with|as|that|so|because|although|though|"
     r"than|then|to|of|by|for)\b"
 )
-_PRONOUN = re.compile(r"^(?:It|He|She|They|This|These)\b")
+_PRONOUN = re.compile(r"^(?:It|Its|He|She|They|This|These)\b")
 
 
 def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
@@ -107,13 +107,16 @@ def passage_facts(
 
 def _named(sentence: str, title: str) -> str | None:
     """A sentence that opens with a pronoun says nothing out of its passage: "It endured until 1453" is
-    named after its page ("Byzantine Empire endured ...") when that is plainly its subject, else left out."""
+    named after its page ("Byzantine Empire endured ...", "Its branches" -> "Semiotics's branches") when
+    that is plainly its subject, else left out."""
     if not _PRONOUN.match(sentence):
         return sentence
     name = clean_title(re.sub(r"\s*\([^)]*\)$", "", str(title or "")))
     plain = bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name)) and name != "Untitled"
     if plain and re.match(r"^It (?!(?:is|was|has|had|seems|appears|remains)\b)[a-z]+", sentence):
         return name + sentence[2:]
+    if plain and re.match(r"^Its [a-z]+", sentence):  # "Its main branches are ..." (Semiotics)
+        return f"{name}'s{sentence[3:]}"
     return None
 
 
