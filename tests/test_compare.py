@@ -12,7 +12,7 @@ import ttd
 import ttd.retrieval
 from tests.conftest import scripted_models
 from tests.test_claims import answer_from_passage, revise_with_answer
-from ttd.compare import Comparison, comparison, entity_passages, lifespan_hint, sub_question
+from ttd.compare import Comparison, by_years, comparison, entity_passages, lifespan_hint, sub_question
 from ttd.retrieval.base import SourceRegistry
 
 PAGES = {
@@ -132,6 +132,30 @@ def test_an_entitys_passages_are_its_own_page_first_then_a_disambiguated_one():
 )
 def test_each_entity_is_asked_the_question_without_the_other(question, found, entity, asked):
     assert sub_question(question, found, entity) == asked
+
+
+@pytest.mark.parametrize(
+    ("question", "facts", "picked"),
+    [
+        (
+            "Which band formed earliest, CKY or Violent Femmes?",
+            ("formed in 1998 [1].", "formed in 1980 [2]."),
+            "B",
+        ),
+        ("Which film came out later, A or B?", ("released in 1981 [1].", "released in 1962 [2]."), "A"),
+        # lifespans: Kazan 94 years, Akkad 75 (the 1.5B picked Akkad)
+        ("Who lived to an older age, A or B?", ("(1909 - 2003) [1].", "(1930 - 2005) [2]."), "A"),
+        # born: the earliest year a fact names is the birth
+        ("Who was born earlier, A or B?", ("born 1985, won in 2010 [1].", "born 1990 [2]."), "A"),
+        # which of two years is the one asked for is unknown; a tie; a fact without a year; no date asked
+        ("Which band formed earliest, A or B?", ("formed 1998, split 2011 [1].", "formed 1980 [2]."), None),
+        ("Which band formed earliest, A or B?", ("formed in 1980 [1].", "formed in 1980 [2]."), None),
+        ("Which band formed earliest, A or B?", ("formed in Ohio [1].", "formed in 1980 [2]."), None),
+        ("Which band has more members, A or B?", ("formed in 1998 [1].", "formed in 1980 [2]."), None),
+    ],
+)
+def test_a_date_comparison_is_decided_by_the_years_in_code(question, facts, picked):
+    assert by_years(question, dict(zip(("A", "B"), facts, strict=True))) == picked
 
 
 def test_a_life_question_gets_each_lifespan_worked_out():
