@@ -297,3 +297,24 @@ def test_a_fact_its_passage_does_not_support_is_not_compared(scripted, tmp_path)
     assert report.markdown.split("\n\n")[1].startswith("**Answer:** Simone Bolelli [")
     # the report's check reuses the facts' verdicts: the unsupported one is listed, not asserted
     assert "Nobel" not in report.markdown.split("## Not verified")[0]
+
+
+def test_a_choice_answered_with_neither_option_is_no_answer(scripted, tmp_path):
+    """Given only "Parsifal has 3 acts", the 1.5B answered "Which opera has more acts, Parsifal or Manon?"
+    with "3": not an option, so the hop reader reads the question instead."""
+
+    def neither(messages) -> str:
+        prompt = messages[-1]["content"]
+        if "Compare the facts" in prompt:
+            return "So the answer is: 3."
+        if "Write ONE sentence" in prompt:
+            return _one_fact_each(messages)
+        return "So the answer is: Simone Bolelli."
+
+    question = "Which tennis player is Italian, Simone Bolelli or Caroline Wozniacki?"
+    report = _research(scripted, tmp_path, question, neither)
+    prompts = [c.prompt for c in scripted.calls if c.role == "report"]
+    assert sum("Compare the facts" in p for p in prompts) == 1
+    assert "Write the next single sentence of reasoning" in prompts[-1]
+    assert report.citations.compared == 0
+    assert report.markdown.split("\n\n")[1].startswith("**Answer:** Simone Bolelli")

@@ -174,6 +174,8 @@ async def _compare(
         _, stated = split_answer(done.reply)
         if stated is None and len(done.reply.split()) <= 6:  # "Yes." or "Violent Femmes": the answer alone
             stated = clean_stated(done.reply) or None
-        if stated:
-            reading.stated, reading.compared = short_form(stated, question), True
+        short = short_form(stated, question) if stated else None
+        # a choice is one of its options: "3" (acts) for "Parsifal or Manon?" is no answer to it
+        if short and (found.kind != "choice" or short in found.entities):
+            reading.stated, reading.compared = short, True
     return reading
