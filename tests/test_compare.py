@@ -276,29 +276,6 @@ def test_the_real_model_reads_a_comparison_from_the_offline_index_entity_by_enti
     # which of Yes/No the 0.5B picks is its judgement, measured by the bench, not asserted here
 
 
-def test_a_fact_its_passage_does_not_support_is_not_compared(scripted, tmp_path):
-    """A 1.5B asked of Billy Idol "Which musician played in the band Soulfly?" wrote "Billy Idol played in
-    the band Soulfly"; compared as a fact, that answered Billy Idol (held-out HotpotQA, session 27)."""
-
-    def echo(messages) -> str:
-        prompt = messages[-1]["content"]
-        if "Compare the facts" in prompt:
-            return "So the answer is: Simone Bolelli."
-        if "about Caroline Wozniacki" in prompt:
-            return "Caroline Wozniacki won the 1962 Nobel Prize in Physics for lasers [2]."
-        return _one_fact_each(messages)
-
-    report = _research(scripted, tmp_path, CHOICE_Q, echo)
-    reads = [c for c in scripted.calls if c.role == "report"]
-    assert len(reads) == 3  # two facts, then the comparison: one year alone decides nothing
-    decide = reads[2].prompt
-    assert "- Simone Bolelli was born 8 October 1985 [" in decide and "Nobel" not in decide
-    assert report.citations.compared == 1
-    assert report.markdown.split("\n\n")[1].startswith("**Answer:** Simone Bolelli [")
-    # the report's check reuses the facts' verdicts: the unsupported one is listed, not asserted
-    assert "Nobel" not in report.markdown.split("## Not verified")[0]
-
-
 def test_a_choice_answered_with_neither_option_is_no_answer(scripted, tmp_path):
     """Given only "Parsifal has 3 acts", the 1.5B answered "Which opera has more acts, Parsifal or Manon?"
     with "3": not an option, so the hop reader reads the question instead."""

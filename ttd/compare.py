@@ -16,12 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ttd.claims import settings_for, split_claims, verify
 from ttd.context import Deps
 from ttd.formatting import clean_title, passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
-from ttd.state import ClaimRecord, UsageRecord
 from ttd.terms import SENTENCE
 
 # "Which band formed earlier, CKY or Violent Femmes?", "..., DC Talk, or Manchester Orchestra?"
@@ -165,46 +163,11 @@ def by_years(question: str, facts: dict[str, str]) -> str | None:
     return pick(first, key=lambda e: first[e])
 
 
-@dataclass
-class Compared:
-    """What the comparison read: the facts (entity -> sentence), their claim verdicts, the reply that
-    compares the supported ones (None: none was), the passages shown (run-wide numbers), and usage."""
-
-    facts: dict[str, str]
-    verdicts: list[ClaimRecord]
-    reply: str | None
-    shown: list[int]
-    usage: list[UsageRecord]
-
-
-async def _supported(
-    facts: dict[str, str], question: str, registry: SourceRegistry, deps: Deps, step: int
-) -> tuple[dict[str, str], list[ClaimRecord], list[UsageRecord]]:
-    """The facts the verifier finds their passages support, its verdicts and usage. Asked "Which musician
-    played in Soulfly, Max Cavalera or Billy Idol?", a 1.5B wrote "Billy Idol played in the band Soulfly"
-    from Billy Idol's page; compared as a fact, that answered Billy Idol. The report checks these facts
-    anyway: its check reuses these verdicts, so the check costs no extra call."""
-    if deps.config.verify.mode == "off" or not facts:
-        return facts, [], []
-    body = "\n\n".join(facts.values())
-    verdicts, usage = await verify(
-        body,
-        registry.records(),
-        question=question,
-        settings=settings_for(deps.config),
-        gateway=deps.gateway,
-        step=step,
-    )
-    status = {c["text"]: c["status"] for c in verdicts}
-    kept = {e: f for e, f in facts.items() if all(status.get(c.text) == "supported" for c in split_claims(f))}
-    return kept, verdicts, usage
-
-
 async def read_comparison(
     question: str, found: Comparison, registry: SourceRegistry, deps: Deps, step: int
-) -> Compared:
-    """One sentence per entity from its own passages, checked, then the comparison of the supported ones.
-    A passage an entity's search finds joins `registry`."""
+) -> tuple[list[str], str | None, list[int], list]:
+    """One sentence per entity from its own passages, then the comparison: (sentences, the reply to the
+    comparison, the passages shown, usage). A passage an entity's search finds joins `registry`."""
     facts: dict[str, str] = {}
     shown: list[int] = []
     usage: list = []
@@ -243,14 +206,11 @@ async def read_comparison(
         fact = fact[:1].upper() + fact[1:]
         if fact and not _SAID.search(fact):
             facts[entity] = fact
-    kept, verdicts, checked = await _supported(facts, question, registry, deps, step)
-    usage += checked
-    done = Compared(facts, verdicts, None, shown, usage)
-    if not kept:
-        return done
-    if found.kind == "choice" and (picked := by_years(question, kept)):
-        done.reply = f"So the answer is: {picked}"
-        return done
+    sentences = list(facts.values())
+    if not sentences:
+        return [], None, shown, usage
+    if found.kind == "choice" and (picked := by_years(question, facts)):
+        return sentences, f"So the answer is: {picked}", shown, usage
     options = {
         "choice": f"one of: {found.entities[0]} or {found.entities[1]}",
         "yes_no": "Yes or No",
@@ -263,7 +223,7 @@ async def read_comparison(
             "compare",
             {
                 "question": question,
-                "facts": "\n".join(f"- {s}{lifespan_hint(s, question)}" for s in kept.values()),
+                "facts": "\n".join(f"- {s}{lifespan_hint(s, question)}" for s in sentences),
                 "options": options,
             },
             step=step,
@@ -272,8 +232,7 @@ async def read_comparison(
         ),
     )
     usage += out.usage
-    done.reply = " ".join(str(out.value).split())
-    return done
+    return sentences, " ".join(str(out.value).split()), shown, usage
 
 
 def titles_of(records: dict[str, dict[str, Any]]) -> list[str]:

@@ -21,7 +21,7 @@ from ttd.context import Deps
 from ttd.formatting import passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
-from ttd.state import ClaimRecord, EvolutionRecord, UsageRecord
+from ttd.state import EvolutionRecord, UsageRecord
 from ttd.terms import terms
 
 GROW = 2  # passages added per sentence that is not yet the answer
@@ -50,7 +50,6 @@ class Reading:
     usage: list[UsageRecord] = field(default_factory=list)
     evolution: list[EvolutionRecord] = field(default_factory=list)
     compared: bool = False  # a comparison question answered entity by entity (ttd.compare)
-    verdicts: list[ClaimRecord] = field(default_factory=list)  # its facts' check, which the report reuses
 
     @property
     def text(self) -> str:
@@ -161,19 +160,18 @@ async def _compare(
     step: int,
 ) -> Reading:
     """A comparison question read entity by entity: its facts are the sentences, its choice the answer."""
-    done = await read_comparison(question, found, registry, deps, step)
+    sentences, reply, shown, usage = await read_comparison(question, found, registry, deps, step)
     records = registry.records()
     reading = Reading(
-        sentences=list(done.facts.values()),
-        shown=done.shown,
+        sentences=sentences,
+        shown=shown,
         new_sources={i: r for i, r in records.items() if i not in sources},
-        usage=done.usage,
-        verdicts=done.verdicts,
+        usage=usage,
     )
-    if done.reply:
-        _, stated = split_answer(done.reply)
-        if stated is None and len(done.reply.split()) <= 6:  # "Yes." or "Violent Femmes": the answer alone
-            stated = clean_stated(done.reply) or None
+    if reply:
+        _, stated = split_answer(reply)
+        if stated is None and len(reply.split()) <= 6:  # "Yes." or "Violent Femmes": the answer alone
+            stated = clean_stated(reply) or None
         short = short_form(stated, question) if stated else None
         # a choice is one of its options: "3" (acts) for "Parsifal or Manon?" is no answer to it
         if short and (found.kind != "choice" or short in found.entities):

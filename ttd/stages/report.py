@@ -195,7 +195,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             settings=settings_for(deps.config),
             gateway=deps.gateway,
             step=step,
-            known=_reusable_verdicts(state) + (reading.verdicts if reading else []),
+            known=_reusable_verdicts(state),
         )
         usage.extend(more_usage)
         drop = {c["text"] for c in claims if c["status"] != "supported"}
