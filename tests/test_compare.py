@@ -75,6 +75,11 @@ class Pages(ttd.retrieval.Retriever):
         ),
         ("Who directed Jaws?", ["Jaws", "Steven Spielberg"], None),
         ("Which is older, Rush or Rush?", [], None),
+        (  # spaces as HotpotQA has them
+            "Which dog is a giant breed, the  Leonberger or the Basset Hound?",
+            [],
+            Comparison("choice", ("the Leonberger", "the Basset Hound")),
+        ),
     ],
 )
 def test_a_comparison_is_found_from_the_questions_words_and_the_pages_it_names(question, titles, found):

@@ -72,7 +72,7 @@ def comparison(question: str, titles: list[str]) -> Comparison | None:
     """The comparison `question` asks, or None. A choice question's options are its own words; a yes/no or
     shared-attribute question's entities are two retrieved pages it names (`titles`), joined by "and"."""
     if m := CHOICE.search(question):
-        a, b = (o.strip(" \"'") for o in m.groups())
+        a, b = (" ".join(o.strip(" \"'").split()) for o in m.groups())  # "the  Leonberger": one space
         return Comparison("choice", (a, b)) if a and b and a.lower() != b.lower() else None
     named = _pair(question, titles)
     if named is None:

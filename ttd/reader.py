@@ -83,7 +83,7 @@ def short_form(stated: str, question: str) -> str:
     if yes_no and YES_NO.match(question):
         return yes_no.group(1).capitalize()
     if choice := CHOICE.search(question):
-        options = [o.strip(" \"'") for o in choice.groups()]
+        options = [" ".join(o.strip(" \"'").split()) for o in choice.groups()]
         named = [
             (found.start(), -len(o), o)  # where it is named; at the same place, the longer option
             for o in options
@@ -151,6 +151,11 @@ async def read(question: str, sources: dict[str, dict[str, Any]], deps: Deps, st
     return reading
 
 
+def _within(short: str, option: str) -> bool:
+    """Whether `short` is the option or words of it ("right-hand" of "right-hand batsmans")."""
+    return bool(re.search(rf"(?<!\w){re.escape(short)}(?!\w)", option, re.I))
+
+
 async def _compare(
     question: str,
     found: Comparison,
@@ -173,7 +178,7 @@ async def _compare(
         if stated is None and len(reply.split()) <= 6:  # "Yes." or "Violent Femmes": the answer alone
             stated = clean_stated(reply) or None
         short = short_form(stated, question) if stated else None
-        # a choice is one of its options: "3" (acts) for "Parsifal or Manon?" is no answer to it
-        if short and (found.kind != "choice" or short in found.entities):
+        # a choice is (part of) one of its options: "3" (acts) for "Parsifal or Manon?" is no answer
+        if short and (found.kind != "choice" or any(_within(short, e) for e in found.entities)):
             reading.stated, reading.compared = short, True
     return reading
