@@ -531,6 +531,13 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
     )
     # "Its" is named too (Robinhood's report kept "Its main branches are ..." with no subject)
     assert "Byzantine Empire's capital Constantinople fell to the Ottoman Empire's army [3]." in found
+    from ttd.facts import _named
+
+    assert (
+        _named("Its 1453 fall ended the empire.", "Byzantine Empire")
+        == "Byzantine Empire's 1453 fall ended the empire."
+    )
+    assert _named("Its 1453 fall ended the empire.", "list of things that fell") is None  # no plain subject
     plan = [
         {"title": "Taxes", "goal": "How heavy taxation drove farmers away"},
         {"title": "Religion", "goal": "What the bishops did"},

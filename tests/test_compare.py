@@ -12,7 +12,7 @@ import ttd
 import ttd.retrieval
 from tests.conftest import scripted_models
 from tests.test_claims import answer_from_passage, revise_with_answer
-from ttd.compare import Comparison, by_years, comparison, entity_passages, lifespan_hint, sub_question
+from ttd.compare import Comparison, by_years, comparison, dated, entity_passages, lifespan_hint, sub_question
 from ttd.retrieval.base import SourceRegistry
 
 PAGES = {
@@ -163,6 +163,23 @@ def test_a_date_comparison_is_decided_by_the_years_in_code(question, facts, pick
     assert by_years(question, dict(zip(("A", "B"), facts, strict=True))) == picked
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who lived to an older age, Elia Kazan or Moustapha Akkad?", "life"),
+        ("Which playwright lived a longer life, Edward Albee or J. M. Barrie?", "life"),
+        ("Which women's magazine was published first, Mirabella or Home Monthly?", "date"),
+        ("Which person went into space at a later date, Sigmund Jahn or Christer Fuglesang?", "date"),
+        # not a date order: where someone lived, an ordinal, a count
+        ("Which composer lived in Vienna, Mozart or Handel?", None),
+        ("Who was the first woman to fly solo across the Atlantic, Amelia Earhart or Bessie Coleman?", None),
+        ("Which band has more members, DC Talk or Manchester Orchestra?", None),
+    ],
+)
+def test_only_a_date_or_lifespan_order_is_left_to_the_years(question, kind):
+    assert dated(question) == kind
+
+
 def test_a_life_question_gets_each_lifespan_worked_out():
     q = "Which playwright lived a longer life, Edward Albee or J. M. Barrie?"
     assert lifespan_hint("Edward Albee (1928 - 2016) was a playwright [3].", q) == " (1928-2016: 88 years)"
@@ -300,3 +317,20 @@ def test_a_choice_answered_with_neither_option_is_no_answer(scripted, tmp_path):
     assert "Write the next single sentence of reasoning" in prompts[-1]
     assert report.citations.compared == 0
     assert report.markdown.split("\n\n")[1].startswith("**Answer:** Simone Bolelli")
+
+
+def test_a_yes_no_comparison_answered_with_neither_yes_nor_no_is_no_answer(scripted, tmp_path):
+    def unsure(messages) -> str:
+        prompt = messages[-1]["content"]
+        if "Compare the facts" in prompt:
+            return "The facts do not say."
+        if "Write ONE sentence" in prompt:
+            return _one_fact_each(messages)
+        return "So the answer is: No."
+
+    question = "Are Simone Bolelli and Caroline Wozniacki both Italian tennis players?"
+    report = _research(scripted, tmp_path, question, unsure, k=3)
+    prompts = [c.prompt for c in scripted.calls if c.role == "report"]
+    assert sum("Compare the facts" in p for p in prompts) == 1
+    assert "Write the next single sentence of reasoning" in prompts[-1]
+    assert report.citations.compared == 0

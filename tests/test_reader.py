@@ -64,6 +64,12 @@ def test_a_reasoning_sentence_is_split_from_its_stated_answer(sentence, said, st
             "Were Einstein and Newton both physicists?",
             "No",
         ),
+        # a name that opens with "No" is no "No" ("No Doubt" the band)
+        (
+            "No Doubt was formed in Anaheim",
+            "Was No Doubt formed in California?",
+            "No Doubt was formed in Anaheim",
+        ),
         # only a yes/no question's answer is cut to Yes/No
         ("No information is given", "Who directed Jaws?", "No information is given"),
         ("No. 9", "Which shirt number did he wear?", "No. 9"),

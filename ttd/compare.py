@@ -28,8 +28,12 @@ YES_NO = re.compile(r"\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|w
 # no fact: "The passages do not say", or the question answered instead ("So the answer is: No")
 _SAID = re.compile(r"\bpassages? (?:do|does) not\b|\bnot (?:say|mention|stated?)\b|\banswer is\b", re.I)
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_LIFE = re.compile(r"\b(?:older|younger|longer|shorter) (?:life|age)|\blived?\b|\bage\b", re.I)
-_EARLIER = re.compile(r"\b(?:earlier|earliest|first|older|oldest|before|sooner)\b", re.I)
+# "lived a longer life", "lived to an older age", "died at an older age"; not "lived in Vienna"
+_LIFE = re.compile(
+    r"\b(?:longer|shorter) (?:life|lives)\b|\b(?:older|younger) age\b|\blived (?:longer|the longest)\b", re.I
+)
+# "published first", "born earlier"; not "the first woman to fly solo" (an ordinal, not a date order)
+_EARLIER = re.compile(r"\b(?:earlier|earliest|(?<!the )first|older|oldest|before|sooner)\b", re.I)
 _LATER = re.compile(r"\b(?:later|latest|last|younger|youngest|newer|newest|more recent|most recent)\b", re.I)
 PASSAGES = 2  # an entity's passages shown at most: its pages, else its name's search results
 FACT_TOKENS = 70
@@ -55,7 +59,7 @@ def _pair(question: str, titles: list[str]) -> tuple[str, str] | None:
     and the Black Mouth Cur ..."), each named with a capital ("tennis" in "Italian tennis players" is no
     entity even where a page is titled "Tennis")."""
     found: list[tuple[int, int, str]] = []
-    for title in sorted({_bare(t) for t in titles if len(_bare(t)) > 2}, key=len, reverse=True):
+    for title in sorted({_bare(t) for t in titles if len(_bare(t)) > 2}, key=lambda t: (-len(t), t)):
         for m in re.finditer(rf"(?<!\w){re.escape(title)}(?!\w)", question, re.I):
             if m.group(0)[0].isupper() or m.group(0)[0].isdigit():
                 if not any(m.start() < end and start < m.end() for start, end, _ in found):

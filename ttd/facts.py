@@ -115,7 +115,7 @@ def _named(sentence: str, title: str) -> str | None:
     plain = bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name)) and name != "Untitled"
     if plain and re.match(r"^It (?!(?:is|was|has|had|seems|appears|remains)\b)[a-z]+", sentence):
         return name + sentence[2:]
-    if plain and re.match(r"^Its [a-z]+", sentence):  # "Its main branches are ..." (Semiotics)
+    if plain and re.match(r"^Its\s+\S", sentence):  # "Its main branches are ..." (Semiotics)
         return f"{name}'s{sentence[3:]}"
     return None
 

@@ -80,7 +80,8 @@ def short_form(stated: str, question: str) -> str:
     more acts than Manon" -> "Parsifal"), a yes/no question's "Yes"/"No"; else the stated text as it is.
     A 1.5B often answers a comparison with a sentence, which no passage holds word for word."""
     yes_no = re.match(r"(yes|no)\b", stated, re.I)  # "No Einstein and Newton were not both ..." (0.5B)
-    if yes_no and YES_NO.match(question):
+    named = " ".join(stated.split()[:2]).lower() in question.lower()  # "No Doubt was formed in 1986"
+    if yes_no and YES_NO.match(question) and not named:
         return yes_no.group(1).capitalize()
     if choice := CHOICE.search(question):
         options = [" ".join(o.strip(" \"'").split()) for o in choice.groups()]
@@ -175,10 +176,16 @@ async def _compare(
     )
     if reply:
         _, stated = split_answer(reply)
-        if stated is None and len(reply.split()) <= 6:  # "Yes." or "Violent Femmes": the answer alone
-            stated = clean_stated(reply) or None
+        if stated is None and len(reply.split()) <= 6 and not _NO_ANSWER.search(reply):
+            stated = clean_stated(reply) or None  # "Yes." or "Violent Femmes": the answer alone
         short = short_form(stated, question) if stated else None
-        # a choice is (part of) one of its options: "3" (acts) for "Parsifal or Manon?" is no answer
-        if short and (found.kind != "choice" or any(_within(short, e) for e in found.entities)):
+        # an answer is one the question allows: a choice (words of) one of its options ("3" acts is none
+        # for "Parsifal or Manon?"), a yes/no question Yes or No ("The facts do not say" is neither)
+        allowed = {
+            "choice": lambda a: any(_within(a, e) for e in found.entities),
+            "yes_no": lambda a: a in ("Yes", "No"),
+            "common": lambda a: True,
+        }[found.kind]
+        if short and allowed(short):
             reading.stated, reading.compared = short, True
     return reading
