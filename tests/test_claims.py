@@ -695,3 +695,30 @@ def test_a_source_named_twice_in_one_run_of_marks_is_named_once():
     """A 1.5B's long-form report (Khosla Ventures, session 26) held "- **Laser cutting** [3][4][5] [3]"."""
     text, fixes = clean("# R\n\n- **Laser cutting** [3][4][5] [3]\n- Drilling [5], [6].\n")
     assert "- **Laser cutting** [3][4][5]\n" in text and "- Drilling [5], [6]." in text and fixes == 1
+
+
+def test_a_supported_claim_that_lost_its_mark_is_cited_again_from_its_verdict():
+    """The README run (session 27): "[5] Before the foundation of Seuthopolis ..." was checked with its
+    leading mark as its source, then hygiene dropped the mark as list numbering, and the report showed a
+    claim counted supported with no citation."""
+    from ttd.claims import recite
+
+    src = {"doc:o": {"id": "doc:o", "n": 5, "title": "Odrysian kingdom", "text": "x"}}
+    claims = [
+        {
+            "text": "[5] Before Seuthopolis it had no fixed capital.",
+            "status": "supported",
+            "source_ids": ["doc:o"],
+        },
+        {"text": "The decline had many causes [2].", "status": "supported", "source_ids": ["doc:o"]},
+        {"text": "The sky turned green.", "status": "unsupported", "source_ids": []},
+    ]
+    body = (
+        "# Rome\n\n## Causes\n- The decline had many causes [2].\n- Before Seuthopolis it had no fixed "
+        "capital.\n- The sky turned green.\n\n| a | b |\n|---|---|\n"
+    )
+    out = recite(body, claims, src)
+    assert "- Before Seuthopolis it had no fixed capital [5]." in out
+    assert "- The decline had many causes [2]." in out  # a marked sentence keeps its own mark
+    assert "- The sky turned green." in out  # only a supported claim is cited
+    assert out.startswith("# Rome\n\n## Causes\n") and "| a | b |" in out

@@ -280,6 +280,31 @@ def cite_claims(markdown: str, marks: dict[str, str]) -> str:
     return _each_sentence(markdown, cite)
 
 
+def _unmarked(text: str) -> str:
+    return " ".join(MARK.sub(" ", text).split()).rstrip(" .!?")
+
+
+def recite(markdown: str, claims: Iterable[ClaimRecord], sources: dict[str, dict[str, Any]]) -> str:
+    """`markdown` with each claim the check found supported that has since lost every mark cited again
+    from its verdict: every claim counted supported carries a mark. A 1.5B report's "[5] Before the
+    foundation of Seuthopolis ..." was checked with its leading mark as its source, then a later hygiene
+    pass dropped that mark as list numbering (the README run, session 27)."""
+    marks = {
+        _unmarked(c["text"]): f"[{sources[c['source_ids'][0]]['n']}]"
+        for c in claims
+        if c["status"] == "supported" and c["source_ids"] and c["source_ids"][0] in sources
+    }
+
+    def cite(sentence: str, text: str) -> str:
+        key = _unmarked(text)
+        if MARK.search(sentence) or key not in marks:
+            return sentence
+        head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
+        return f"{head} {marks[key]}{stop}{space}"
+
+    return _each_sentence(markdown, cite) if marks else markdown
+
+
 def remove_claims(markdown: str, drop: set[str]) -> str:
     """`markdown` without the sentences whose claim text is in `drop`."""
     return _each_sentence(markdown, lambda sentence, text: "" if text in drop else sentence)

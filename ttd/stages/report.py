@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 
 from ttd.citations import MARK, attribute, finalize, strip_foreign_urls
-from ttd.claims import cite_claims, noise_record, remove_claims, settings_for, split_claims, verify
+from ttd.claims import cite_claims, noise_record, recite, remove_claims, settings_for, split_claims, verify
 from ttd.config import ResearchConfig
 from ttd.context import Deps
 from ttd.facts import by_area, facts, facts_report, facts_text
@@ -261,6 +261,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = _open_with(body, line)
     body, more = clean(body)
     fixes += more
+    if record:  # a supported claim whose mark the last pass took for list numbering is cited again
+        body = recite(body, record["claims"], sources)
     if not body.lstrip().startswith("# "):  # a small model may skip the title it was asked for
         body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
         fixes += 1
