@@ -266,18 +266,17 @@ def _each_sentence(markdown: str, edit: Callable[[str, str], str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
 
 
+def _with_mark(sentence: str, mark: str) -> str:
+    """`sentence` with `mark` ("[2]") before its closing stop."""
+    head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
+    return f"{head} {mark}{stop}{space}"
+
+
 def cite_claims(markdown: str, marks: dict[str, str]) -> str:
     """`markdown` with `marks[text]` ("[2]") put at the end of each sentence whose claim text is a key:
     a claim the verifier found supported keeps its link to the source even where the writer left the
     mark out."""
-
-    def cite(sentence: str, text: str) -> str:
-        if text not in marks:
-            return sentence
-        head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
-        return f"{head} {marks[text]}{stop}{space}"
-
-    return _each_sentence(markdown, cite)
+    return _each_sentence(markdown, lambda s, text: _with_mark(s, marks[text]) if text in marks else s)
 
 
 def _unmarked(text: str) -> str:
@@ -297,10 +296,7 @@ def recite(markdown: str, claims: Iterable[ClaimRecord], sources: dict[str, dict
 
     def cite(sentence: str, text: str) -> str:
         key = _unmarked(text)
-        if MARK.search(sentence) or key not in marks:
-            return sentence
-        head, stop, space = re.match(r"^(.*?)([.!?]*)(\s*)$", sentence, re.S).groups()  # type: ignore[union-attr]
-        return f"{head} {marks[key]}{stop}{space}"
+        return sentence if MARK.search(sentence) or key not in marks else _with_mark(sentence, marks[key])
 
     return _each_sentence(markdown, cite) if marks else markdown
 

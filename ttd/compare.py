@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ttd.context import Deps
-from ttd.formatting import clean_title, passages_text
+from ttd.formatting import bare_title, clean_title, passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
 from ttd.terms import SENTENCE
@@ -49,17 +49,14 @@ class Comparison:
     entities: tuple[str, str]
 
 
-def _bare(title: str) -> str:
-    """A page title without its disambiguation: "Manon (opera)" -> "Manon"."""
-    return re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
-
-
 def _pair(question: str, titles: list[str]) -> tuple[str, str] | None:
     """The two pages the question names joined by "and" ("Are Ecballium and Elatostema ...", "The Havanese
     and the Black Mouth Cur ..."), each named with a capital ("tennis" in "Italian tennis players" is no
     entity even where a page is titled "Tennis")."""
     found: list[tuple[int, int, str]] = []
-    for title in sorted({_bare(t) for t in titles if len(_bare(t)) > 2}, key=lambda t: (-len(t), t)):
+    for title in sorted(
+        {bare_title(t) for t in titles if len(bare_title(t)) > 2}, key=lambda t: (-len(t), t)
+    ):
         for m in re.finditer(rf"(?<!\w){re.escape(title)}(?!\w)", question, re.I):
             if m.group(0)[0].isupper() or m.group(0)[0].isdigit():
                 if not any(m.start() < end and start < m.end() for start, end, _ in found):
@@ -90,7 +87,7 @@ def comparison(question: str, titles: list[str]) -> Comparison | None:
 def _key(title: str, bare: bool = True) -> str:
     """A title as compared: lower case, punctuation (and a disambiguation) dropped ("...All the Marbles",
     "What Ever Happened to Baby Jane? (1962 film)")."""
-    return " ".join(re.sub(r"[^\w]+", " ", (_bare(title) if bare else title).lower()).split())
+    return " ".join(re.sub(r"[^\w]+", " ", (bare_title(title) if bare else title).lower()).split())
 
 
 def entity_passages(entity: str, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -100,8 +97,13 @@ def entity_passages(entity: str, records: dict[str, dict[str, Any]]) -> list[dic
     pages = sorted(
         (r for r in records.values() if _key(str(r.get("title", ""))) == key), key=lambda r: r["n"]
     )
-    exact = [r for r in pages if _key(str(r["title"]), bare=False) == key]
+    exact = [r for r in pages if _own_page(r, entity)]
     return (exact + [r for r in pages if r not in exact])[:PASSAGES]
+
+
+def _own_page(record: dict[str, Any], entity: str) -> bool:
+    """Whether `record` is the page titled exactly `entity` (not "Third Eye Blind (album)")."""
+    return _key(str(record.get("title", "")), bare=False) == _key(entity)
 
 
 def sub_question(question: str, found: Comparison, entity: str) -> str:
@@ -177,7 +179,7 @@ async def read_comparison(
     usage: list = []
     for entity in found.entities:
         mine = entity_passages(entity, registry.records())
-        if not mine or _key(str(mine[0]["title"]), bare=False) != _key(entity):
+        if not mine or not _own_page(mine[0], entity):
             # the run never found its own page (or only a disambiguated one: "Third Eye Blind (album)"):
             # one search for its name, no model call
             hits = await deps.retriever.search(entity, k=PASSAGES)

@@ -17,7 +17,7 @@ from typing import Any
 
 from ttd.citations import attribute
 from ttd.claims import overlap, split_claims
-from ttd.formatting import clean_title, framed, unframed
+from ttd.formatting import bare_title, clean_title, framed, unframed
 from ttd.hygiene import is_meta, norm
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import SENTENCE, terms
@@ -111,7 +111,7 @@ def _named(sentence: str, title: str) -> str | None:
     that is plainly its subject, else left out."""
     if not _PRONOUN.match(sentence):
         return sentence
-    name = clean_title(re.sub(r"\s*\([^)]*\)$", "", str(title or "")))
+    name = clean_title(bare_title(str(title or "")))
     plain = bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name)) and name != "Untitled"
     if plain and re.match(r"^It (?!(?:is|was|has|had|seems|appears|remains)\b)[a-z]+", sentence):
         return name + sentence[2:]

@@ -76,6 +76,11 @@ def clean_title(title: object, max_chars: int = 120) -> str:
     return text[:max_chars].rstrip() or "Untitled"
 
 
+def bare_title(title: str) -> str:
+    """A page title without its disambiguation: "Manon (opera)" -> "Manon"."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()
+
+
 def unframed(text: str) -> str:
     """Text that cannot close the untrusted-data frame early: the delimiter strings removed."""
     return text.replace(BEGIN_DATA, "").replace(END_DATA, "")
