@@ -15,6 +15,7 @@ from ttd.bench.cli import app as bench_app
 from ttd.bench.datasets import load
 from ttd.bench.runner import BenchSpec, read_rows, run_bench
 from ttd.bench.summary import fmt
+from ttd.compare import comparison
 from ttd.errors import TTDError
 from ttd.shape import short_answer
 
@@ -23,6 +24,9 @@ SYSTEMS = ["closed-book", "rag", "iterative-rag", "ttd-backbone", "ttd-evolution
 CALLS = {"closed-book": 2, "rag": 2, "iterative-rag": 3, "ttd-backbone": 9, "ttd-full": 12}
 # a short-answer question saves the first question call (its plan's first hop)
 SHORT_SAVES = {"closed-book": 0, "rag": 0, "iterative-rag": 0, "ttd-backbone": 1, "ttd-full": 1}
+# a choice comparison ("..., A or B?") is read entity by entity first: a fact call per option and one
+# decide call; the scripted reply names neither option, so the hop reader then reads as before
+COMPARE_COSTS = {"closed-book": 0, "rag": 0, "iterative-rag": 0, "ttd-backbone": 3, "ttd-full": 3}
 
 
 def gold_by_question(limit: int = 10) -> dict[str, list[str]]:
@@ -80,7 +84,12 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
     markdown = (out / "summary.md").read_text()
     for system, calls in CALLS.items():
         mine = [r for r in rows if r["system"] == system]
-        by_shape = {r["calls"] + SHORT_SAVES[system] * short_answer(questions[r["id"]]) for r in mine}
+        by_shape = {
+            r["calls"]
+            + SHORT_SAVES[system] * short_answer(questions[r["id"]])
+            - COMPARE_COSTS[system] * (comparison(questions[r["id"]], []) is not None)
+            for r in mine
+        }
         assert len(mine) == 10 and by_shape == {calls}, system
         calls = sum(r["calls"] for r in mine) / 10
         expected = {
@@ -98,6 +107,9 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
         assert expected["em"] == 0.5  # the extraction step's answer is what gets scored
         cells = [fmt(k, expected[k]) for k in ("em", "f1", "judge", "supporting_recall", "tokens_per_q")]
         assert f"| {system} | 10 | " + " | ".join(cells) in markdown
+    assert any(comparison(q, []) for q in questions.values())  # the sample holds a choice comparison
+    # no comparison was answered by its facts: the fallback fired and is counted, not hidden
+    assert all(r["detail"]["compared"] == 0 for r in rows if r["system"].startswith("ttd-"))
     assert all(r["detail"]["extracted"] for r in rows)  # no response stated an answer line
     assert all(row["extracted"] == 1.0 for row in table.values())
     assert table["closed-book"]["supporting_recall"] is None  # retrieves nothing: no recall to report
