@@ -79,6 +79,10 @@ def main() -> None:
                 "r0": noise[0].noise if noise else None,
                 "rt": noise[-1].noise if noise else None,
                 "drafts": len(noise),
+                # grounding in code (ttd.ground): R_T's noise before its pruned claims went, facts put in
+                "rt_unpruned": next((r.unpruned for r in reversed(noise) if r.unpruned is not None), None),
+                "grafted": sum(r.grafted or 0 for r in noise),
+                "pruned": sum(len(r.pruned or []) for r in noise),
                 "supported": None if rn is None else 1 - rn.noise,
                 "facts": report.citations.facts,
                 "off_topic": report.citations.off_topic,
@@ -95,10 +99,10 @@ def main() -> None:
         )
         print(json.dumps(rows[-1]), flush=True)
     table = [
-        "| question | Noise R0 | Noise RT | drafts | report supported | claims not supported | facts "
+        "| question | Noise R0 | Noise RT | RT before pruning | +facts / -claims | drafts | report supported | claims not supported | facts "
         "| off topic | set out (few facts) | broken | stray | scaffolding | repeats "
         "| fallbacks (R_T / facts / evidence) | calls | s | exit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: float | None) -> str:
@@ -106,7 +110,8 @@ def main() -> None:
 
     for r in rows:
         table.append(
-            f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {r['drafts']} | {f(r['supported'])} "
+            f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {f(r['rt_unpruned'])} "
+            f"| {r['grafted']} / {r['pruned']} | {r['drafts']} | {f(r['supported'])} "
             f"| {r['unverified']} | {r['facts']} | {r['off_topic']} | {r['few_facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
             f"| {r['from_draft']} / {r['from_facts']} / {r['evidence']} "

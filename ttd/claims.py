@@ -279,7 +279,7 @@ def cite_claims(markdown: str, marks: dict[str, str]) -> str:
     return _each_sentence(markdown, lambda s, text: _with_mark(s, marks[text]) if text in marks else s)
 
 
-def _unmarked(text: str) -> str:
+def unmarked(text: str) -> str:
     return " ".join(MARK.sub(" ", text).split()).rstrip(" .!?")
 
 
@@ -289,13 +289,13 @@ def recite(markdown: str, claims: Iterable[ClaimRecord], sources: dict[str, dict
     foundation of Seuthopolis ..." was checked with its leading mark as its source, then a later hygiene
     pass dropped that mark as list numbering (the README run, session 27)."""
     marks = {
-        _unmarked(c["text"]): f"[{sources[c['source_ids'][0]]['n']}]"
+        unmarked(c["text"]): f"[{sources[c['source_ids'][0]]['n']}]"
         for c in claims
         if c["status"] == "supported" and c["source_ids"] and c["source_ids"][0] in sources
     }
 
     def cite(sentence: str, text: str) -> str:
-        key = _unmarked(text)
+        key = unmarked(text)
         return sentence if MARK.search(sentence) or key not in marks else _with_mark(sentence, marks[key])
 
     return _each_sentence(markdown, cite) if marks else markdown

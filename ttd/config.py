@@ -129,6 +129,12 @@ class VerifyConfig(BaseModel):
     keep_best: bool = Field(
         True, description="reject a revision noisier than the draft it revised (R_t stays R_{t-1})"
     )
+    ground: bool = Field(
+        True,
+        description="after each revision of a report question: the step's cited facts it left out go in, "
+        "claims a source contradicts go, and unsupported ones go where their section now holds a supported "
+        "claim or that stood unsupported word for word in R_{t-1} (ttd/ground.py)",
+    )
     unverified: Literal["list", "drop"] = "list"
     between_hops: Literal["lexical", "llm"] = Field(
         "lexical",

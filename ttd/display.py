@@ -87,6 +87,8 @@ def noise_table(report: dict[str, Any]) -> RenderableType:
             label = f"{label} (revision at {r['rejected']['noise']:.2f} rejected)"
         if r.get("checked") == "lexical":
             label = f"{label} (checked lexically)"
+        if r.get("pruned") or r.get("grafted"):  # grounded in code (ttd.ground): say what it took
+            label = f"{label} (+{r.get('grafted') or 0} facts, -{len(r.get('pruned') or [])} claims)"
         table.add_row(
             str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts), "#" * round(20 * r["noise"])
         )

@@ -58,6 +58,11 @@ class NoiseRecord(BaseModel):
     claims: list[Claim] = Field(default_factory=list)
     rejected: RejectedRevision | None = Field(None, description="a noisier revision turned away at step t")
     checked: str | None = Field(None, description='"lexical" when checked without a model call')
+    grafted: int | None = Field(None, description="the step's cited facts the revision left out, put in")
+    pruned: list[Claim] | None = Field(
+        None, description="claims the evidence replaced, a step left unsupported, or a source contradicts"
+    )
+    unpruned: float | None = Field(None, description="Noise(R_t) before the pruned claims went")
 
 
 class Trajectory(BaseModel):

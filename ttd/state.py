@@ -106,6 +106,9 @@ class NoiseRecord(TypedDict):
     claims: list[ClaimRecord]
     rejected: NotRequired[RejectedRevision]  # R_t is R_{t-1} again: the reviser's text was noisier
     checked: NotRequired[str]  # "lexical" when checked without a model call (a short answer between hops)
+    grafted: NotRequired[int]  # the step's cited facts the revision left out, put in (`ttd.ground`)
+    pruned: NotRequired[list[ClaimRecord]]  # claims the evidence replaced or a step left unsupported
+    unpruned: NotRequired[float]  # the noise before they went
 
 
 def step_index(state: ResearchState, stage: str) -> int:

@@ -6,6 +6,10 @@ A revision noisier than the draft it revised is rejected (`verify.keep_best`): R
 the rejected text is kept in R_t's record. A small reviser sometimes rewrites supported sentences into
 talk about "the passages"; denoising must not end noisier than it began.
 
+A report question's revision is grounded in code before and after its check (`verify.ground`,
+`ttd.ground`): the step's cited facts it left out go in, and the claims the evidence has replaced or a step
+left unsupported go out (kept in the record as `pruned`, with the noise before, `unpruned`).
+
 A short answer's draft with a hop still to go is checked lexically (`verify.between_hops`): half an
 answer, its check shows the next question what is unsupported (a model call for it put the 2-hop answer
 over ten calls). If the sources' own words already bear it out the loop may end there; the report then
@@ -17,9 +21,11 @@ alone ended "Dmytryk or Preminger?" before Preminger was searched.
 
 from __future__ import annotations
 
-from ttd.claims import noise_record, settings_for, verify
+from ttd.claims import noise_of, noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
+from ttd.facts import answer_facts
+from ttd.ground import graft, prune
 from ttd.shape import noise_exit_from, short_answer, step_bounds, uncovered_areas
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
 
@@ -48,8 +54,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     lexical = between_hops and settings.mode == "llm" and deps.config.verify.between_hops == "lexical"
     if lexical:
         settings.mode = "lexical"
+    text, grafted = drafts[-1], 0
+    grounding = deps.config.verify.ground and t > 0 and not short_answer(state["question"])
+    if grounding:  # the step's cited facts the reviser left out go in, and are checked with the rest
+        found = answer_facts(state["qa"][-1]["answer"], state.get("sources", {}), state["question"])
+        text, grafted = graft(text, found, state.get("plan", []), state["question"])
     claims, usage = await verify(
-        drafts[-1],
+        text,
         state.get("sources", {}),
         question=state["question"],
         plan=state.get("plan", []),
@@ -57,14 +68,22 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         gateway=deps.gateway,
         step=t,
     )
+    before = (state.get("noise") or [None])[-1]
+    pruned: list = []
+    if grounding:
+        text, claims, pruned = prune(text, claims, before["claims"] if before else [])
     record = noise_record(t, claims)
     if lexical:
         record["checked"] = "lexical"
+    if grounding:
+        record |= {"grafted": grafted, "pruned": pruned, "unpruned": noise_of([*claims, *pruned])}
     update: dict = {"noise": [record], "usage": usage}
-    before = (state.get("noise") or [None])[-1]
+    if text != drafts[-1]:
+        update["drafts"] = [{"draft": t, "text": text}]
     if deps.config.verify.keep_best and t > 0 and before and record["noise"] > before["noise"]:
         rejected: RejectedRevision = {"text": drafts[-1], "noise": record["noise"], "claims": claims}
-        record = {**before, "draft": t, "rejected": rejected}
+        kept = {k: v for k, v in before.items() if k not in ("grafted", "pruned", "unpruned", "rejected")}
+        record = {**kept, "draft": t, "rejected": rejected}
         emit(
             "revision_rejected",
             stage="verify",

@@ -1,0 +1,157 @@
+"""Revision that grounds (`ttd.ground`): the step's facts a revision left out go in, the claims the evidence
+replaced or a step left unsupported go out; through the graph with the scripted provider, and through the
+real path (offline Wikipedia index, SQLite checkpoint)."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import ttd
+from tests.conftest import scripted_models
+from tests.test_claims import Wiki, answer_from_passage
+from ttd.claims import split_claims
+from ttd.ground import graft, prune
+
+PLAN = [
+    {"title": "Army", "goal": "How the army and its Germanic foederati declined"},
+    {"title": "Taxes", "goal": "How heavy taxation drove farmers off their land"},
+]
+MOON = "Rome fell because the moon turned red over the Alps."
+
+
+def claim(text: str, status: str, area: str | None) -> dict:
+    return {"text": text, "status": status, "source_ids": ["doc:a"] * (status == "supported"), "area": area}
+
+
+def test_a_fact_the_revision_left_out_goes_into_its_areas_section():
+    draft = "# Rome\n\n## Army\n\nThe legions were strong.\n\n## Taxes\n\nTaxes were low.\n"
+    fact = "Heavy taxation drove small farmers off their land [2]."
+    out, added = graft(draft, [fact], PLAN, "Why did Rome fall?")
+    assert added == 1
+    taxes = out.split("## Taxes")[1]
+    assert taxes.strip().endswith(fact) and fact not in out.split("## Taxes")[0]
+    # a fact already stated (with another mark, or none) is not stated twice
+    again, more = graft(out, ["Heavy taxation drove small farmers off their land [5]."], PLAN, "Why?")
+    assert more == 0 and again == out
+
+
+def test_a_fact_with_no_section_of_its_area_gets_one_after_the_draft():
+    draft = "# Rome\n\n## Army\n\nThe legions were strong.\n"
+    out, added = graft(draft, ["Heavy taxation drove small farmers off their land [2]."], PLAN, "Why?")
+    assert added == 1 and out.index("## Army") < out.index("## Taxes") < out.index("Heavy taxation")
+    other, _ = graft(draft, ["The Huns crossed the Danube in 376 [3]."], PLAN, "Why?")
+    assert "## Further findings\n\nThe Huns crossed the Danube in 376 [3]." in other
+
+
+def test_unsupported_claims_go_where_evidence_replaced_them_or_where_a_step_left_them():
+    draft = (
+        "# Rome\n\n## Army\n\nThe legions grew weak. The foederati were paid late [1].\n\n"
+        f"## Taxes\n\n{MOON} Taxes were low.\n"
+    )
+    claims = [
+        claim("The legions grew weak.", "unsupported", "Army"),
+        claim("The foederati were paid late [1].", "supported", "Army"),
+        claim(MOON, "unsupported", "Taxes"),
+        claim("Taxes were low.", "contradicted", "Taxes"),
+    ]
+    before = [claim(MOON, "unsupported", "Taxes")]
+    out, kept, gone = prune(draft, claims, before)
+    # the Army guess (evidence now in its section), the moon (unsupported twice), the contradicted claim
+    assert [c["text"] for c in gone] == ["The legions grew weak.", MOON, "Taxes were low."]
+    assert [c["text"] for c in kept] == ["The foederati were paid late [1]."]
+    assert [c.text for c in split_claims(out)] == ["The foederati were paid late [1]."]
+    # a guess new in R_t, in an area no source bears on yet, stays as a search target
+    fresh = [claims[1], claim("Taxes were high.", "unsupported", "Taxes")]
+    assert prune("x", fresh, before)[2] == []
+
+
+def test_a_draft_with_no_supported_claim_is_never_pruned():
+    claims = [claim(MOON, "unsupported", "Taxes"), claim("Taxes were low.", "contradicted", "Taxes")]
+    assert prune(f"# Rome\n\n{MOON}\n", claims, claims) == (f"# Rome\n\n{MOON}\n", claims, [])
+
+
+def moon_reviser(messages):
+    """A 1.5B's revision: R_{t-1} copied word for word, the step's cited answer left out."""
+    return re.search(r"<draft>\n(.*)\n</draft>", messages[-1]["content"], re.S).group(1)
+
+
+def test_a_revision_that_keeps_its_guesses_and_drops_the_facts_is_grounded(scripted, tmp_path):
+    scripted.reply("plan", json.dumps({"areas": PLAN}))
+    scripted.reply("draft", f"# Rome\n\n## Army\n\n{MOON}\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", moon_reviser)
+    report = ttd.research(
+        "What caused the fall of the Western Roman Empire?",
+        out=tmp_path,
+        retriever=Wiki(),
+        k=2,
+        steps=1,
+        early_exit=False,
+        few_facts=0,
+        **scripted_models(),
+    )
+    r0, r1 = report.trajectory.noise
+    assert r0.noise == 1.0 and r1.grafted == 1
+    assert [c.text for c in r1.pruned] == [MOON] and r1.unpruned == 0.5 and r1.noise == 0.0
+    assert MOON not in report.trajectory.drafts[1] and MOON in report.trajectory.drafts[0]
+    assert [c.status for c in r1.claims] == ["supported"]
+    saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
+    assert saved["trajectory"]["noise"][1]["pruned"][0]["text"] == MOON
+    assert (tmp_path / report.run_id / "drafts" / "R01.md").read_text() == report.trajectory.drafts[1]
+    from ttd.display import noise_table
+
+    assert "R1 (+1 facts, -1 claims)" in [str(c) for c in noise_table(saved).columns[0]._cells]
+    # without grounding the same reviser leaves R_1 all noise
+    off = ttd.research(
+        "What caused the fall of the Western Roman Empire?",
+        out=tmp_path,
+        retriever=Wiki(),
+        k=2,
+        steps=1,
+        early_exit=False,
+        few_facts=0,
+        verify={"ground": False},
+        **scripted_models(),
+    )
+    assert off.trajectory.noise[1].noise == 1.0 and off.trajectory.noise[1].pruned is None
+
+
+def test_a_short_answers_drafts_are_not_grounded(scripted, tmp_path):
+    scripted.respond("revise", moon_reviser)
+    scripted.reply("draft", f"# Rome\n\n{MOON}\n")
+    report = ttd.research(
+        "Who led the Visigoths at Adrianople?",
+        out=tmp_path,
+        retriever=Wiki(),
+        k=2,
+        steps=1,
+        early_exit=False,
+        **scripted_models(),
+    )
+    assert all(r.pruned is None and r.grafted is None for r in report.trajectory.noise)
+
+
+@pytest.mark.real
+def test_grounding_through_the_real_verifier_and_index(scripted, tmp_path):
+    """Offline Wikipedia passages, the verifier with the real 0.5B behind it (these two claims its lexical
+    pass settles), the SQLite checkpoint: the reviser copies R_0's guess and leaves the answer out; R_1
+    holds the answer's fact, supported by the passage it cites, and not the guess."""
+    pytest.importorskip("xllamacpp", reason="needs the local extra: pip install 'ttd-dr[local]'")
+    scripted.reply("plan", json.dumps({"areas": [{"title": "Army", "goal": "How the Roman army declined"}]}))
+    scripted.reply("draft", "# Rome\n\n## Army\n\nThe moon turned red over the Alps every winter.\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", moon_reviser)
+    models = {**scripted_models(), "verify_model": "local/qwen2.5-coder-0.5b"}
+    report = ttd.research(
+        "How did the Roman army decline?", out=tmp_path, steps=1, early_exit=False, temperature=0.0, **models
+    )
+    r0, r1 = report.trajectory.noise
+    assert r0.noise == 1.0 and r1.grafted == 1 and r1.noise < r1.unpruned <= 0.5
+    assert [c.text for c in r1.pruned] == ["The moon turned red over the Alps every winter."]
+    fact = next(c for c in r1.claims if c.status == "supported")
+    assert fact.source_ids and fact.source_ids[0] in {s.id for s in report.trajectory.retrieved}
+    assert "moon" not in report.trajectory.drafts[1]
+    assert (tmp_path / report.run_id / "checkpoint.sqlite").stat().st_size > 0
