@@ -99,7 +99,8 @@ def main() -> None:
         )
         print(json.dumps(rows[-1]), flush=True)
     table = [
-        "| question | Noise R0 | Noise RT | RT before pruning | +facts / -claims | drafts | report supported | claims not supported | facts "
+        "| question | Noise R0 | Noise RT | RT before pruning | +facts / -claims | drafts "
+        "| report supported | claims not supported | facts "
         "| off topic | set out (few facts) | broken | stray | scaffolding | repeats "
         "| fallbacks (R_T / facts / evidence) | calls | s | exit |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
