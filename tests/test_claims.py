@@ -373,6 +373,13 @@ def test_sentences_about_the_passages_are_not_report_text():
     cleaned = clean(text)[0]
     assert "passage does not" not in cleaned and "Passage [1]" not in cleaned
     assert "known as Spurs [1]" in cleaned and "Northwest Passage" in cleaned
+    # the writer on its own task (the README run's Odrysian fact, session 27), and a fact that stays
+    own = (
+        "The Odrysian kingdom grew wealthy, which is relevant to the question about the fall of Rome [3]. "
+        "The tribune's office was related to the question of land reform [4]."
+    )
+    assert problems(own)["scaffolding"] == 1
+    assert clean(own)[0].strip() == "The tribune's office was related to the question of land reform [4]."
     qa = [
         {
             "step": 1,

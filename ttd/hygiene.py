@@ -47,7 +47,10 @@ _LEADING_MARK = re.compile(
 # "Passage [1] discusses ..."): a small model writes them into drafts and answers; a report never should.
 _META = re.compile(
     r"\b(?:the|this|these|those|given|provided|above)\s+(?:given\s+|provided\s+|retrieved\s+|other\s+|"
-    r"(?:first|second|third|fourth|fifth|last)\s+)?passages?\b|\bpassages?\s*\[\d+\]",
+    r"(?:first|second|third|fourth|fifth|last)\s+)?passages?\b|\bpassages?\s*\[\d+\]"
+    # "..., which is relevant to the question about the fall of Rome [3]": the writer on its own task
+    r"|\b(?:relevant|pertinent) to the (?:research |given |original )?question\b"
+    r"|\brelated to the (?:research|given|original) question\b",
     re.I,
 )
 # A list label whose claim was cut off, left with its mark: "- **Military Failure**: [2]", "Army: [1]".
