@@ -5,8 +5,9 @@ R_0's beliefs instead: it rewrote them as quotes of a source ("[2] states that '
 left the facts out, and on three Roman runs its revisions grounded 1 of 23 claims, so Noise(R_t) stayed
 at 0.96 while the report (written from the facts) was fully cited. After each revision, in code:
 
-- graft: each cited fact of the step's answer that the revision left out goes in, at the end of the
-  section of its plan area (else a section named after the area), and is checked with the rest;
+- graft: each fact the step brought (its answer's cited sentences, its passages' sentences nearest its
+  search question) that the revision left out goes in, at the end of the section of its plan area (else
+  a section named after the area), and is checked with the rest;
 - prune: a claim a source contradicts goes; an unsupported one goes where its section now holds a
   supported claim (the evidence has replaced the guess there), or where it stood unsupported, word for
   word, in R_{t-1} (it was shown to the reviser as noise and a search later no source bears it out).
@@ -19,17 +20,36 @@ the trajectory shows what denoising removed as well as what it grounded.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
-from ttd.facts import OTHER, by_area
-from ttd.state import ClaimRecord, PlanArea
+from ttd.facts import OTHER, answer_facts, by_area, passage_facts
+from ttd.state import ClaimRecord, PlanArea, QARecord
+from ttd.terms import terms
+
+PASSAGE_FACTS = 3  # the step's passages' sentences nearest its question, grafted beside the answer's facts
+
+
+def step_facts(
+    step: QARecord, sources: dict[str, dict[str, Any]], question: str, plan: list[PlanArea]
+) -> list[str]:
+    """The evidence step t brought: its answer's cited facts, then its own passages' sentences nearest its
+    search question (a 1.5B's answer is often a numbered list of its own beliefs, which yields no fact)."""
+    found = answer_facts(step["answer"], sources, question)
+    mine = {i: sources[i] for i in step["source_ids"] if i in sources}
+    topic = terms(question) | terms(step["question"])
+    return found + passage_facts(mine, topic, terms(question), limit=PASSAGE_FACTS)
 
 
 def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) -> tuple[str, int]:
     """`markdown` with each fact of `found` it does not already state appended to its plan area's
     section: (the draft, how many facts went in)."""
     have = {unmarked(c.text).lower() for c in split_claims(markdown)}
-    missing = [f for f in found if unmarked(f).lower() not in have]
+    missing = []
+    for fact in found:
+        if unmarked(fact).lower() not in have:
+            have.add(unmarked(fact).lower())
+            missing.append(fact)
     if not missing:
         return markdown, 0
     lines = markdown.rstrip().split("\n")

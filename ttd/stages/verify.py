@@ -24,8 +24,7 @@ from __future__ import annotations
 from ttd.claims import noise_of, noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
-from ttd.facts import answer_facts
-from ttd.ground import graft, prune
+from ttd.ground import graft, prune, step_facts
 from ttd.shape import noise_exit_from, short_answer, step_bounds, uncovered_areas
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
 
@@ -57,8 +56,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     text, grafted = drafts[-1], 0
     grounding = deps.config.verify.ground and t > 0 and not short_answer(state["question"])
     if grounding:  # the step's cited facts the reviser left out go in, and are checked with the rest
-        found = answer_facts(state["qa"][-1]["answer"], state.get("sources", {}), state["question"])
-        text, grafted = graft(text, found, state.get("plan", []), state["question"])
+        plan = state.get("plan", [])
+        found = step_facts(state["qa"][-1], state.get("sources", {}), state["question"], plan)
+        text, grafted = graft(text, found, plan, state["question"])
     claims, usage = await verify(
         text,
         state.get("sources", {}),
