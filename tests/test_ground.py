@@ -94,21 +94,19 @@ def moon_reviser(messages):
     return re.search(r"<draft>\n(.*)\n</draft>", messages[-1]["content"], re.S).group(1)
 
 
-def test_a_revision_that_keeps_its_guesses_and_drops_the_facts_is_grounded(scripted, tmp_path):
+def research(scripted, tmp_path, question: str = "What caused the fall of the Western Roman Empire?", **kw):
+    """A run whose R_0 holds the moon guess and whose reviser copies R_{t-1} and leaves the facts out."""
     scripted.reply("plan", json.dumps({"areas": PLAN}))
     scripted.reply("draft", f"# Rome\n\n## Army\n\n{MOON}\n")
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", moon_reviser)
-    report = ttd.research(
-        "What caused the fall of the Western Roman Empire?",
-        out=tmp_path,
-        retriever=Wiki(),
-        k=2,
-        steps=1,
-        early_exit=False,
-        few_facts=0,
-        **scripted_models(),
+    return ttd.research(
+        question, out=tmp_path, retriever=Wiki(), k=2, steps=1, early_exit=False, **scripted_models(), **kw
     )
+
+
+def test_a_revision_that_keeps_its_guesses_and_drops_the_facts_is_grounded(scripted, tmp_path):
+    report = research(scripted, tmp_path, few_facts=0)
     r0, r1 = report.trajectory.noise
     assert r0.noise == 1.0 and r1.grafted == 1
     assert [c.text for c in r1.pruned] == [MOON] and r1.unpruned == 0.5 and r1.noise == 0.0
@@ -120,33 +118,15 @@ def test_a_revision_that_keeps_its_guesses_and_drops_the_facts_is_grounded(scrip
     from ttd.display import noise_table
 
     assert "R1 (+1 facts, -1 claims)" in [str(c) for c in noise_table(saved).columns[0]._cells]
-    # without grounding the same reviser leaves R_1 all noise
-    off = ttd.research(
-        "What caused the fall of the Western Roman Empire?",
-        out=tmp_path,
-        retriever=Wiki(),
-        k=2,
-        steps=1,
-        early_exit=False,
-        few_facts=0,
-        verify={"ground": False},
-        **scripted_models(),
-    )
+    # without grounding the same reviser leaves R_1 the moon alone: all noise
+    off = research(scripted, tmp_path, few_facts=0, verify={"ground": False})
+    assert off.trajectory.drafts[1] == off.trajectory.drafts[0] and MOON in off.trajectory.drafts[1]
     assert off.trajectory.noise[1].noise == 1.0 and off.trajectory.noise[1].pruned is None
 
 
 def test_a_short_answers_drafts_are_not_grounded(scripted, tmp_path):
-    scripted.respond("revise", moon_reviser)
-    scripted.reply("draft", f"# Rome\n\n{MOON}\n")
-    report = ttd.research(
-        "Who led the Visigoths at Adrianople?",
-        out=tmp_path,
-        retriever=Wiki(),
-        k=2,
-        steps=1,
-        early_exit=False,
-        **scripted_models(),
-    )
+    report = research(scripted, tmp_path, "Who led the Visigoths at Adrianople?")
+    assert MOON in report.trajectory.drafts[-1]
     assert all(r.pruned is None and r.grafted is None for r in report.trajectory.noise)
 
 
