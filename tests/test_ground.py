@@ -43,7 +43,12 @@ def test_a_fact_with_no_section_of_its_area_gets_one_after_the_draft():
     out, added = graft(draft, ["Heavy taxation drove small farmers off their land [2]."], PLAN, "Why?")
     assert added == 1 and out.index("## Army") < out.index("## Taxes") < out.index("Heavy taxation")
     other, _ = graft(draft, ["The Huns crossed the Danube in 376 [3]."], PLAN, "Why?")
-    assert "## Further findings\n\nThe Huns crossed the Danube in 376 [3]." in other
+    assert "## Other findings\n\nThe Huns crossed the Danube in 376 [3]." in other
+    # the next step's fact about no plan area joins that section instead of opening a second one
+    later = other + "\n## Army\n\nThe legions grew weak.\n"
+    again, _ = graft(later, ["The Visigoths won in 378 [4]."], PLAN, "?")
+    assert again.count("## Other findings") == 1
+    assert "The Huns crossed the Danube in 376 [3].\n\nThe Visigoths won in 378 [4]." in again
 
 
 def test_a_step_whose_answer_is_its_own_beliefs_still_brings_its_passages_sentences():

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
-from ttd.facts import OTHER, answer_facts, by_area, passage_facts
+from ttd.facts import answer_facts, by_area, passage_facts
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import terms
 
@@ -56,9 +56,8 @@ def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) 
     added = 0
     for area, facts in by_area(missing, plan, question).items():
         at = _section_end(lines, area, plan)
-        if at is None:
-            heading = "Further findings" if area == OTHER else area
-            lines += ["", f"## {heading}", "", " ".join(facts)]
+        if at is None:  # a section of its own, which the next step's facts of the area join
+            lines += ["", f"## {area}", "", " ".join(facts)]
         else:
             lines[at:at] = ["", " ".join(facts)]
         added += len(facts)
@@ -72,7 +71,7 @@ def _section_end(lines: list[str], area: str, plan: list[PlanArea]) -> int | Non
         if line.startswith("#"):
             if start is not None:
                 return _last_text(lines, start, i)
-            if claim_area(line.lstrip("#").strip(), plan) == area:
+            if claim_area(line.lstrip("#").strip(), plan) == area:  # "Other findings" is its own area
                 start = i
     return None if start is None else _last_text(lines, start, len(lines))
 
