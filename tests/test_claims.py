@@ -184,14 +184,14 @@ def test_the_question_agent_is_shown_unsupported_claims_and_empty_plan_areas(scr
 
 def test_the_loop_exits_when_noise_falls_below_the_threshold(scripted, tmp_path):
     scripted.respond("revise", lambda m: "# Rome\n\nHeavy taxation drove small farmers off their land [1].\n")
-    report = run(tmp_path, steps=4, min_steps=1)
+    report = run(tmp_path, steps=4, min_steps=1, verify={"ground": False})  # grounded: tests/test_ground.py
     assert report.trajectory.exit_reason == "noise"
     assert len(report.trajectory.steps) == 1 and report.trajectory.noise[-1].noise == 0.0
 
 
 def test_the_loop_exits_when_noise_stops_falling(scripted, tmp_path):
     scripted.respond("revise", lambda m: "# Rome\n\nRome fell because the moon turned red over the Alps.\n")
-    report = run(tmp_path, steps=6, min_steps=1, verify={"patience": 2})
+    report = run(tmp_path, steps=6, min_steps=1, verify={"patience": 2, "ground": False})
     assert report.trajectory.exit_reason == "plateau"
     assert [r.noise for r in report.trajectory.noise] == [1.0, 1.0, 1.0]
 
@@ -201,7 +201,7 @@ def test_a_revision_noisier_than_its_draft_is_rejected_and_kept_on_record(script
     bad = "# Rome\n\nRome fell because the moon turned red over the Alps.\n"
     revisions = iter([good, bad])
     scripted.respond("revise", lambda m: next(revisions))
-    report = run(tmp_path, steps=2, early_exit=False)
+    report = run(tmp_path, steps=2, early_exit=False, verify={"ground": False})  # as the reviser wrote them
     noise = report.trajectory.noise
     assert [r.noise for r in noise] == [1.0, 0.0, 0.0]
     assert noise[1].rejected is None and noise[2].rejected is not None
@@ -224,7 +224,7 @@ def test_with_keep_best_off_a_noisier_revision_stands(scripted, tmp_path):
         ["# Rome\n\nHeavy taxation drove small farmers off their land [1].\n", "# Rome\n\nNo.\n"]
     )
     scripted.respond("revise", lambda m: next(revisions))
-    report = run(tmp_path, steps=2, early_exit=False, verify={"keep_best": False})
+    report = run(tmp_path, steps=2, early_exit=False, verify={"keep_best": False, "ground": False})
     assert [r.noise for r in report.trajectory.noise] == [1.0, 0.0, 1.0]
 
 

@@ -129,6 +129,32 @@ def test_a_revision_that_keeps_its_guesses_and_drops_the_facts_is_grounded(scrip
     assert off.trajectory.noise[1].noise == 1.0 and off.trajectory.noise[1].pruned is None
 
 
+def test_a_grounded_draft_clean_but_half_the_plan_does_not_end_the_loop(scripted, tmp_path):
+    """Pruned to its supported claims, a draft about the army alone has noise 0; the loop goes on to the
+    plan's other area (taxes) and ends on noise once a supported claim covers it."""
+    army = "The Roman army relied on Germanic foederati, whose loyalty to the emperors declined [1]."
+    taxes = "Heavy taxation drove small farmers off their land [2]."
+    revisions = iter(
+        [f"# Rome\n\n## Army\n\n{army}\n", f"# Rome\n\n## Army\n\n{army}\n\n## Taxes\n\n{taxes}\n"]
+    )
+    scripted.reply("plan", json.dumps({"areas": PLAN}))
+    scripted.reply("draft", f"# Rome\n\n## Army\n\n{MOON}\n")
+    scripted.respond("revise", lambda m: next(revisions))
+    report = ttd.research(
+        "What caused the fall of the Western Roman Empire?",
+        out=tmp_path,
+        retriever=Wiki(),
+        k=3,
+        steps=4,
+        min_steps=1,
+        **scripted_models(),
+    )
+    noise = report.trajectory.noise
+    assert noise[1].noise == 0.0 and len(noise) == 3  # clean at R_1, yet a second step ran
+    assert report.trajectory.exit_reason == "noise" and noise[2].noise == 0.0
+    assert {c.area for c in noise[2].claims if c.status == "supported"} >= {"Army", "Taxes"}
+
+
 def test_a_short_answers_drafts_are_not_grounded(scripted, tmp_path):
     report = research(scripted, tmp_path, "Who led the Visigoths at Adrianople?")
     assert MOON in report.trajectory.drafts[-1]

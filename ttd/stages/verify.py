@@ -8,7 +8,8 @@ talk about "the passages"; denoising must not end noisier than it began.
 
 A report question's revision is grounded in code before and after its check (`verify.ground`,
 `ttd.ground`): the step's cited facts it left out go in, and the claims the evidence has replaced or a step
-left unsupported go out (kept in the record as `pruned`, with the noise before, `unpruned`).
+left unsupported go out (kept in the record as `pruned`, with the noise before, `unpruned`). Such a draft
+is clean by construction, so its low noise ends the loop only when every plan area has a supported claim.
 
 A short answer's draft with a hop still to go is checked lexically (`verify.between_hops`): half an
 answer, its check shows the next question what is unsupported (a model call for it put the 2-hop answer
@@ -96,6 +97,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     hops = (state.get("plan") or [])[:last]
     if reason and between_hops and uncovered_areas(record["claims"], hops):
         reason = None  # half an answer: a hop to go whose subject no supported claim names yet
+    if reason == "noise" and grounding and uncovered_areas(record["claims"], state.get("plan") or []):
+        # pruning leaves a grounded draft clean but short: low noise ends the loop only once every plan
+        # area has a supported claim (the first grounded runs ended after one step, the plan half searched)
+        reason = None
     if reason:
         update["exit_reason"] = reason
     return update
