@@ -51,6 +51,24 @@ def test_a_fact_with_no_section_of_its_area_gets_one_after_the_draft():
     assert "The Huns crossed the Danube in 376 [3].\n\nThe Visigoths won in 378 [4]." in again
 
 
+def test_facts_go_by_section_not_into_the_title_code_or_after_the_conclusion():
+    fact = "Heavy taxation drove small farmers off their land [2]."
+    # the title shares "taxes" with the Taxes area, and heads no section; the code's "# army" is no heading
+    draft = (
+        "# Heavy taxes in Rome\n\nRome fell.\n\n## Army\n\n```\n# army\n```\n\n## Taxes\n\n"
+        "Taxes were low.\n\n## Conclusion\n\nIt ended.\n"
+    )
+    out, _ = graft(draft, [fact], PLAN, "Why did Rome fall?")
+    assert out.index("Taxes were low.") < out.index(fact) < out.index("## Conclusion")
+    army = "The foederati's loyalty declined in the fifth century as pay fell short [1]."
+    out, _ = graft(draft.replace("## Taxes\n\nTaxes were low.\n\n", ""), [fact, army], PLAN, "Why?")
+    assert out.index("# army\n```") < out.index(army) < out.index("## Taxes") < out.index(fact)
+    assert out.index(fact) < out.index("## Conclusion")  # a new area's section goes before the closing one
+    # a fence a truncated draft left open is closed before the facts, which would be code inside it
+    cut, _ = graft("# Rome\n\n## Army\n\n```python\nx = 1", [army], PLAN, "Why?")
+    assert cut.index("x = 1\n```") < cut.index(army) and army in [c.text for c in split_claims(cut)]
+
+
 def test_a_step_whose_answer_is_its_own_beliefs_still_brings_its_passages_sentences():
     sources = {
         f"doc:{n}": {"id": f"doc:{n}", "n": i, "title": n.title(), "text": PASSAGES[n]}
@@ -87,6 +105,30 @@ def test_unsupported_claims_go_where_evidence_replaced_them_or_where_a_step_left
     # a guess new in R_t, in an area no source bears on yet, stays as a search target
     fresh = [claims[1], claim("Taxes were high.", "unsupported", "Taxes")]
     assert prune("x", fresh, before)[2] == []
+
+
+def test_a_sentence_goes_only_where_every_copy_of_it_would():
+    twice = "The legions grew weak."
+    claims = [
+        claim(twice, "unsupported", "Army"),  # its section holds evidence: this copy alone would go
+        claim("The foederati were paid late [1].", "supported", "Army"),
+        claim(twice, "unsupported", "Conclusion"),  # no evidence there, new in R_t: a search target
+    ]
+    draft = f"# Rome\n\n## Army\n\n{twice} The foederati were paid late [1].\n\n## Conclusion\n\n{twice}\n"
+    assert prune(draft, claims, []) == (draft, claims, [])
+    claims[2]["status"] = "contradicted"
+    out, kept, gone = prune(draft, claims, [])
+    assert twice not in out and [c["area"] for c in gone] == ["Army", "Conclusion"] and len(kept) == 1
+
+
+def test_a_grounded_revision_is_worse_only_with_fewer_supported_claims():
+    from ttd.stages.verify import _worse
+
+    one = {"draft": 1, "noise": 0.0, "claims": [claim("A b c.", "supported", "Army")]}
+    guess = {"draft": 2, "noise": 0.5, "claims": [*one["claims"], claim("D e f.", "unsupported", "Taxes")]}
+    assert _worse(guess, one, grounded=False) and not _worse(guess, one, grounded=True)
+    lost = {"draft": 2, "noise": 0.0, "claims": []}
+    assert _worse(lost, one, grounded=True)
 
 
 def test_a_draft_with_no_supported_claim_is_never_pruned():

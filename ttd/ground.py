@@ -19,11 +19,12 @@ the trajectory shows what denoising removed as well as what it grounded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
-from ttd.facts import answer_facts, by_area, passage_facts
+from ttd.facts import OTHER, answer_facts, by_area, passage_facts
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import terms
 
@@ -43,7 +44,8 @@ def step_facts(
 
 def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) -> tuple[str, int]:
     """`markdown` with each fact of `found` it does not already state appended to its plan area's
-    section: (the draft, how many facts went in)."""
+    section, else in a section of its own before a closing one (Conclusion, References): (the draft, how
+    many facts went in)."""
     have = {unmarked(c.text).lower() for c in split_claims(markdown)}
     missing = []
     for fact in found:
@@ -53,27 +55,52 @@ def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) 
     if not missing:
         return markdown, 0
     lines = markdown.rstrip().split("\n")
+    if _sections(lines)[1]:
+        lines.append("```")  # a fence a truncated draft left open: the facts go after it, not in it
     added = 0
     for area, facts in by_area(missing, plan, question).items():
-        at = _section_end(lines, area, plan)
+        heads = _sections(lines)[0]
+        at = _section_end(lines, heads, area, plan)
         if at is None:  # a section of its own, which the next step's facts of the area join
-            lines += ["", f"## {area}", "", " ".join(facts)]
+            tail = [i for k, (i, h) in enumerate(heads) if all(_CLOSING.match(g) for _, g in heads[k:])]
+            at = tail[0] if tail else len(lines)
+            lines[at:at] = ["", f"## {area}", "", " ".join(facts), ""]
         else:
             lines[at:at] = ["", " ".join(facts)]
         added += len(facts)
-    return "\n".join(lines).strip() + "\n", added
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n", added
 
 
-def _section_end(lines: list[str], area: str, plan: list[PlanArea]) -> int | None:
-    """Where a new paragraph of `area` goes: the line after its section's last text, or None."""
-    start = None
+_CLOSING = re.compile(r"^(?:conclusions?|summary|references|sources|bibliography|further reading)\b", re.I)
+
+
+def _sections(lines: list[str]) -> tuple[list[tuple[int, str]], bool]:
+    """The section headings outside code, as (line, heading text), and whether a code fence is left open.
+    The title (an H1 on the first line) heads no section: it shares words with some plan area."""
+    heads: list[tuple[int, str]] = []
+    in_code, first = False, True
     for i, line in enumerate(lines):
-        if line.startswith("#"):
-            if start is not None:
-                return _last_text(lines, start, i)
-            if claim_area(line.lstrip("#").strip(), plan) == area:  # "Other findings" is its own area
-                start = i
-    return None if start is None else _last_text(lines, start, len(lines))
+        text = line.strip()
+        if text.startswith("```"):
+            in_code, first = not in_code, False
+            continue
+        if in_code or not text:
+            continue
+        if text.startswith("#") and not (first and re.match(r"#\s", text)):
+            heads.append((i, text.lstrip("#").strip()))
+        first = False
+    return heads, in_code
+
+
+def _section_end(
+    lines: list[str], heads: list[tuple[int, str]], area: str, plan: list[PlanArea]
+) -> int | None:
+    """Where a new paragraph of `area` goes: the line after its section's last text, or None."""
+    for k, (i, heading) in enumerate(heads):
+        # "Other findings" is its own area, whatever words a plan area's title shares with it
+        if heading == area if area == OTHER else heading != OTHER and claim_area(heading, plan) == area:
+            return _last_text(lines, i, heads[k + 1][0] if k + 1 < len(heads) else len(lines))
+    return None
 
 
 def _last_text(lines: list[str], start: int, end: int) -> int:
@@ -93,12 +120,16 @@ def prune(
     if not grounded:
         return markdown, claims, []
     stale = {c["text"] for c in before if c["status"] != "supported"}
-    gone = [
-        c
-        for c in claims
-        if c["status"] == "contradicted"
-        or (c["status"] == "unsupported" and (c["area"] in grounded or c["text"] in stale))
-    ]
+
+    def goes(c: ClaimRecord) -> bool:
+        if c["status"] == "contradicted":
+            return True
+        return c["status"] == "unsupported" and (c["area"] in grounded or c["text"] in stale)
+
+    # a sentence goes by its text, so it goes only where every copy of it would (one in a Conclusion
+    # with no evidence yet stays, and so does its twin elsewhere); each copy that goes is on record
+    staying = {c["text"] for c in claims if not goes(c)}
+    gone = [c for c in claims if goes(c) and c["text"] not in staying]
     if not gone:
         return markdown, claims, []
     drop = {c["text"] for c in gone}

@@ -2,9 +2,10 @@
 
 Runs after the draft and after each revision. The claim table and Noise(R_t) go into the trajectory, the
 question agent reads them, and the loop ends when noise is low enough or has stopped falling.
-A revision noisier than the draft it revised is rejected (`verify.keep_best`): R_t is R_{t-1} again and
-the rejected text is kept in R_t's record. A small reviser sometimes rewrites supported sentences into
-talk about "the passages"; denoising must not end noisier than it began.
+A revision noisier than the draft it revised is rejected (`verify.keep_best`; a grounded one, below, when
+it holds fewer supported claims): R_t is R_{t-1} again and the rejected text is kept in R_t's record.
+A small reviser sometimes rewrites supported sentences into talk about "the passages"; denoising must
+not end noisier than it began.
 
 A report question's revision is grounded in code before and after its check (`verify.ground`,
 `ttd.ground`): the step's cited facts it left out go in, and the claims the evidence has replaced or a step
@@ -41,6 +42,15 @@ def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int, fewest: int
     if len(window) == cfg.verify.patience + 1 and min(window[1:]) >= window[0]:
         return "plateau"
     return None
+
+
+def _worse(record: NoiseRecord, before: NoiseRecord, grounded: bool) -> bool:
+    """Whether revision R_t is worse than R_{t-1}: noisier, or for a grounded draft (pruned to near no
+    noise, so one new guess would read as worse) holding fewer supported claims."""
+    if not grounded:
+        return record["noise"] > before["noise"]
+    supported = [sum(c["status"] == "supported" for c in r["claims"]) for r in (record, before)]
+    return supported[0] < supported[1]
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
@@ -81,8 +91,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     update: dict = {"noise": [record], "usage": usage}
     if text != drafts[-1]:
         update["drafts"] = [{"draft": t, "text": text}]
-    if deps.config.verify.keep_best and t > 0 and before and record["noise"] > before["noise"]:
-        rejected: RejectedRevision = {"text": drafts[-1], "noise": record["noise"], "claims": claims}
+    if deps.config.verify.keep_best and t > 0 and before and _worse(record, before, grounding):
+        rejected: RejectedRevision = {"text": text, "noise": record["noise"], "claims": claims}
         kept = {k: v for k, v in before.items() if k not in ("grafted", "pruned", "unpruned", "rejected")}
         record = {**kept, "draft": t, "rejected": rejected}
         emit(
