@@ -161,7 +161,10 @@ def test_a_revision_that_keeps_its_guesses_and_drops_the_facts_is_grounded(scrip
     assert [c.status for c in r1.claims] == ["supported"]
     saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
     assert saved["trajectory"]["noise"][1]["pruned"][0]["text"] == MOON
-    assert (tmp_path / report.run_id / "drafts" / "R01.md").read_text() == report.trajectory.drafts[1]
+    drafts = tmp_path / report.run_id / "drafts"
+    assert (drafts / "R01.md").read_text() == report.trajectory.drafts[1]
+    assert sorted(p.name for p in drafts.iterdir()) == ["R00.md", "R01.md", "R01.revised.md"]
+    assert (drafts / "R01.revised.md").read_text().strip() == report.trajectory.drafts[0].strip()  # the copy
     from ttd.display import noise_table
 
     assert "R1 (+1 facts, -1 claims)" in [str(c) for c in noise_table(saved).columns[0]._cells]

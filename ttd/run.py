@@ -178,6 +178,9 @@ class Run:
                             continue
                         for node_update in chunk.values():
                             for text in (node_update or {}).get("drafts", []):
+                                if isinstance(text, dict) and text.get("grounded"):  # ttd.ground
+                                    run.ground_draft(text["draft"], text["text"])
+                                    continue
                                 if isinstance(text, dict):  # a rejected revision: R_t is R_{t-1} again
                                     run.reject_draft(text["draft"], text["text"])
                                     continue

@@ -82,6 +82,14 @@ class RunDir:
             path.replace(path.with_suffix(".rejected.md"))
         _write(path, kept)
 
+    def ground_draft(self, index: int, grounded: str) -> None:
+        """R_t was grounded in code (`ttd.ground`): the reviser's text becomes R_tt.revised.md and R_tt.md
+        holds the grounded draft."""
+        path = self.path / "drafts" / f"R{index:02d}.md"
+        if path.exists():
+            path.replace(path.with_suffix(".revised.md"))
+        _write(path, grounded)
+
     def write_report(self, markdown: str, report_json: str) -> None:
         _write(self.path / "report.md", markdown)
         _write(self.path / "report.json", report_json)

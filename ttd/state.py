@@ -117,7 +117,8 @@ def step_index(state: ResearchState, stage: str) -> int:
 
 
 def revise_drafts(left: list[Any] | None, right: list[Any] | None) -> list[str]:
-    """Append each new draft; a `{"draft": t, "text": ...}` item sets R_t instead (a rejected revision)."""
+    """Append each new draft; a `{"draft": t, "text": ...}` item sets R_t instead (a rejected revision, or
+    with `"grounded": True` the revision grounded in code)."""
     out = list(left or [])
     for item in right or []:
         if isinstance(item, dict):

@@ -65,7 +65,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if lexical:
         settings.mode = "lexical"
     text, grafted = drafts[-1], 0
-    grounding = deps.config.verify.ground and t > 0 and not short_answer(state["question"])
+    # a draft the model never wrote (every reply empty: the title alone) is not grounded, and such a run
+    # still fails as one with nothing to report (`ttd.run`)
+    written = drafts[-1].strip() != f"# {state['question']}".strip()
+    grounding = deps.config.verify.ground and t > 0 and written and not short_answer(state["question"])
     if grounding:  # the step's cited facts the reviser left out go in, and are checked with the rest
         plan = state.get("plan", [])
         found = step_facts(state["qa"][-1], state.get("sources", {}), state["question"], plan)
@@ -90,7 +93,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         record |= {"grafted": grafted, "pruned": pruned, "unpruned": noise_of([*claims, *pruned])}
     update: dict = {"noise": [record], "usage": usage}
     if text != drafts[-1]:
-        update["drafts"] = [{"draft": t, "text": text}]
+        update["drafts"] = [{"draft": t, "text": text, "grounded": True}]
     if deps.config.verify.keep_best and t > 0 and before and _worse(record, before, grounding):
         rejected: RejectedRevision = {"text": text, "noise": record["noise"], "claims": claims}
         kept = {k: v for k, v in before.items() if k not in ("grafted", "pruned", "unpruned", "rejected")}
