@@ -699,6 +699,20 @@ def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_ci
     assert answer_line("What is Tottenham called?", qa, []) is None
 
 
+def test_a_bold_mark_labelling_a_list_item_goes_after_its_claim_and_group_numbers_leave_headings():
+    text = (
+        "# Rome\n\n### Group 2: External Factors\n"
+        "- **[3]** The Goths were a Germanic people who played a major role in the fall of Rome.\n"
+        "- **[3][4]** They raided Roman territory\n"
+    )
+    assert problems(text)["stray_marks"] == 2
+    cleaned = clean(text)[0]
+    assert "### External Factors\n" in cleaned
+    assert "- The Goths were a Germanic people who played a major role in the fall of Rome [3]." in cleaned
+    assert "- They raided Roman territory [3][4]." in cleaned
+    assert problems(cleaned)["stray_marks"] == 0
+
+
 def test_a_source_named_twice_in_one_run_of_marks_is_named_once():
     """A 1.5B's long-form report (Khosla Ventures, session 26) held "- **Laser cutting** [3][4][5] [3]"."""
     text, fixes = clean("# R\n\n- **Laser cutting** [3][4][5] [3]\n- Drilling [5], [6].\n")

@@ -126,7 +126,9 @@ def problems(markdown: str) -> dict[str, int]:
     lines = [ln for ln in body.split("\n") if not ln.lstrip().startswith("#")]
     return {
         "broken_marks": len(_BROKEN.findall(body)),
-        "stray_marks": sum(bool(_ONLY_MARKS.match(ln) or _LEADING_MARK.match(ln)) for ln in lines),
+        "stray_marks": sum(
+            bool(_ONLY_MARKS.match(ln) or _LEADING_MARK.match(ln) or _BOLD_LEAD.match(ln)) for ln in lines
+        ),
         "scaffolding": len(phrase.findall(body)) + len(_META.findall(body)),
         "repeated_paragraphs": repeated,
     }
@@ -229,14 +231,25 @@ def _once(run: re.Match[str]) -> str:
     return "".join(dict.fromkeys(marks)) if len(set(marks)) < len(marks) else run.group(0)
 
 
+# A bold mark as a list item's label ("- **[3]** The Goths were ..."): the README run's writer (session 28)
+# put each fact's citation first; it goes after its claim ("- The Goths were ... [3].").
+_BOLD_LEAD = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\*\*((?:\[\d{1,4}\])+)\*\*:?\s+(\S.*?)\s*([.!?]?)\s*$")
+# A numbered group heading ("### Group 3: Internal Factors"): the topic is the heading
+_GROUP = re.compile(r"^(#{1,6}\s+)(?:group|topic|section)\s+\d+\s*[:.\-–]\s*(?=\S)", re.I)
+
+
 def _marks_out_of_place(markdown: str) -> tuple[str, int]:
-    """Drop lines that hold only citation marks; turn a leading mark into a list bullet (several such
+    """Drop lines that hold only citation marks; move a bold mark labelling a list item after its claim;
+    drop "Group 3:" from a heading; turn a leading mark into a list bullet (several such
     lines in a row: a list the model numbered with marks) or drop it (one line); name a source once in a
     run of marks side by side (a 1.5B wrote "**Laser cutting** [3][4][5] [3]")."""
     lines = markdown.split("\n")
+    moved = [_BOLD_LEAD.sub(lambda m: f"{m[1]}{m[3]} {m[2]}{m[4] or '.'}", line) for line in lines]
+    fixes = sum(a != b for a, b in zip(lines, moved, strict=True))
+    lines = [_GROUP.sub(r"\1", line) for line in moved]
+    fixes += sum(a != b for a, b in zip(moved, lines, strict=True))
     leading = [None if line.lstrip().startswith("#") else _LEADING_MARK.match(line) for line in lines]
     out: list[str] = []
-    fixes = 0
     for i, line in enumerate(lines):
         if _ONLY_MARKS.match(line):
             fixes += 1
