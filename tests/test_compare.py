@@ -298,39 +298,39 @@ def test_the_real_model_reads_a_comparison_from_the_offline_index_entity_by_enti
     # which of Yes/No the 0.5B picks is its judgement, measured by the bench, not asserted here
 
 
-def test_a_choice_answered_with_neither_option_is_no_answer(scripted, tmp_path):
-    """Given only "Parsifal has 3 acts", the 1.5B answered "Which opera has more acts, Parsifal or Manon?"
-    with "3": not an option, so the hop reader reads the question instead."""
+def _deciding(decided: str, read: str):
+    """A report model that gives one fact per entity, `decided` as the comparison, and "So the answer is:
+    `read`" to the hop reader."""
 
-    def neither(messages) -> str:
+    def reply(messages) -> str:
         prompt = messages[-1]["content"]
         if "Compare the facts" in prompt:
-            return "So the answer is: 3."
+            return decided
         if "Write ONE sentence" in prompt:
             return _one_fact_each(messages)
-        return "So the answer is: Simone Bolelli."
+        return f"So the answer is: {read}."
 
-    question = "Which tennis player is Italian, Simone Bolelli or Caroline Wozniacki?"
-    report = _research(scripted, tmp_path, question, neither)
+    return reply
+
+
+def _read_by_the_hop_reader(scripted, report) -> None:
+    """The comparison was decided once, gave no answer, and the hop reader read the question instead."""
     prompts = [c.prompt for c in scripted.calls if c.role == "report"]
     assert sum("Compare the facts" in p for p in prompts) == 1
     assert "Write the next single sentence of reasoning" in prompts[-1]
     assert report.citations.compared == 0
+
+
+def test_a_choice_answered_with_neither_option_is_no_answer(scripted, tmp_path):
+    """Given only "Parsifal has 3 acts", the 1.5B answered "Which opera has more acts, Parsifal or Manon?"
+    with "3": not an option, so the hop reader reads the question instead."""
+    question = "Which tennis player is Italian, Simone Bolelli or Caroline Wozniacki?"
+    report = _research(scripted, tmp_path, question, _deciding("So the answer is: 3.", "Simone Bolelli"))
+    _read_by_the_hop_reader(scripted, report)
     assert report.markdown.split("\n\n")[1].startswith("**Answer:** Simone Bolelli")
 
 
 def test_a_yes_no_comparison_answered_with_neither_yes_nor_no_is_no_answer(scripted, tmp_path):
-    def unsure(messages) -> str:
-        prompt = messages[-1]["content"]
-        if "Compare the facts" in prompt:
-            return "The facts do not say."
-        if "Write ONE sentence" in prompt:
-            return _one_fact_each(messages)
-        return "So the answer is: No."
-
     question = "Are Simone Bolelli and Caroline Wozniacki both Italian tennis players?"
-    report = _research(scripted, tmp_path, question, unsure, k=3)
-    prompts = [c.prompt for c in scripted.calls if c.role == "report"]
-    assert sum("Compare the facts" in p for p in prompts) == 1
-    assert "Write the next single sentence of reasoning" in prompts[-1]
-    assert report.citations.compared == 0
+    report = _research(scripted, tmp_path, question, _deciding("The facts do not say.", "No"), k=3)
+    _read_by_the_hop_reader(scripted, report)

@@ -76,6 +76,11 @@ def clean_title(title: object, max_chars: int = 120) -> str:
     return text[:max_chars].rstrip() or "Untitled"
 
 
+def title_only(question: str) -> str:
+    """The draft R_0 is when the model wrote nothing: the question as its title alone."""
+    return f"# {question}\n"
+
+
 def bare_title(title: str) -> str:
     """A page title without its disambiguation: "Manon (opera)" -> "Manon"."""
     return re.sub(r"\s*\([^)]*\)\s*$", "", title).strip()

@@ -49,8 +49,8 @@ def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) 
     have = {unmarked(c.text).lower() for c in split_claims(markdown)}
     missing = []
     for fact in found:
-        if unmarked(fact).lower() not in have:
-            have.add(unmarked(fact).lower())
+        if (key := unmarked(fact).lower()) not in have:
+            have.add(key)
             missing.append(fact)
     if not missing:
         return markdown, 0

@@ -26,6 +26,7 @@ from ttd.config import ResearchConfig, resolve_config
 from ttd.context import Deps
 from ttd.errors import ConfigError, ModelReplyError
 from ttd.events import ProgressEvent
+from ttd.formatting import title_only
 from ttd.graph import build_graph
 from ttd.llm.gateway import Gateway, check_models
 from ttd.llm.providers import is_embedded
@@ -178,11 +179,9 @@ class Run:
                             continue
                         for node_update in chunk.values():
                             for text in (node_update or {}).get("drafts", []):
-                                if isinstance(text, dict) and text.get("grounded"):  # ttd.ground
-                                    run.ground_draft(text["draft"], text["text"])
-                                    continue
-                                if isinstance(text, dict):  # a rejected revision: R_t is R_{t-1} again
-                                    run.reject_draft(text["draft"], text["text"])
+                                if isinstance(text, dict):  # R_t set again: rejected, or grounded
+                                    old_as = "revised" if text.get("grounded") else "rejected"
+                                    run.replace_draft(text["draft"], text["text"], old_as)
                                     continue
                                 run.write_draft(drafts, text)
                                 drafts += 1
@@ -212,7 +211,7 @@ class Run:
 
 def _check_replies(values: dict[str, Any], run: runs.RunDir) -> None:
     """A run whose every model reply was empty has nothing to report: fail instead of writing a title."""
-    placeholder = f"# {values.get('question', '')}".strip()  # what the draft stage keeps for an empty reply
+    placeholder = title_only(values.get("question", "")).strip()  # the draft stage's for an empty reply
     drafts = [d for d in values.get("drafts", []) if str(d).strip() not in ("", placeholder)]
     answers = [r for r in values.get("qa", []) if str(r.get("answer", "")).strip()]
     if values.get("usage") and not drafts and not answers:

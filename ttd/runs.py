@@ -75,20 +75,14 @@ class RunDir:
     def write_draft(self, index: int, text: str) -> None:
         _write(self.path / "drafts" / f"R{index:02d}.md", text)
 
-    def reject_draft(self, index: int, kept: str) -> None:
-        """R_t was noisier than R_{t-1}: its file becomes R_tt.rejected.md and R_tt.md holds R_{t-1}."""
+    def replace_draft(self, index: int, text: str, old_as: str) -> None:
+        """R_t set again after it was written: R_tt.md holds `text` and its old text is kept beside it as
+        R_tt.<old_as>.md ("rejected": a noisier revision, `text` is R_{t-1}; "revised": the reviser's text,
+        `text` is R_t grounded in code, `ttd.ground`)."""
         path = self.path / "drafts" / f"R{index:02d}.md"
         if path.exists():
-            path.replace(path.with_suffix(".rejected.md"))
-        _write(path, kept)
-
-    def ground_draft(self, index: int, grounded: str) -> None:
-        """R_t was grounded in code (`ttd.ground`): the reviser's text becomes R_tt.revised.md and R_tt.md
-        holds the grounded draft."""
-        path = self.path / "drafts" / f"R{index:02d}.md"
-        if path.exists():
-            path.replace(path.with_suffix(".revised.md"))
-        _write(path, grounded)
+            path.replace(path.with_suffix(f".{old_as}.md"))
+        _write(path, text)
 
     def write_report(self, markdown: str, report_json: str) -> None:
         _write(self.path / "report.md", markdown)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ttd.context import Deps
-from ttd.formatting import clean_markdown, plan_text
+from ttd.formatting import clean_markdown, plan_text, title_only
 from ttd.generate import Request, generate
 from ttd.shape import instructions, max_tokens
 from ttd.state import ResearchState, step_index
@@ -20,4 +20,4 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     out = await generate(
         deps, Request("draft", "draft", variables, step=step_index(state, "draft"), max_tokens=cap)
     )
-    return {"drafts": [clean_markdown(out.value) or f"# {state['question']}\n"], **out.recorded}
+    return {"drafts": [clean_markdown(out.value) or title_only(question)], **out.recorded}

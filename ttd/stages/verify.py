@@ -26,6 +26,7 @@ from __future__ import annotations
 from ttd.claims import noise_of, noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
+from ttd.formatting import title_only
 from ttd.ground import graft, prune, step_facts
 from ttd.shape import noise_exit_from, short_answer, step_bounds, uncovered_areas
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
@@ -67,7 +68,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     text, grafted = drafts[-1], 0
     # a draft the model never wrote (every reply empty: the title alone) is not grounded, and such a run
     # still fails as one with nothing to report (`ttd.run`)
-    written = drafts[-1].strip() != f"# {state['question']}".strip()
+    written = drafts[-1].strip() != title_only(state["question"]).strip()
     grounding = deps.config.verify.ground and t > 0 and written and not short_answer(state["question"])
     if grounding:  # the step's cited facts the reviser left out go in, and are checked with the rest
         plan = state.get("plan", [])
