@@ -74,6 +74,15 @@ class Pages(ttd.retrieval.Retriever):
             Comparison("common", ("Havanese", "Black Mouth Cur")),
         ),
         ("Who directed Jaws?", ["Jaws", "Steven Spielberg"], None),
+        (  # a name's suffix after a comma is inside its option
+            "Who was born first, Martin Luther King, Jr. or Malcolm X?",
+            [],
+            Comparison("choice", ("Martin Luther King, Jr.", "Malcolm X")),
+        ),
+        # three options or three pages: not a two-entity comparison (it was read as its last two)
+        ("Which band formed first, Rush, Queen, or Yes?", [], None),
+        ("Which band formed first, Rush, Queen or Yes?", [], None),
+        ("Are Rush, Queen and Genesis all British bands?", ["Rush", "Queen", "Genesis"], None),
         ("Which is older, Rush or Rush?", [], None),
         (  # spaces as HotpotQA has them
             "Which dog is a giant breed, the  Leonberger or the Basset Hound?",
@@ -98,6 +107,10 @@ def test_an_entitys_passages_are_its_own_page_first_then_a_disambiguated_one():
     # punctuation is no difference ("...All the Marbles"); a page merely naming it is not its page
     marbles = {"a": {"n": 1, "title": "...All the Marbles", "text": ""}, "b": {"n": 2, "title": "Marbles"}}
     assert [r["title"] for r in entity_passages("All the Marbles", marbles)] == ["...All the Marbles"]
+    # but "C++" is not "C": the + and # of a name are kept
+    langs = {"c": {"n": 1, "title": "C (programming language)", "text": ""}, "p": {"n": 2, "title": "C++"}}
+    assert [r["title"] for r in entity_passages("C++", langs)] == ["C++"]
+    assert [r["title"] for r in entity_passages("C", langs)] == ["C (programming language)"]
 
 
 @pytest.mark.parametrize(

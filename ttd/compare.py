@@ -22,8 +22,13 @@ from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
 from ttd.terms import SENTENCE
 
-# "Which band formed earlier, CKY or Violent Femmes?", "..., DC Talk, or Manchester Orchestra?"
-CHOICE = re.compile(r",\s*([^,?]+?),?\s+or\s+([^,?]+?)\s*\?\s*$", re.I)
+# "Which band formed earlier, CKY or Violent Femmes?", "..., DC Talk, or Manchester Orchestra?"; a comma
+# before a name's suffix is inside the option ("Martin Luther King, Jr. or Malcolm X?")
+_SUFFIX = r"\s*(?:Jr|Sr|Inc|Ltd|II|III|IV)\b\.?"
+_OPTION = rf"(?:[^,?]|,{_SUFFIX})+?"
+CHOICE = re.compile(rf",\s*({_OPTION}),?\s+or\s+({_OPTION})\s*\?\s*$", re.I)
+# "Which is oldest, A, B, or C?": three options, which the two-entity reading would cut to the last two
+_THREE = re.compile(rf",\s*{_OPTION},(?!{_SUFFIX})\s*{_OPTION},?\s+or\s+{_OPTION}\s*\?\s*$", re.I)
 YES_NO = re.compile(r"\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I)
 # no fact: "The passages do not say", or the question answered instead ("So the answer is: No")
 _SAID = re.compile(r"\bpassages? (?:do|does) not\b|\bnot (?:say|mention|stated?)\b|\banswer is\b", re.I)
@@ -63,15 +68,19 @@ def _pair(question: str, titles: list[str]) -> tuple[str, str] | None:
                     found.append((m.start(), m.end(), title))
                 break
     found.sort()
-    for (_, end, a), (start, _, b) in zip(found, found[1:], strict=False):
+    for k, ((_, end, a), (start, _, b)) in enumerate(zip(found, found[1:], strict=False)):
         if re.fullmatch(r"\s+and\s+(?:the\s+)?", question[end:start], re.I):
-            return a, b
+            # "Are A, B and C ...": a third page listed before the pair, which is then no pair
+            listed = k > 0 and re.fullmatch(r",\s*(?:the\s+)?", question[found[k - 1][1] : found[k][0]], re.I)
+            return None if listed else (a, b)
     return None
 
 
 def comparison(question: str, titles: list[str]) -> Comparison | None:
     """The comparison `question` asks, or None. A choice question's options are its own words; a yes/no or
     shared-attribute question's entities are two retrieved pages it names (`titles`), joined by "and"."""
+    if _THREE.search(question):
+        return None
     if m := CHOICE.search(question):
         a, b = (" ".join(o.strip(" \"'").split()) for o in m.groups())  # "the  Leonberger": one space
         return Comparison("choice", (a, b)) if a and b and a.lower() != b.lower() else None
@@ -86,8 +95,8 @@ def comparison(question: str, titles: list[str]) -> Comparison | None:
 
 def _key(title: str, bare: bool = True) -> str:
     """A title as compared: lower case, punctuation (and a disambiguation) dropped ("...All the Marbles",
-    "What Ever Happened to Baby Jane? (1962 film)")."""
-    return " ".join(re.sub(r"[^\w]+", " ", (bare_title(title) if bare else title).lower()).split())
+    "What Ever Happened to Baby Jane? (1962 film)"), but not the + and # of a name ("C++" is not "C")."""
+    return " ".join(re.sub(r"[^\w+#]+", " ", (bare_title(title) if bare else title).lower()).split())
 
 
 def entity_passages(entity: str, records: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
