@@ -102,9 +102,25 @@ def test_unsupported_claims_go_where_evidence_replaced_them_or_where_a_step_left
     assert [c["text"] for c in gone] == ["The legions grew weak.", MOON, "Taxes were low."]
     assert [c["text"] for c in kept] == ["The foederati were paid late [1]."]
     assert [c.text for c in split_claims(out)] == ["The foederati were paid late [1]."]
+    assert "## Taxes" not in out and out.startswith("# Rome\n\n## Army\n")  # no heading left bare
     # a guess new in R_t, in an area no source bears on yet, stays as a search target
     fresh = [claims[1], claim("Taxes were high.", "unsupported", "Taxes")]
     assert prune("x", fresh, before)[2] == []
+
+
+def test_pruning_leaves_no_heading_bare_but_keeps_a_parent_of_text_and_the_title():
+    draft = (
+        f"# Rome\n\n## Causes\n\n### Army\n\nThe foederati were paid late [1].\n\n### Omens\n\n{MOON}\n\n"
+        f"## Conclusion\n\n{MOON}\n"
+    )
+    claims = [
+        claim("The foederati were paid late [1].", "supported", "Army"),
+        claim(MOON, "contradicted", "Army"),
+        claim(MOON, "contradicted", None),
+    ]
+    out, _, gone = prune(draft, claims, [])
+    assert len(gone) == 2
+    assert out == "# Rome\n\n## Causes\n\n### Army\n\nThe foederati were paid late [1].\n"
 
 
 def test_a_sentence_goes_only_where_every_copy_of_it_would():

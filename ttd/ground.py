@@ -133,4 +133,29 @@ def prune(
     if not gone:
         return markdown, claims, []
     drop = {c["text"] for c in gone}
-    return remove_claims(markdown, drop), [c for c in claims if c["text"] not in drop], gone
+    kept = [c for c in claims if c["text"] not in drop]
+    return _bare_headings_out(remove_claims(markdown, drop)), kept, gone
+
+
+def _bare_headings_out(markdown: str) -> str:
+    """`markdown` without the headings pruning left with nothing under them (a heading followed by one of
+    its level or above, or by the end); the title and a parent of a section with text stay."""
+    lines = markdown.split("\n")
+    while True:
+        heads, _ = _sections(lines)
+        bare = []
+        for k, (i, _) in enumerate(heads):
+            end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)
+            if any(lines[j].strip() for j in range(i + 1, end)):
+                continue
+            level = _level(lines[i])
+            if k + 1 == len(heads) or _level(lines[heads[k + 1][0]]) <= level:
+                bare.append(i)
+        if not bare:
+            return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+        lines = [line for i, line in enumerate(lines) if i not in bare]
+
+
+def _level(line: str) -> int:
+    text = line.strip()
+    return len(text) - len(text.lstrip("#"))
