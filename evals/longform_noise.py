@@ -73,6 +73,7 @@ def main() -> None:
         noise = report.trajectory.noise
         rn = report.trajectory.report_noise
         p = problems(report.markdown)
+        titles = {s.id: s.title for s in report.trajectory.retrieved}
         rows.append(
             {
                 "question": q[:60],
@@ -83,6 +84,18 @@ def main() -> None:
                 "rt_unpruned": next((r.unpruned for r in reversed(noise) if r.unpruned is not None), None),
                 "grafted": sum(r.grafted or 0 for r in noise),
                 "pruned": sum(len(r.pruned or []) for r in noise),
+                # the step facts left out as from passages about another subject (ttd.subject)
+                "off_subject": sum(r.off_subject or 0 for r in noise),
+                # what R_T's supported claims rest on: the titles of their sources
+                "rt_sources": sorted(
+                    {
+                        titles.get(i, i)
+                        for c in (noise[-1].claims if noise else [])
+                        if c.status == "supported"
+                        for i in c.source_ids
+                    }
+                ),
+                "run_id": report.run_id,
                 "supported": None if rn is None else 1 - rn.noise,
                 "facts": report.citations.facts,
                 "off_topic": report.citations.off_topic,
@@ -99,7 +112,7 @@ def main() -> None:
         )
         print(json.dumps(rows[-1]), flush=True)
     table = [
-        "| question | Noise R0 | Noise RT | RT before pruning | +facts / -claims | drafts "
+        "| question | Noise R0 | Noise RT | RT before pruning | +facts / -claims / off subject | drafts "
         "| report supported | claims not supported | facts "
         "| off topic | set out (few facts) | broken | stray | scaffolding | repeats "
         "| fallbacks (R_T / facts / evidence) | calls | s | exit |",
@@ -112,7 +125,7 @@ def main() -> None:
     for r in rows:
         table.append(
             f"| {r['question']} | {f(r['r0'])} | {f(r['rt'])} | {f(r['rt_unpruned'])} "
-            f"| {r['grafted']} / {r['pruned']} | {r['drafts']} | {f(r['supported'])} "
+            f"| {r['grafted']} / {r['pruned']} / {r['off_subject']} | {r['drafts']} | {f(r['supported'])} "
             f"| {r['unverified']} | {r['facts']} | {r['off_topic']} | {r['few_facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
             f"| {r['from_draft']} / {r['from_facts']} / {r['evidence']} "

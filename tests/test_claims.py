@@ -32,7 +32,7 @@ PLAN = json.dumps(
 PASSAGES = {
     "army": "The Roman army relied on Germanic foederati, whose loyalty to the emperors declined in the "
     "fifth century as pay fell short.",
-    "tax": "Heavy taxation drove small farmers off their land, and the tax base of the western provinces "
+    "tax": "Heavy taxation drove small farmers off their land, and the tax base of Rome's western provinces "
     "shrank as estates passed to great landowners.",
     "huns": "The Huns pushed the Goths across the Danube in 376, and the Visigoths defeated the Roman army "
     "at Adrianople in 378.",
@@ -472,7 +472,9 @@ def test_the_tail_of_a_sentence_cut_at_an_abbreviation_is_no_fact():
         {"text": t, "status": "supported", "source_ids": ["doc:army"], "area": None}
         for t in ("and deals with the planning and conduct of campaigns [1].", "The army hired Goths [1].")
     ]
-    assert facts(Q, [], verdicts, [], {}) == ["The army hired Goths [1]."]
+    army = {"doc:army": {"id": "doc:army", "n": 1, "title": "Army", "text": "The army hired Goths."}}
+    assert facts(Q, [], verdicts, [], army) == ["The army hired Goths [1]."]
+    assert facts(Q, [], verdicts, [], {}) == []  # a claim no passage given supports is no fact
 
 
 def test_a_sentence_written_again_with_another_subject_is_removed():

@@ -135,6 +135,11 @@ class VerifyConfig(BaseModel):
         "claims a source contradicts go, and unsupported ones go where their section now holds a supported "
         "claim or that stood unsupported word for word in R_{t-1} (ttd/ground.py)",
     )
+    subject: bool = Field(
+        True,
+        description="a report question's grafts and report facts come only from passages that name its "
+        "subject (its quoted or capitalised names, ttd/subject.py); off, any passage sharing its words",
+    )
     unverified: Literal["list", "drop"] = "list"
     between_hops: Literal["lexical", "llm"] = Field(
         "lexical",

@@ -87,8 +87,10 @@ def noise_table(report: dict[str, Any]) -> RenderableType:
             label = f"{label} (revision at {r['rejected']['noise']:.2f} rejected)"
         if r.get("checked") == "lexical":
             label = f"{label} (checked lexically)"
-        if r.get("pruned") or r.get("grafted"):  # grounded in code (ttd.ground): say what it took
-            label = f"{label} (+{r.get('grafted') or 0} facts, -{len(r.get('pruned') or [])} claims)"
+        if r.get("pruned") or r.get("grafted") or r.get("off_subject"):  # grounded in code (ttd.ground)
+            label = f"{label} (+{r.get('grafted') or 0} facts, -{len(r.get('pruned') or [])} claims"
+            off = r.get("off_subject") or 0
+            label += f", {off} off subject)" if off else ")"
         table.add_row(
             str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts), "#" * round(20 * r["noise"])
         )

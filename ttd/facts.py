@@ -127,9 +127,15 @@ def facts(
     qa: Iterable[QARecord],
     sources: dict[str, dict[str, Any]],
 ) -> list[str]:
-    """R_T's supported claims, the answers' cited facts, then the passages' nearest sentences; each once."""
+    """R_T's supported claims, the answers' cited facts, then the passages' nearest sentences; each once.
+    Only `sources` count: a claim supported by, or a fact citing, no passage of theirs is left out (the
+    report passes the passages about the question's subject, `ttd.subject`)."""
     topic = terms(question) | terms(" ".join(f"{a['title']} {a['goal']}" for a in plan))
-    found = [c["text"] for c in verdicts if c["status"] == "supported" and _CITE.search(c["text"])]
+    found = [
+        c["text"]
+        for c in verdicts
+        if c["status"] == "supported" and _CITE.search(c["text"]) and set(c["source_ids"]) & set(sources)
+    ]
     for record in qa:
         found += answer_facts(record["answer"], sources, question)
     found += passage_facts(sources, topic, terms(question))

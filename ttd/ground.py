@@ -6,7 +6,8 @@ left the facts out, and on three Roman runs its revisions grounded 1 of 23 claim
 at 0.96 while the report (written from the facts) was fully cited. After each revision, in code:
 
 - graft: each fact the step brought (its answer's cited sentences, its passages' sentences nearest its
-  search question) that the revision left out goes in, at the end of the section of its plan area (else
+  search question; only from passages about the question's subject, `ttd.subject`, `verify.subject`)
+  that the revision left out goes in, at the end of the section of its plan area (else
   a section named after the area), and is checked with the rest;
 - prune: a claim a source contradicts goes; an unsupported one goes where its section now holds a
   supported claim (the evidence has replaced the guess there), or where it stood unsupported, word for
@@ -26,6 +27,7 @@ from typing import Any
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
 from ttd.state import ClaimRecord, PlanArea, QARecord
+from ttd.subject import on_subject
 from ttd.terms import terms
 
 PASSAGE_FACTS = 3  # the step's passages' sentences nearest its question, grafted beside the answer's facts
@@ -35,11 +37,23 @@ def step_facts(
     step: QARecord, sources: dict[str, dict[str, Any]], question: str, plan: list[PlanArea]
 ) -> list[str]:
     """The evidence step t brought: its answer's cited facts, then its own passages' sentences nearest its
-    search question (a 1.5B's answer is often a numbered list of its own beliefs, which yields no fact)."""
+    search question (a 1.5B's answer is often a numbered list of its own beliefs, which yields no fact).
+    Only `sources` count: pass the passages about the question's subject (`ttd.subject`)."""
     found = answer_facts(step["answer"], sources, question)
     mine = {i: sources[i] for i in step["source_ids"] if i in sources}
     topic = terms(question) | terms(step["question"])
     return found + passage_facts(mine, topic, terms(question), limit=PASSAGE_FACTS)
+
+
+def gated_step_facts(
+    step: QARecord, sources: dict[str, dict[str, Any]], question: str, plan: list[PlanArea], gate: bool
+) -> tuple[list[str], list[str]]:
+    """The step's facts from passages about the question's subject (all of them when `gate` is off), and
+    those a passage about another subject gave (left out: grafted, they read as evidence on the subject)."""
+    if not gate:
+        return step_facts(step, sources, question, plan), []
+    kept = step_facts(step, on_subject(question, sources), question, plan)
+    return kept, [f for f in step_facts(step, sources, question, plan) if f not in kept]
 
 
 def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) -> tuple[str, int]:

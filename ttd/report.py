@@ -59,6 +59,9 @@ class NoiseRecord(BaseModel):
     rejected: RejectedRevision | None = Field(None, description="a noisier revision turned away at step t")
     checked: str | None = Field(None, description='"lexical" when checked without a model call')
     grafted: int | None = Field(None, description="the step's cited facts the revision left out, put in")
+    off_subject: int | None = Field(
+        None, description="the step's facts from passages about another subject, left out (ttd.subject)"
+    )
     pruned: list[Claim] | None = Field(
         None, description="claims the evidence replaced, a step left unsupported, or a source contradicts"
     )
@@ -84,7 +87,7 @@ class Trajectory(BaseModel):
     )
     off_topic: list[str] = Field(
         default_factory=list,
-        description="a report question's cited facts the relevance check left out as about another subject",
+        description="a report question's cited facts left out as about another subject (subject, relevance)",
     )
 
 
@@ -123,7 +126,7 @@ class CitationSummary(BaseModel):
     few_facts: int = 0  # a report question's few facts were set out without a writer call
     attributed: int = 0
     facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
-    off_topic: int = 0  # facts the relevance check left out as about another subject (ttd.relevance)
+    off_topic: int = 0  # facts left out as about another subject (ttd.subject, ttd.relevance)
     evidence_section: int = 0
     answer_stated: int = 0  # a short answer opened with its stated answer, borne out by checked sentences
     compared: int = 0  # a comparison question's answer was read entity by entity (ttd.compare)

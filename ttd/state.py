@@ -71,7 +71,7 @@ class CitationStats(TypedDict):
     from_facts: int  # 1 if a report question's report lost every citation and its cited facts were set out
     few_facts: int  # 1 if a report question's facts were fewer than `few_facts` and set out without a writer
     facts: int  # cited facts a report question's report was written from (ttd.facts)
-    off_topic: int  # facts the relevance check left out as about another subject (ttd.relevance)
+    off_topic: int  # facts left out as about another subject (ttd.subject, ttd.relevance)
     answer_stated: int  # 1 if a short answer opened with its stated answer, borne out by checked sentences
     compared: int  # 1 if a comparison question's answer was read entity by entity (ttd.compare)
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them
@@ -107,6 +107,7 @@ class NoiseRecord(TypedDict):
     rejected: NotRequired[RejectedRevision]  # R_t is R_{t-1} again: the reviser's text was noisier
     checked: NotRequired[str]  # "lexical" when checked without a model call (a short answer between hops)
     grafted: NotRequired[int]  # the step's cited facts the revision left out, put in (`ttd.ground`)
+    off_subject: NotRequired[int]  # the step's facts from passages about another subject, not put in
     pruned: NotRequired[list[ClaimRecord]]  # claims the evidence replaced or a step left unsupported
     unpruned: NotRequired[float]  # the noise before they went
 
@@ -149,4 +150,4 @@ class ResearchState(TypedDict, total=False):
     report_sources: list[dict[str, Any]]  # the K cited sources in report order ("n" = report number)
     citations: CitationStats
     report_noise: NoiseRecord | None  # the final report's own claim table (after grounding: what was checked)
-    off_topic: list[str]  # a report question's facts the relevance check left out (ttd.relevance)
+    off_topic: list[str]  # report facts left out as about another subject (ttd.subject, ttd.relevance)

@@ -10,11 +10,13 @@ cited sentences, the passages' nearest sentences) grouped under the plan areas t
 (`prompts/report_long.md`): shown R_T and the plan's goals, a small model copies their unchecked claims
 back in and fills every area. Its length is bounded by its facts, and a written report that keeps no
 citation is replaced by the facts themselves under their topics (`from_facts`), not by R_T, whose claims
-are mostly the model's own beliefs. Before that, the verifier's model reads the facts against the question
-alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`; by default only
-with a hosted verifier): the lexical filter let facts about George Soros into a report on Khosla
-Ventures. With fewer facts than `few_facts`, they are set out so at once, with a line saying the sources
-hold little, and no writer is asked (`few_facts`).
+are mostly the model's own beliefs. Facts come only from passages that name the question's subject
+(`ttd.subject`, `verify.subject`): a 1.5B's report on America's aging population was "100% supported"
+by pages on protectionism and public administration. Then the verifier's model reads the facts against
+the question alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`; by
+default only with a hosted verifier): the lexical filter let facts about George Soros into a report on
+Khosla Ventures. With fewer facts than `few_facts`, they are set out so at once, with a line saying the
+sources hold little, and no writer is asked (`few_facts`).
 
 A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
 passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
@@ -45,6 +47,7 @@ from ttd.reader import Reading, clean_stated, read
 from ttd.relevance import on_topic, wanted
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, UsageRecord, step_index
+from ttd.subject import on_subject
 from ttd.terms import SENTENCE, terms
 
 NOT_VERIFIED = "## Not verified"
@@ -82,7 +85,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     short = short_answer(state["question"])
     shape = instructions("report", state["question"])
     cited: list[str] = []  # a report question's facts
-    off_topic: list[str] = []  # facts the relevance check left out (`ttd.relevance`)
+    off_topic: list[str] = []  # facts about another subject: left out by `ttd.subject`, `ttd.relevance`
     relevance_usage: list[UsageRecord] = []
     groups: dict[str, list[str]] = {}
     cap = max_tokens("report", state["question"], deps.config)
@@ -113,13 +116,15 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             )
         )
     else:
-        cited = facts(
-            state["question"], state.get("plan", []), _last_verdicts(state), qa, state.get("sources", {})
-        )
+        args = (state["question"], state.get("plan", []), _last_verdicts(state), qa)
+        cited = facts(*args, state.get("sources", {}))
+        if deps.config.verify.subject:  # only passages naming the question's subject give facts
+            about = facts(*args, on_subject(state["question"], state.get("sources", {})))
+            off_topic, cited = [f for f in cited if f not in about], about
         if cited and wanted(deps.config):
             # supported is not on topic: a fact about another subject that shares a word is left out
             checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
-            cited, off_topic, relevance_usage = checked.kept, checked.off_topic, checked.usage
+            cited, off_topic, relevance_usage = checked.kept, off_topic + checked.off_topic, checked.usage
         groups = by_area(cited, state.get("plan", []), state["question"])
         template, variables = (
             "report_long",

@@ -8,7 +8,8 @@ A small reviser sometimes rewrites supported sentences into talk about "the pass
 not end noisier than it began.
 
 A report question's revision is grounded in code before and after its check (`verify.ground`,
-`ttd.ground`): the step's cited facts it left out go in, and the claims the evidence has replaced or a step
+`ttd.ground`): the step's cited facts it left out go in (from passages about the question's subject,
+`verify.subject`), and the claims the evidence has replaced or a step
 left unsupported go out (kept in the record as `pruned`, with the noise before, `unpruned`). Such a draft
 is clean by construction, so its low noise ends the loop only when every plan area has a supported claim.
 
@@ -27,7 +28,7 @@ from ttd.claims import noise_of, noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
 from ttd.formatting import title_only
-from ttd.ground import graft, prune, step_facts
+from ttd.ground import gated_step_facts, graft, prune
 from ttd.shape import noise_exit_from, short_answer, step_bounds, uncovered_areas
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
 
@@ -43,6 +44,9 @@ def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int, fewest: int
     if len(window) == cfg.verify.patience + 1 and min(window[1:]) >= window[0]:
         return "plateau"
     return None
+
+
+_GROUNDING = ("grafted", "off_subject", "pruned", "unpruned", "rejected")  # what R_t's own step did
 
 
 def _worse(record: NoiseRecord, before: NoiseRecord, grounded: bool) -> bool:
@@ -65,14 +69,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     lexical = between_hops and settings.mode == "llm" and deps.config.verify.between_hops == "lexical"
     if lexical:
         settings.mode = "lexical"
-    text, grafted = drafts[-1], 0
+    text, grafted, off_subject = drafts[-1], 0, []
     # a draft the model never wrote (every reply empty: the title alone) is not grounded, and such a run
     # still fails as one with nothing to report (`ttd.run`)
     written = drafts[-1].strip() != title_only(state["question"]).strip()
     grounding = deps.config.verify.ground and t > 0 and written and not short_answer(state["question"])
     if grounding:  # the step's cited facts the reviser left out go in, and are checked with the rest
         plan = state.get("plan", [])
-        found = step_facts(state["qa"][-1], state.get("sources", {}), state["question"], plan)
+        found, off_subject = gated_step_facts(
+            state["qa"][-1], state.get("sources", {}), state["question"], plan, deps.config.verify.subject
+        )
         text, grafted = graft(text, found, plan, state["question"])
     claims, usage = await verify(
         text,
@@ -91,13 +97,18 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if lexical:
         record["checked"] = "lexical"
     if grounding:
-        record |= {"grafted": grafted, "pruned": pruned, "unpruned": noise_of([*claims, *pruned])}
+        record |= {
+            "grafted": grafted,
+            "off_subject": len(off_subject),
+            "pruned": pruned,
+            "unpruned": noise_of([*claims, *pruned]),
+        }
     update: dict = {"noise": [record], "usage": usage}
     if text != drafts[-1]:
         update["drafts"] = [{"draft": t, "text": text, "grounded": True}]
     if deps.config.verify.keep_best and t > 0 and before and _worse(record, before, grounding):
         rejected: RejectedRevision = {"text": text, "noise": record["noise"], "claims": claims}
-        kept = {k: v for k, v in before.items() if k not in ("grafted", "pruned", "unpruned", "rejected")}
+        kept = {k: v for k, v in before.items() if k not in _GROUNDING}
         record = {**kept, "draft": t, "rejected": rejected}
         emit(
             "revision_rejected",

@@ -1,0 +1,151 @@
+"""The subject gate (`ttd.subject`): a report question's grafts and report facts come only from passages
+that name its subject; unit tests, a scripted run, and the real offline Wikipedia index."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ttd
+from tests.conftest import scripted_models
+from tests.test_claims import answer_from_passage
+from ttd.subject import about, on_subject, subject
+
+ROMAN = "What caused the fall of the Western Roman Empire?"
+TIKTOK = (
+    "Evaluate the potential consequences of TikTok bans on investment risks and analyze how companies can "
+    "strategically navigate these challenges.\n\n1. Market Impact:\n- Consider the Effects on Advertisers."
+)
+
+
+def page(title: str, text: str) -> dict:
+    return {"id": f"wiki:{title}", "n": 1, "title": title, "text": text}
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        (ROMAN, ("Western Roman Empire",)),
+        (TIKTOK, ("TikTok",)),  # the list below the opening paragraph names no subject ("Market Impact")
+        (
+            "Analyze the dynamic terrain of 'Unbanked Market Access', identifying prospects.",
+            ("Unbanked Market Access",),
+        ),
+        ("Examine KKR's tech-centric transactions.", ("KKR",)),
+        ("Analyze the implications of America’s aging population.", ("America",)),
+        ("Chart the developing landscape of AI agents and core technologies.", ("AI",)),
+        ("Conduct an in-depth exploration of the role activist shareholders play in mergers.", ()),
+    ],
+)
+def test_a_questions_subject_is_the_names_of_its_opening_paragraph(question, names):
+    assert subject(question).names == names
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "text", "on"),
+    [
+        (TIKTOK, "TikTok", "TikTok is a short-form video hosting service owned by ByteDance.", True),
+        (TIKTOK, "Pencil", "A pencil is a writing implement; companies make them in many grades.", False),
+        # a capitalised name's word as a name: the Roman army is about the Western Roman Empire
+        (ROMAN, "Army", "The Roman army relied on Germanic foederati.", True),
+        (ROMAN, "Rome", "Rome was sacked by the Visigoths in 410.", True),  # the place its adjective names
+        (ROMAN, "Hills", "The western hills saw a fall of rain.", False),  # its words, not as a name
+        # a quoted name of plain words: its words side by side, not apart
+        ("Evaluate 'Manufacturing Lead Times' for investors.", "Lean", "Lead times fell by half.", True),
+        (
+            "Evaluate 'Manufacturing Lead Times' for investors.",
+            "Lead",
+            "Lead is a metal; at times toxic.",
+            False,
+        ),
+        ("Is 'Unbanked Market Access' growing?", "RAM", "Random-access memory has a market.", False),
+        # a title made of the question's words: "Population ageing" for America's aging population
+        (
+            "Analyze the implications of America’s aging population.",
+            "Population ageing",
+            "Fertility fell.",
+            True,
+        ),
+        ("Analyze the implications of America’s aging population.", "Americans", "Americans vote.", True),
+        ("Examine KKR's tech-centric transactions.", "Private equity", "KKR is a private equity firm.", True),
+        ("Examine KKR's tech-centric transactions.", "Kkr", "The kkr sound of a crow.", False),
+        # no name: three of the first sentence's content words
+        (
+            "Conduct an exploration of the role activist shareholders play in corporate mergers.",
+            "Shareholder activism",
+            "Activist shareholders use their stakes in a corporation to press for change.",
+            True,
+        ),
+        (
+            "Conduct an exploration of the role activist shareholders play in corporate mergers.",
+            "Jane Jacobs",
+            "Jane Jacobs was an activist whose play on cities was an exploration.",
+            False,
+        ),
+    ],
+)
+def test_a_passage_is_about_the_subject_when_it_names_it(question, title, text, on):
+    assert about(subject(question), page(title, text)) is on
+
+
+OFF = "The pencil army of the fall season caused farmers in the western hills to write their taxes."
+ON = "The fall in the Roman army's pay caused its Germanic foederati to desert."
+
+
+class TwoPages(ttd.retrieval.Retriever):
+    """The off-subject page first (it shares the question's words), then the page on the Roman army."""
+
+    async def search(self, query, k=5):
+        return [
+            ttd.retrieval.Passage(id=f"doc:{n}", title=n, text=t, location=f"/docs/{n}")
+            for n, t in (("Pencil", OFF), ("Army", ON))
+        ][:k]
+
+
+def test_a_passage_about_another_subject_is_neither_grafted_nor_a_report_fact(scripted, tmp_path):
+    """The answer restates the off-subject page (it comes first); the reviser copies R_0: grounding puts in
+    only the Roman army's sentence, and the report's facts leave the pencil out, on record."""
+    plan = [{"title": "Army", "goal": "How the army and its pay declined"}]
+
+    def run(**kw):
+        scripted.reply("plan", json.dumps({"areas": plan}))
+        scripted.reply("draft", "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
+        scripted.respond("answer", answer_from_passage)
+        scripted.respond("revise", lambda m: "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
+        return ttd.research(
+            ROMAN,
+            out=tmp_path,
+            retriever=TwoPages(),
+            k=2,
+            steps=1,
+            early_exit=False,
+            few_facts=0,
+            **scripted_models(),
+            **kw,
+        )
+
+    report = run()
+    r1 = report.trajectory.noise[1]
+    assert r1.off_subject >= 1 and "pencil" not in report.trajectory.drafts[1].lower()
+    assert "foederati" in report.trajectory.drafts[1]  # the army page's sentence went in
+    assert any("pencil" in f.lower() for f in report.trajectory.off_topic)
+    assert report.citations.off_topic >= 1
+    writer = [c for c in scripted.calls if c.role == "report"][-1].prompt
+    assert "pencil" not in writer.lower() and "foederati" in writer
+    # with the gate off, the pencil is grafted and given to the writer as a fact
+    off = run(verify={"subject": False})
+    assert "pencil" in off.trajectory.drafts[1].lower() and off.trajectory.noise[1].off_subject == 0
+    assert "pencil" in [c for c in scripted.calls if c.role == "report"][-1].prompt.lower()
+
+
+@pytest.mark.real
+def test_the_offline_index_gives_the_tiktok_page_and_the_gate_keeps_it_alone():
+    """The offline Wikipedia index (10,033 lead paragraphs) searched for a DeepConsult prompt: its TikTok
+    page stays; the pages that share only the prompt's plain words (investment, navigation) go."""
+    from ttd.retrieval.wiki import WikiRetriever
+
+    found = WikiRetriever().search_sync("TikTok bans investment risks companies navigate challenges", k=10)
+    sources = {p.id: {"id": p.id, "n": i, "title": p.title, "text": p.text} for i, p in enumerate(found, 1)}
+    kept = on_subject(TIKTOK, sources)
+    assert [r["title"] for r in kept.values()] == ["TikTok"] and len(sources) == 10

@@ -1,0 +1,153 @@
+"""Whether a passage is about a report question's subject: the gate before its sentences become facts.
+
+The offline corpus has no page on 9 of the 10 DeepConsult subjects, and grounding grafted the nearest
+passage sentences all the same (Pencil, Dyslexia, Pride and Prejudice into drafts on TikTok and AI
+agents); the lexical check counted them supported, so the noise fell with no evidence on the subject
+(evals/results/longform_noise.md, session 28). The model check (`ttd.relevance`) is off with the embedded
+model: it dropped more on-topic facts than off-topic ones (session 26). So, in code, a passage bears on a
+report question only when it names the question's subject:
+
+- the subject is the names in the question's opening paragraph: quoted phrases ('Unbanked Market
+  Access'), runs of capitalised words that do not open a sentence (Western Roman Empire, Khosla
+  Ventures) and acronyms (AI, KKR);
+- a passage names a name when it holds each of its words (stemmed: "Americans" names America), or all
+  but one side by side ("Roman Empire" names the Western Roman Empire, "lead times" names 'Manufacturing
+  Lead Times' where "lead" and "time" apart do not);
+- a page whose title's every word is in the question is about it ("Population ageing");
+- a question with no name ("the role activist shareholders play in ...") is about its first sentence's
+  content words less the instructions ("analyze", "explore"), and a passage shares three of them.
+
+evals/subject_gate.py measures the gate on passages the offline index returns for the long-form prompts.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ttd.formatting import bare_title
+from ttd.terms import SENTENCE, STOPWORDS, terms
+
+_QUOTED = re.compile(r"(?<!\w)['‘\"“]([^'’\"”\n]{3,60}?)['’\"”](?!\w)")
+_WORD = re.compile(r"[A-Za-z0-9][\w+#&.'’-]*")
+_ACRONYM = re.compile(r"^(?:[A-Z][A-Za-z]{0,3}[A-Z]s?|[A-Z]{2,5}s?)$")  # AI, KKR, IoT, KPIs, M&A less the &
+# a first sentence's words that ask for work rather than name what it is about
+_ASKS = frozenset(
+    (
+        "analyze analyse analysis evaluate evaluating examine investigate explore exploration conduct depth "
+        "role play chart break compose describe discuss assess identify consider potential comprehensive "
+        "thorough insightful detailed key various report memo provide offer highlight"
+    ).split()
+)
+
+
+SHARED = 3  # first-sentence words a passage shares with a question that names nothing (2 let in Jane Jacobs)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a report question is about: its names, else its first sentence's content words."""
+
+    names: tuple[str, ...]
+    quoted: frozenset[str]  # the names the question quotes: of plain words ('Manufacturing Lead Times')
+    words: frozenset[str]  # stems of the first sentence's content words, for a question with no name
+    question: frozenset[str]  # stems of every content word of the question (for the title rule)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    from ttd.retrieval.lexical import stemmer
+
+    return stemmer()
+
+
+def _stems(words: set[str]) -> set[str]:
+    return set(_stemmer().stemWords(sorted(words))) if words else set()
+
+
+def subject(question: str) -> Subject:
+    """The names the question's opening paragraph gives its subject, and the stems to fall back on."""
+    opening = re.split(r"\n\s*\n|\n\s*(?:\d+[.)]|[-*])\s", question.strip(), maxsplit=1)[0]
+    quoted = [m.group(1).strip() for m in _QUOTED.finditer(opening)]
+    rest = _QUOTED.sub(" . ", opening)
+    names = list(quoted)
+    for sentence in SENTENCE.findall(rest):
+        for segment in re.split(r"[:;()\[\]]", sentence):
+            run: list[str] = []
+            for i, raw in enumerate(_WORD.findall(segment)):
+                word = re.sub(r"(?:['’]s?)$", "", raw).rstrip(".-")
+                named = word[:1].isupper() and (i > 0 or bool(_ACRONYM.match(word)))
+                if named and word.lower() not in STOPWORDS:
+                    run.append(word)
+                    continue
+                if run:
+                    names.append(" ".join(run))
+                run = []
+            if run:
+                names.append(" ".join(run))
+    # a run inside a quoted name is that name again ("Market Access" in 'Unbanked Market Access')
+    kept = [n for n in dict.fromkeys(names) if not any(n != q and n in q for q in quoted)]
+    first = SENTENCE.findall(opening)[0] if SENTENCE.findall(opening) else opening
+    return Subject(
+        names=tuple(kept),
+        quoted=frozenset(quoted),
+        words=frozenset(_stems(terms(first) - _ASKS)),
+        question=frozenset(_stems(terms(question))),
+    )
+
+
+def _holds(word: str, text: str, stems: set[str]) -> bool:
+    """Whether a passage holds one word of a name: an acronym as written, another word by its stem, a
+    longer word on the same stem ("Americans") or the name's adjective ("Roman" for Rome)."""
+    if _ACRONYM.match(word):
+        return re.search(rf"(?<![\w-]){re.escape(word.rstrip('s'))}s?(?![\w-])", text) is not None
+    stem = _stemmer().stemWord(word.lower())
+    if stem in stems or (len(stem) >= 5 and any(s.startswith(stem) for s in stems)):
+        return True
+    return _adjective(word).search(text) is not None
+
+
+def _adjective(word: str) -> re.Pattern[str]:
+    """The name, its adjective or people, or the place an adjective names, capitalised: Rome -> Roman,
+    China -> Chinese, Italy -> Italian, and Roman -> Rome."""
+    name = word[:1].upper() + word[1:]
+    root = re.escape(name[:-1] if name[-1] in "aeiouy" else name)
+    forms = [re.escape(name), rf"{root}(?:an|ian|ese|ish|ic|n)"]
+    if m := re.match(r"^(.+?)(?:ian|an|ese|ish)$", name):
+        forms.append(rf"{re.escape(m.group(1))}(?:e|a|o|y|ia)")
+    return re.compile(rf"(?<!\w)(?:{'|'.join(forms)})s?(?!\w)")
+
+
+def about(topic: Subject, record: dict[str, Any]) -> bool:
+    """Whether the passage `record` (title and text) bears on the question `topic` was read from."""
+    title = bare_title(str(record.get("title", "")))
+    text = f"{title}. {record.get('text', '')}"
+    stems = _stems(terms(text))
+    own = _stems(terms(title))
+    if len(terms(title)) >= 2 and own <= topic.question:  # "Population ageing" for America's aging population
+        return True
+    if not topic.names:
+        return len(stems & topic.words) >= SHARED
+    for name in topic.names:
+        words = [w for w in _WORD.findall(name) if w.lower() not in STOPWORDS]
+        if words and all(_holds(w, text, stems) for w in words):
+            return True
+        if name not in topic.quoted:
+            # a capitalised name's words are names too: "Roman" (army) is about the Western Roman Empire
+            if len(words) >= 2 and any(_adjective(w).search(text) for w in words):
+                return True
+            continue
+        # a quoted name of plain words: all but one, side by side ("lead times", not "lead" and "time")
+        for part in (words[:-1], words[1:]) if len(words) >= 3 else ():
+            phrase = r"\W+".join(re.escape(w) + r"(?:e?s)?" for w in part)
+            if re.search(rf"(?<!\w){phrase}(?!\w)", text, re.I):
+                return True
+    return False
+
+
+def on_subject(question: str, sources: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The passages of `sources` about the question's subject, keyed as given."""
+    topic = subject(question)
+    return {k: r for k, r in sources.items() if about(topic, r)}
