@@ -347,3 +347,21 @@ def test_a_yes_no_comparison_answered_with_neither_yes_nor_no_is_no_answer(scrip
     question = "Are Simone Bolelli and Caroline Wozniacki both Italian tennis players?"
     report = _research(scripted, tmp_path, question, _deciding("The facts do not say.", "No"), k=3)
     _read_by_the_hop_reader(scripted, report)
+
+
+def test_a_yes_no_comparison_with_one_entitys_fact_missing_is_not_decided(scripted, tmp_path):
+    """ "Both" needs both: with Wozniacki's fact missing no comparison is asked, and the hop reader
+    answers (a 1.5B said "Yes" from one fact on a held-out question)."""
+
+    def one_missing(messages) -> str:
+        prompt = messages[-1]["content"]
+        if "Write ONE sentence about Caroline Wozniacki" in prompt:
+            return "The passages do not say."
+        return _deciding("So the answer is: Yes.", "No")(messages)
+
+    question = "Are Simone Bolelli and Caroline Wozniacki both Italian tennis players?"
+    report = _research(scripted, tmp_path, question, one_missing, k=3)
+    prompts = [c.prompt for c in scripted.calls if c.role == "report"]
+    assert not any("Compare the facts" in p for p in prompts)
+    assert "Write the next single sentence of reasoning" in prompts[-1]
+    assert report.citations.compared == 0

@@ -224,6 +224,10 @@ async def read_comparison(
     sentences = list(facts.values())
     if not sentences:
         return [], None, shown, usage
+    if found.kind != "choice" and len(facts) < 2:
+        # "both" needs both: with one entity's fact a 1.5B still said "Yes" ("Are Vintage Life and InStyle
+        # both US-based magazines?", held out); the hop reader answers instead
+        return sentences, None, shown, usage
     if found.kind == "choice" and (picked := by_years(question, facts)):
         return sentences, f"So the answer is: {picked}", shown, usage
     options = {
