@@ -6,6 +6,8 @@ was tuned on. This reads comparison questions from further down the file, which 
 
     hop       `ttd.reader.read` with comparisons left to the hop reader (the reader before ttd/compare.py)
     compare   `ttd.reader.read` as it is: a comparison read entity by entity
+    noecho    as compare, but an entity's fact that echoes the question's predicate is kept
+              (`ttd.compare.echoed`; `--arms hop,compare,noecho`)
 
 Each question is read from its own retrieval (the bench's pool over the whole file, the default agent's
 k), with no trajectory: the report stage's reading alone, greedy. A yes/no comparison is found only when
@@ -24,6 +26,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import ttd.compare
 import ttd.reader
 from ttd.bench import datasets
 from ttd.bench.corpus import PoolRetriever
@@ -55,10 +58,11 @@ async def one(record, pool: PoolRetriever, arm: str) -> dict:
     real = ttd.reader.comparison
     if arm == "hop":
         ttd.reader.comparison = lambda question, titles: None  # the reader before ttd/compare.py
+    ttd.compare.ECHO = arm != "noecho"  # noecho: an entity's fact echoing the question is kept
     try:
         reading = await ttd.reader.read(record.question, {}, deps, step=1)
     finally:
-        ttd.reader.comparison = real
+        ttd.reader.comparison, ttd.compare.ECHO = real, True
     prediction = reading.stated or ""
     return {
         "prediction": prediction,
@@ -76,16 +80,18 @@ def main() -> None:
     ap.add_argument("--skip", type=int, default=50, help="the records the reader was tuned on")
     ap.add_argument("--questions", type=int, default=30)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--arms", default="hop,compare", help="of hop, compare, noecho (compare keeping echoes)")
     args = ap.parse_args()
     _, records = datasets.load(args.dataset)
     pool = PoolRetriever(records)
     done: list[dict] = []
+    arms = args.arms.split(",")
     with args.out.open("a", encoding="utf-8") as fh:
         for record in candidates(records, args.skip):
             if len(done) >= args.questions:
                 break
             row = {"id": record.id, "question": record.question, "gold": record.answers}
-            for arm in ("hop", "compare"):
+            for arm in arms:
                 got = asyncio.run(one(record, pool, arm))
                 if got.get("skipped"):
                     break
@@ -94,20 +100,16 @@ def main() -> None:
                 done.append(row)
                 fh.write(json.dumps(row) + "\n")
                 fh.flush()
-                hop, compare = row["hop"], row["compare"]
-                print(
-                    f"{record.id[:8]} hop {hop['f1']:.2f} {hop['prediction']!r} | compare "
-                    f"{compare['f1']:.2f} {compare['prediction']!r} | gold {record.answers[0]!r}",
-                    flush=True,
-                )
+                said = " | ".join(f"{a} {row[a]['f1']:.2f} {row[a]['prediction']!r}" for a in arms)
+                print(f"{record.id[:8]} {said} | gold {record.answers[0]!r}", flush=True)
     n = len(done) or 1
-    for arm in ("hop", "compare"):
+    for arm in arms:
         rows = [r[arm] for r in done]
         print(
             f"{arm}: {len(rows)} questions, EM {sum(r['em'] for r in rows) / n:.2f} F1 "
             f"{100 * sum(r['f1'] for r in rows) / n:.1f}, calls {sum(r['calls'] for r in rows) / n:.2f}, "
             f"no answer {sum(not r['prediction'] for r in rows)}"
-            + (f", compared {sum(r['compared'] for r in rows)}" if arm == "compare" else "")
+            + (f", compared {sum(r['compared'] for r in rows)}" if arm != "hop" else "")
         )
 
 

@@ -16,11 +16,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ttd.citations import MARK
 from ttd.context import Deps
 from ttd.formatting import bare_title, clean_title, passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
-from ttd.terms import SENTENCE
+from ttd.terms import SENTENCE, stems, terms
 
 # "Which band formed earlier, CKY or Violent Femmes?", "..., DC Talk, or Manchester Orchestra?"; a comma
 # before a name's suffix is inside the option ("Martin Luther King, Jr. or Malcolm X?")
@@ -42,6 +43,7 @@ _EARLIER = re.compile(r"\b(?:earlier|earliest|(?<!the )first|older|oldest|before
 _LATER = re.compile(r"\b(?:later|latest|last|younger|youngest|newer|newest|more recent|most recent)\b", re.I)
 PASSAGES = 2  # an entity's passages shown at most: its pages, else its name's search results
 FACT_TOKENS = 70
+ECHO = True  # an entity's fact that echoes the question's predicate, unheld by its passages, is no fact
 DECIDE_TOKENS = 80
 
 
@@ -219,7 +221,7 @@ async def read_comparison(
         # its first sentence, without the sub-question's "Yes, " ("Yes, Rhodotypos is a shrub [2].")
         fact = re.sub(r"^(?:yes|no)\b[,.]?\s*", "", said.group(0).strip() if said else "", flags=re.I)
         fact = fact[:1].upper() + fact[1:]
-        if fact and not _SAID.search(fact):
+        if fact and not _SAID.search(fact) and not (ECHO and echoed(fact, question, found, mine)):
             facts[entity] = fact
     sentences = list(facts.values())
     if not sentences:
@@ -252,6 +254,19 @@ async def read_comparison(
     )
     usage += out.usage
     return sentences, " ".join(str(out.value).split()), shown, usage
+
+
+def echoed(fact: str, question: str, found: Comparison, shown: list[dict[str, Any]]) -> set[str]:
+    """The question's words `fact` states that none of the entity's passages holds (stemmed, the entities'
+    names left aside), when they make it an echo of the question rather than a reading: a name the
+    question gives ("Billy Idol played in the band Soulfly", from a page that never names Soulfly, a
+    held-out loss) or every such word. Else the empty set: a fact may word the predicate its own way."""
+    names = stems(terms(" ".join(found.entities)))
+    passages = stems(terms(" ".join(f"{r.get('title', '')} {r.get('text', '')}" for r in shown)))
+    said = stems(terms(MARK.sub("", fact))) & stems(terms(question)) - names
+    missing = said - passages
+    capitals = stems(w.lower() for w in re.findall(r"(?<=\s)[A-Z][\w'-]+", question))  # not the first word
+    return missing if missing & capitals or (len(said) >= 2 and missing == said) else set()
 
 
 def titles_of(records: dict[str, dict[str, Any]]) -> list[str]:

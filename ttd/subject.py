@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from ttd.formatting import bare_title
-from ttd.terms import SENTENCE, STOPWORDS, terms
+from ttd.terms import SENTENCE, STOPWORDS, stems, terms
+from ttd.terms import stem as stem_of
 
 _QUOTED = re.compile(r"(?<!\w)['‘\"“]([^'’\"”\n]{3,60}?)['’\"”](?!\w)")
 _WORD = re.compile(r"[A-Za-z0-9][\w+#&.'’-]*")
@@ -54,17 +54,6 @@ class Subject:
     quoted: frozenset[str]  # the names the question quotes: of plain words ('Manufacturing Lead Times')
     words: frozenset[str]  # stems of the first sentence's content words, for a question with no name
     question: frozenset[str]  # stems of every content word of the question (for the title rule)
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    from ttd.retrieval.lexical import stemmer
-
-    return stemmer()
-
-
-def _stems(words: set[str]) -> set[str]:
-    return set(_stemmer().stemWords(sorted(words))) if words else set()
 
 
 def subject(question: str) -> Subject:
@@ -93,18 +82,18 @@ def subject(question: str) -> Subject:
     return Subject(
         names=tuple(kept),
         quoted=frozenset(quoted),
-        words=frozenset(_stems(terms(first) - _ASKS)),
-        question=frozenset(_stems(terms(question))),
+        words=frozenset(stems(terms(first) - _ASKS)),
+        question=frozenset(stems(terms(question))),
     )
 
 
-def _holds(word: str, text: str, stems: set[str]) -> bool:
+def _holds(word: str, text: str, held: set[str]) -> bool:
     """Whether a passage holds one word of a name: an acronym as written, another word by its stem, a
     longer word on the same stem ("Americans") or the name's adjective ("Roman" for Rome)."""
     if _ACRONYM.match(word):
         return re.search(rf"(?<![\w-]){re.escape(word.rstrip('s'))}s?(?![\w-])", text) is not None
-    stem = _stemmer().stemWord(word.lower())
-    if stem in stems or (len(stem) >= 5 and any(s.startswith(stem) for s in stems)):
+    stem = stem_of(word)
+    if stem in held or (len(stem) >= 5 and any(s.startswith(stem) for s in held)):
         return True
     return _adjective(word).search(text) is not None
 
@@ -124,15 +113,15 @@ def about(topic: Subject, record: dict[str, Any]) -> bool:
     """Whether the passage `record` (title and text) bears on the question `topic` was read from."""
     title = bare_title(str(record.get("title", "")))
     text = f"{title}. {record.get('text', '')}"
-    stems = _stems(terms(text))
-    own = _stems(terms(title))
+    held = stems(terms(text))
+    own = stems(terms(title))
     if len(terms(title)) >= 2 and own <= topic.question:  # "Population ageing" for America's aging population
         return True
     if not topic.names:
-        return len(stems & topic.words) >= SHARED
+        return len(held & topic.words) >= SHARED
     for name in topic.names:
         words = [w for w in _WORD.findall(name) if w.lower() not in STOPWORDS]
-        if words and all(_holds(w, text, stems) for w in words):
+        if words and all(_holds(w, text, held) for w in words):
             return True
         if name not in topic.quoted:
             # a capitalised name's words are names too: "Roman" (army) is about the Western Roman Empire

@@ -8,6 +8,9 @@ claim splitter, hygiene and attribution cut text into sentences the same way (`S
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 
 STOPWORDS = frozenset(
     (
@@ -26,3 +29,19 @@ SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\b[A-Z])\.|(?:(?<!\b[A-Z])\.|[!?])(?!\s|
 def terms(text: str, min_len: int = 3) -> set[str]:
     """Lower-cased words of at least `min_len` characters that are not stopwords."""
     return {w for w in _WORD.findall(text.lower()) if len(w) >= min_len and w not in STOPWORDS}
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer, a core dependency (bm25s stems with it too)
+
+    return Stemmer.Stemmer("english")
+
+
+def stems(words: Iterable[str]) -> set[str]:
+    """English stems of `words` ("animation" and "animator" are both "anim")."""
+    return set(_stemmer().stemWords(sorted(words)))
+
+
+def stem(word: str) -> str:
+    return str(_stemmer().stemWord(word.lower()))
