@@ -89,15 +89,14 @@ def main() -> None:
             f"| {both[0]}/{both[1]} | {named[0]}/{named[1]} | {seconds:.1f} |",
         ]
     )
-    print(table)
-    note = (
-        "# Subject gate accuracy (HotpotQA paragraphs)\n\n"
-        f"`PYTHONPATH=. python evals/subject_gate.py --questions {args.questions} --seed {args.seed}`\n\n"
-        f"Built from {args.data.name} (see the script's docstring). No model call.\n\n{table}\n"
-    )
+    command = f"PYTHONPATH=. python evals/subject_gate.py --questions {args.questions} --seed {args.seed}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(note, encoding="utf-8")
-    print(f"wrote {args.out}")
+    args.out.write_text(
+        f"# Subject gate accuracy (HotpotQA paragraphs)\n\n`{command}`\n\nBuilt from {args.data.name} (see "
+        f"the script's docstring). No model call.\n\n{table}\n",
+        encoding="utf-8",
+    )
+    print(f"{table}\nwrote {args.out}")
 
 
 if __name__ == "__main__":
