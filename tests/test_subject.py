@@ -139,6 +139,33 @@ def test_a_passage_about_another_subject_is_neither_grafted_nor_a_report_fact(sc
     assert "pencil" in [c for c in scripted.calls if c.role == "report"][-1].prompt.lower()
 
 
+def test_a_claim_resting_on_a_passage_about_another_subject_is_not_supported(scripted, tmp_path):
+    """The reviser copies the pencil page's sentence: for the report question it is no evidence, so the
+    claim stays unsupported (it is supported with the gate off)."""
+    pencil = f"{OFF[:-1]} [1]."
+
+    def run(**kw):
+        scripted.reply("plan", json.dumps({"areas": [{"title": "Army", "goal": "How the army declined"}]}))
+        scripted.reply("draft", "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
+        scripted.respond("answer", answer_from_passage)
+        scripted.respond("revise", lambda m: f"# Rome\n\n## Army\n\n{pencil}\n")
+        report = ttd.research(
+            ROMAN,
+            out=tmp_path,
+            retriever=TwoPages(),
+            k=2,
+            steps=1,
+            early_exit=False,
+            few_facts=0,
+            **scripted_models(),
+            **kw,
+        )
+        return {c.text: c.status for c in report.trajectory.noise[1].claims}
+
+    assert run()[pencil] == "unsupported"
+    assert run(verify={"subject": False})[pencil] == "supported"
+
+
 @pytest.mark.real
 def test_the_offline_index_gives_the_tiktok_page_and_the_gate_keeps_it_alone():
     """The offline Wikipedia index (10,033 lead paragraphs) searched for a DeepConsult prompt: its TikTok

@@ -27,7 +27,6 @@ from typing import Any
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
 from ttd.state import ClaimRecord, PlanArea, QARecord
-from ttd.subject import on_subject
 from ttd.terms import terms
 
 PASSAGE_FACTS = 3  # the step's passages' sentences nearest its question, grafted beside the answer's facts
@@ -43,17 +42,6 @@ def step_facts(
     mine = {i: sources[i] for i in step["source_ids"] if i in sources}
     topic = terms(question) | terms(step["question"])
     return found + passage_facts(mine, topic, terms(question), limit=PASSAGE_FACTS)
-
-
-def gated_step_facts(
-    step: QARecord, sources: dict[str, dict[str, Any]], question: str, plan: list[PlanArea], gate: bool
-) -> tuple[list[str], list[str]]:
-    """The step's facts from passages about the question's subject (all of them when `gate` is off), and
-    those a passage about another subject gave (left out: grafted, they read as evidence on the subject)."""
-    if not gate:
-        return step_facts(step, sources, question, plan), []
-    kept = step_facts(step, on_subject(question, sources), question, plan)
-    return kept, [f for f in step_facts(step, sources, question, plan) if f not in kept]
 
 
 def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) -> tuple[str, int]:

@@ -26,7 +26,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ttd.config import ResearchConfig
 from ttd.formatting import bare_title
+from ttd.shape import short_answer
 from ttd.terms import SENTENCE, STOPWORDS, stems, terms
 from ttd.terms import stem as stem_of
 
@@ -140,3 +142,14 @@ def on_subject(question: str, sources: dict[str, dict[str, Any]]) -> dict[str, d
     """The passages of `sources` about the question's subject, keyed as given."""
     topic = subject(question)
     return {k: r for k, r in sources.items() if about(topic, r)}
+
+
+def evidence_for(
+    question: str, sources: dict[str, dict[str, Any]], config: ResearchConfig
+) -> dict[str, dict[str, Any]]:
+    """The passages a claim of `question`'s drafts and report may rest on: for a report question with
+    `verify.subject` on, those about its subject (a claim copied from a page on Market failure is no
+    evidence on TikTok bans, and pruning around it left a draft "clean" of everything else); else all."""
+    if not config.verify.subject or short_answer(question):
+        return sources
+    return on_subject(question, sources)

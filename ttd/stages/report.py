@@ -47,7 +47,7 @@ from ttd.reader import Reading, clean_stated, read
 from ttd.relevance import on_topic, wanted
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, UsageRecord, step_index
-from ttd.subject import on_subject
+from ttd.subject import evidence_for
 from ttd.terms import SENTENCE, terms
 
 NOT_VERIFIED = "## Not verified"
@@ -89,6 +89,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     relevance_usage: list[UsageRecord] = []
     groups: dict[str, list[str]] = {}
     cap = max_tokens("report", state["question"], deps.config)
+    # what a report question's claims may rest on: the passages about its subject (`ttd.subject`)
+    counted = evidence_for(state["question"], state.get("sources", {}), deps.config)
     if short:
         notes = history_text(qa, max_chars=9000)
         draft_text = checked_draft(state)
@@ -117,10 +119,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         )
     else:
         args = (state["question"], state.get("plan", []), _last_verdicts(state), qa)
-        cited = facts(*args, state.get("sources", {}))
-        if deps.config.verify.subject:  # only passages naming the question's subject give facts
-            about = facts(*args, on_subject(state["question"], state.get("sources", {})))
-            off_topic, cited = [f for f in cited if f not in about], about
+        cited = facts(*args, counted)  # only passages naming the question's subject give facts
+        if counted is not state.get("sources", {}):
+            off_topic = [f for f in facts(*args, state.get("sources", {})) if f not in cited]
         if cited and wanted(deps.config):
             # supported is not on topic: a fact about another subject that shares a word is left out
             checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
@@ -194,7 +195,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             return body, None, [], []
         claims, more_usage = await verify(
             body,
-            sources,
+            sources if short else counted,
             question=state["question"],
             plan=state.get("plan", []),
             settings=settings_for(deps.config),

@@ -1,4 +1,5 @@
-"""Noise of draft R_t: its claims checked against every passage retrieved so far (TTD-DR made measurable).
+"""Noise of draft R_t: its claims checked against every passage retrieved so far (TTD-DR made measurable);
+for a report question, every passage about its subject (`ttd.subject`, `verify.subject`).
 
 Runs after the draft and after each revision. The claim table and Noise(R_t) go into the trajectory, the
 question agent reads them, and the loop ends when noise is low enough or has stopped falling.
@@ -28,9 +29,10 @@ from ttd.claims import noise_of, noise_record, settings_for, verify
 from ttd.context import Deps
 from ttd.events import emit
 from ttd.formatting import title_only
-from ttd.ground import gated_step_facts, graft, prune
+from ttd.ground import graft, prune, step_facts
 from ttd.shape import noise_exit_from, short_answer, step_bounds, uncovered_areas
 from ttd.state import NoiseRecord, RejectedRevision, ResearchState
+from ttd.subject import evidence_for
 
 
 def exit_on_noise(history: list[NoiseRecord], deps: Deps, step: int, fewest: int) -> str | None:
@@ -70,19 +72,22 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if lexical:
         settings.mode = "lexical"
     text, grafted, off_subject = drafts[-1], 0, []
+    sources = state.get("sources", {})
+    counted = evidence_for(state["question"], sources, deps.config)  # a report's: those about its subject
     # a draft the model never wrote (every reply empty: the title alone) is not grounded, and such a run
     # still fails as one with nothing to report (`ttd.run`)
     written = drafts[-1].strip() != title_only(state["question"]).strip()
     grounding = deps.config.verify.ground and t > 0 and written and not short_answer(state["question"])
     if grounding:  # the step's cited facts the reviser left out go in, and are checked with the rest
         plan = state.get("plan", [])
-        found, off_subject = gated_step_facts(
-            state["qa"][-1], state.get("sources", {}), state["question"], plan, deps.config.verify.subject
-        )
+        found = step_facts(state["qa"][-1], counted, state["question"], plan)
+        if counted is not sources:  # the step's facts from passages about another subject stay out
+            every = step_facts(state["qa"][-1], sources, state["question"], plan)
+            off_subject = [f for f in every if f not in found]
         text, grafted = graft(text, found, plan, state["question"])
     claims, usage = await verify(
         text,
-        state.get("sources", {}),
+        counted,
         question=state["question"],
         plan=state.get("plan", []),
         settings=settings,
