@@ -6,8 +6,6 @@ was tuned on. This reads comparison questions from further down the file, which 
 
     hop       `ttd.reader.read` with comparisons left to the hop reader (the reader before ttd/compare.py)
     compare   `ttd.reader.read` as it is: a comparison read entity by entity
-    noecho    as compare, but an entity's fact that echoes the question's predicate is kept
-              (`ttd.compare.echoed`; `--arms hop,compare,noecho`)
 
 Each question is read from its own retrieval (the bench's pool over the whole file, the default agent's
 k), with no trajectory: the report stage's reading alone, greedy. A yes/no comparison is found only when
@@ -26,7 +24,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import ttd.compare
 import ttd.reader
 from ttd.bench import datasets
 from ttd.bench.corpus import PoolRetriever
@@ -58,11 +55,10 @@ async def one(record, pool: PoolRetriever, arm: str) -> dict:
     real = ttd.reader.comparison
     if arm == "hop":
         ttd.reader.comparison = lambda question, titles: None  # the reader before ttd/compare.py
-    ttd.compare.ECHO = arm != "noecho"  # noecho: an entity's fact echoing the question is kept
     try:
         reading = await ttd.reader.read(record.question, {}, deps, step=1)
     finally:
-        ttd.reader.comparison, ttd.compare.ECHO = real, True
+        ttd.reader.comparison = real
     prediction = reading.stated or ""
     return {
         "prediction": prediction,
@@ -80,7 +76,7 @@ def main() -> None:
     ap.add_argument("--skip", type=int, default=50, help="the records the reader was tuned on")
     ap.add_argument("--questions", type=int, default=30)
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--arms", default="hop,compare", help="of hop, compare, noecho (compare keeping echoes)")
+    ap.add_argument("--arms", default="hop,compare", help="of hop, compare")
     args = ap.parse_args()
     _, records = datasets.load(args.dataset)
     pool = PoolRetriever(records)

@@ -17,7 +17,6 @@ from ttd.compare import (
     by_years,
     comparison,
     dated,
-    echoed,
     entity_passages,
     lifespan_hint,
     sub_question,
@@ -87,6 +86,11 @@ class Pages(ttd.retrieval.Retriever):
             "Who was born first, Martin Luther King, Jr. or Malcolm X?",
             [],
             Comparison("choice", ("Martin Luther King, Jr.", "Malcolm X")),
+        ),
+        (  # a clause before the options is not a third option
+            "In 1990, which band formed earlier, CKY or Violent Femmes?",
+            [],
+            Comparison("choice", ("CKY", "Violent Femmes")),
         ),
         # three options or three pages: not a two-entity comparison (it was read as its last two)
         ("Which band formed first, Rush, Queen, or Yes?", [], None),
@@ -374,39 +378,3 @@ def test_a_yes_no_comparison_with_one_entitys_fact_missing_is_not_decided(script
     assert not any("Compare the facts" in p for p in prompts)
     assert "Write the next single sentence of reasoning" in prompts[-1]
     assert report.citations.compared == 0
-
-
-def test_a_fact_that_echoes_the_questions_predicate_is_no_fact():
-    """Held out: "Billy Idol played in the band Soulfly" from a page that never names Soulfly."""
-    question = "Which musician played in the band Soulfly, Max Cavalera or Billy Idol?"
-    found = comparison(question, [])
-    idol = [{"title": "Billy Idol", "text": "Billy Idol is an English rock singer of Generation X."}]
-    max_ = [{"title": "Max Cavalera", "text": "Max Cavalera founded Sepultura, then Soulfly and Cavalera."}]
-    assert echoed("Billy Idol played in the band Soulfly [2].", question, found, idol) == {
-        "soulfli",
-        "play",
-        "band",
-    }
-    # a predicate worded its own way is no echo while the page holds the name ("founded ... Soulfly")
-    assert echoed("Max Cavalera played in the band Soulfly [1].", question, found, max_) == set()
-    assert echoed("Billy Idol played in a band [2].", question, found, idol) == {"play", "band"}  # all of it
-    # the page's own words, stemmed, are no echo ("animator" holds "animation")
-    q = "Which filmmaker was known for animation, Lev Yilmaz or Pamela B. Green?"
-    lev = [{"title": "Lev Yilmaz", "text": "Levni Yilmaz is an American animator and filmmaker."}]
-    assert echoed("Lev Yilmaz was known for animation.", q, comparison(q, []), lev) == set()
-
-
-def test_a_choice_is_decided_from_the_fact_left_when_the_other_echoes_the_question(scripted, tmp_path):
-    question = "Which tennis player is Italian, Simone Bolelli or Caroline Wozniacki?"
-
-    def echoing(messages) -> str:
-        prompt = messages[-1]["content"]
-        if "Write ONE sentence about Caroline Wozniacki" in prompt:
-            return "Caroline Wozniacki is an Italian tennis player."  # her page says Danish
-        return _deciding("So the answer is: Simone Bolelli.", "Caroline Wozniacki")(messages)
-
-    report = _research(scripted, tmp_path, question, echoing, k=3)
-    decide = next(c.prompt for c in scripted.calls if c.role == "report" and "Compare the facts" in c.prompt)
-    assert "- Simone Bolelli was born 8 October 1985 [" in decide and "Wozniacki is an Italian" not in decide
-    assert report.citations.compared == 1
-    assert report.markdown.split("\n\n")[1].startswith("**Answer:** Simone Bolelli")

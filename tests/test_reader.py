@@ -77,6 +77,11 @@ def test_a_reasoning_sentence_is_split_from_its_stated_answer(sentence, said, st
         ("Mary Shelley wrote it first", "Who wrote earlier, Mary or Mary Shelley?", "Mary Shelley"),
         ("Brushed steel, by Steel", "Which band is older, Rush or Steel?", "Steel"),
         ("No one", "Who defeated the Visigoths?", "No one"),
+        (  # an option that ends in a full stop (review)
+            "Martin Luther King, Jr. was born before Malcolm X",
+            "Who was born first, Martin Luther King, Jr. or Malcolm X?",
+            "Martin Luther King, Jr.",
+        ),
         ("the Visigoths", "Which people defeated the Roman army at Adrianople?", "the Visigoths"),
         # neither option named: the sentence stays a sentence (the report checks it like the others)
         (

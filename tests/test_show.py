@@ -67,7 +67,12 @@ def evolved(tmp_path_factory) -> Report:
 
     handler = scripted_provider.install()
     try:
-        return research(tmp_path_factory.mktemp("runs"), handler, steps=2, agent="full")
+        # the scripted revisions cite pages the offline index gives for the question (a role-playing game,
+        # the Puritans): no evidence on Rome with the subject gate, which would turn R_2 away; the timeline
+        # needs a kept R_2 that removes words
+        return research(
+            tmp_path_factory.mktemp("runs"), handler, steps=2, agent="full", verify={"subject": False}
+        )
     finally:
         handler.reset()
 

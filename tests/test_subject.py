@@ -36,6 +36,12 @@ def page(title: str, text: str) -> dict:
         ("Analyze the implications of America’s aging population.", ("America",)),
         ("Chart the developing landscape of AI agents and core technologies.", ("AI",)),
         ("Conduct an in-depth exploration of the role activist shareholders play in mergers.", ()),
+        # from review: a name opening a sentence, "I", names a comma apart, a quoted name's full stop
+        ("Khosla Ventures has invested in what?", ("Khosla Ventures",)),
+        ("What should I know about Khosla Ventures?", ("Khosla Ventures",)),
+        ("TikTok bans: what follows for advertisers?", ("TikTok",)),
+        ("Compare the US, EU, and China on AI rules.", ("US", "EU", "China", "AI")),
+        ("Assess 'Fintech Regulation.' in Europe.", ("Fintech Regulation", "Europe")),
     ],
 )
 def test_a_questions_subject_is_the_names_of_its_opening_paragraph(question, names):
@@ -70,6 +76,19 @@ def test_a_questions_subject_is_the_names_of_its_opening_paragraph(question, nam
         ("Analyze the implications of America’s aging population.", "Americans", "Americans vote.", True),
         ("Examine KKR's tech-centric transactions.", "Private equity", "KKR is a private equity firm.", True),
         ("Examine KKR's tech-centric transactions.", "Kkr", "The kkr sound of a crow.", False),
+        # a word of a longer name is not the name: other empires, regions, unions (from review)
+        (ROMAN, "Western Europe", "Western Europe is the western region of Europe.", False),
+        (ROMAN, "Ottoman Empire", "The Ottoman Empire took Constantinople in 1453.", False),
+        ("What drives the United States economy?", "United Kingdom", "The United Kingdom is ...", False),
+        # hyphenated names are their words; an acronym before a hyphen is the acronym
+        (
+            "Evaluate the Microsoft-Activision merger.",
+            "Xbox",
+            "Microsoft acquired Activision Blizzard.",
+            True,
+        ),
+        (TIKTOK.replace("TikTok", "AI"), "Tools", "AI-powered tools spread in 2023.", True),
+        ("How do Japanese firms hire?", "Economy of Japan", "Japan's economy is large.", True),
         # no name: three of the first sentence's content words
         (
             "Conduct an exploration of the role activist shareholders play in corporate mergers.",
@@ -103,27 +122,35 @@ class TwoPages(ttd.retrieval.Retriever):
         ][:k]
 
 
+def pencil_run(scripted, tmp_path, revised: str, **kw):
+    """A one-step run of the Roman question over the two pages: R_0 holds the moon guess, the answer
+    restates the first page (the pencil), the reviser writes `revised`."""
+    scripted.reply(
+        "plan", json.dumps({"areas": [{"title": "Army", "goal": "How the army and its pay declined"}]})
+    )
+    scripted.reply("draft", "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", lambda m: revised)
+    return ttd.research(
+        ROMAN,
+        out=tmp_path,
+        retriever=TwoPages(),
+        k=2,
+        steps=1,
+        early_exit=False,
+        few_facts=0,
+        **scripted_models(),
+        **kw,
+    )
+
+
 def test_a_passage_about_another_subject_is_neither_grafted_nor_a_report_fact(scripted, tmp_path):
     """The answer restates the off-subject page (it comes first); the reviser copies R_0: grounding puts in
     only the Roman army's sentence, and the report's facts leave the pencil out, on record."""
-    plan = [{"title": "Army", "goal": "How the army and its pay declined"}]
+    moon = "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n"
 
     def run(**kw):
-        scripted.reply("plan", json.dumps({"areas": plan}))
-        scripted.reply("draft", "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
-        scripted.respond("answer", answer_from_passage)
-        scripted.respond("revise", lambda m: "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
-        return ttd.research(
-            ROMAN,
-            out=tmp_path,
-            retriever=TwoPages(),
-            k=2,
-            steps=1,
-            early_exit=False,
-            few_facts=0,
-            **scripted_models(),
-            **kw,
-        )
+        return pencil_run(scripted, tmp_path, moon, **kw)
 
     report = run()
     r1 = report.trajectory.noise[1]
@@ -145,22 +172,9 @@ def test_a_claim_resting_on_a_passage_about_another_subject_is_not_supported(scr
     pencil = f"{OFF[:-1]} [1]."
 
     def run(**kw):
-        scripted.reply("plan", json.dumps({"areas": [{"title": "Army", "goal": "How the army declined"}]}))
-        scripted.reply("draft", "# Rome\n\n## Army\n\nRome fell because the moon turned red.\n")
-        scripted.respond("answer", answer_from_passage)
-        scripted.respond("revise", lambda m: f"# Rome\n\n## Army\n\n{pencil}\n")
-        report = ttd.research(
-            ROMAN,
-            out=tmp_path,
-            retriever=TwoPages(),
-            k=2,
-            steps=1,
-            early_exit=False,
-            few_facts=0,
-            **scripted_models(),
-            **kw,
-        )
-        return {c.text: c.status for c in report.trajectory.noise[1].claims}
+        report = pencil_run(scripted, tmp_path, f"# Rome\n\n## Army\n\n{pencil}\n", **kw)
+        r1 = report.trajectory.noise[1]  # (pruned, it is on record with its status)
+        return {c.text: c.status for c in [*r1.claims, *(r1.pruned or [])]}
 
     assert run()[pencil] == "unsupported"
     assert run(verify={"subject": False})[pencil] == "supported"

@@ -16,12 +16,11 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ttd.citations import MARK
 from ttd.context import Deps
 from ttd.formatting import bare_title, clean_title, passages_text
 from ttd.generate import Request, generate
 from ttd.retrieval.base import SourceRegistry
-from ttd.terms import SENTENCE, stems, terms
+from ttd.terms import SENTENCE
 
 # "Which band formed earlier, CKY or Violent Femmes?", "..., DC Talk, or Manchester Orchestra?"; a comma
 # before a name's suffix is inside the option ("Martin Luther King, Jr. or Malcolm X?")
@@ -29,7 +28,12 @@ _SUFFIX = r"\s*(?:Jr|Sr|Inc|Ltd|II|III|IV)\b\.?"
 _OPTION = rf"(?:[^,?]|,{_SUFFIX})+?"
 CHOICE = re.compile(rf",\s*({_OPTION}),?\s+or\s+({_OPTION})\s*\?\s*$", re.I)
 # "Which is oldest, A, B, or C?": three options, which the two-entity reading would cut to the last two
-_THREE = re.compile(rf",\s*{_OPTION},(?!{_SUFFIX})\s*{_OPTION},?\s+or\s+{_OPTION}\s*\?\s*$", re.I)
+# (the first is a name of up to four words, not a clause: "In 1990, which band formed earlier, A or B?")
+_THREE = re.compile(
+    rf",\s*(?!(?:which|who|what|when|where|how)\b)(?:[^,?\s]+\s?){{1,4}},(?!{_SUFFIX})\s*{_OPTION},?\s+or\s+"
+    rf"{_OPTION}\s*\?\s*$",
+    re.I,
+)
 YES_NO = re.compile(r"\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b", re.I)
 # no fact: "The passages do not say", or the question answered instead ("So the answer is: No")
 _SAID = re.compile(r"\bpassages? (?:do|does) not\b|\bnot (?:say|mention|stated?)\b|\banswer is\b", re.I)
@@ -43,7 +47,6 @@ _EARLIER = re.compile(r"\b(?:earlier|earliest|(?<!the )first|older|oldest|before
 _LATER = re.compile(r"\b(?:later|latest|last|younger|youngest|newer|newest|more recent|most recent)\b", re.I)
 PASSAGES = 2  # an entity's passages shown at most: its pages, else its name's search results
 FACT_TOKENS = 70
-ECHO = True  # an entity's fact that echoes the question's predicate, unheld by its passages, is no fact
 DECIDE_TOKENS = 80
 
 
@@ -221,7 +224,7 @@ async def read_comparison(
         # its first sentence, without the sub-question's "Yes, " ("Yes, Rhodotypos is a shrub [2].")
         fact = re.sub(r"^(?:yes|no)\b[,.]?\s*", "", said.group(0).strip() if said else "", flags=re.I)
         fact = fact[:1].upper() + fact[1:]
-        if fact and not _SAID.search(fact) and not (ECHO and echoed(fact, question, found, mine)):
+        if fact and not _SAID.search(fact):
             facts[entity] = fact
     sentences = list(facts.values())
     if not sentences:
@@ -254,19 +257,6 @@ async def read_comparison(
     )
     usage += out.usage
     return sentences, " ".join(str(out.value).split()), shown, usage
-
-
-def echoed(fact: str, question: str, found: Comparison, shown: list[dict[str, Any]]) -> set[str]:
-    """The question's words `fact` states that none of the entity's passages holds (stemmed, the entities'
-    names left aside), when they make it an echo of the question rather than a reading: a name the
-    question gives ("Billy Idol played in the band Soulfly", from a page that never names Soulfly, a
-    held-out loss) or every such word. Else the empty set: a fact may word the predicate its own way."""
-    names = stems(terms(" ".join(found.entities)))
-    passages = stems(terms(" ".join(f"{r.get('title', '')} {r.get('text', '')}" for r in shown)))
-    said = stems(terms(MARK.sub("", fact))) & stems(terms(question)) - names
-    missing = said - passages
-    capitals = stems(w.lower() for w in re.findall(r"(?<=\s)[A-Z][\w'-]+", question))  # not the first word
-    return missing if missing & capitals or (len(said) >= 2 and missing == said) else set()
 
 
 def titles_of(records: dict[str, dict[str, Any]]) -> list[str]:

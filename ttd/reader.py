@@ -88,7 +88,7 @@ def short_form(stated: str, question: str) -> str:
         named = [
             (found.start(), -len(o), o)  # where it is named; at the same place, the longer option
             for o in options
-            if (found := re.search(rf"\b{re.escape(o)}\b", stated, re.I))
+            if (found := re.search(rf"(?<!\w){re.escape(o)}(?!\w)", stated, re.I))  # "... Jr." ends in "."
         ]
         if named:
             return min(named)[2]

@@ -193,15 +193,22 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         its claim table, the unsupported claims' texts and the kept claims' texts with their marks."""
         if deps.config.verify.mode == "off" or not split_claims(body):
             return body, None, [], []
+        checked = sources if short else counted
         claims, more_usage = await verify(
             body,
-            sources if short else counted,
+            checked,
             question=state["question"],
             plan=state.get("plan", []),
             settings=settings_for(deps.config),
             gateway=deps.gateway,
             step=step,
-            known=_reusable_verdicts(state),
+            # a verdict resting on a passage about another subject is not reused (a run made without
+            # the subject gate, replayed with it)
+            known=[
+                v
+                for v in _reusable_verdicts(state)
+                if not v["source_ids"] or set(v["source_ids"]) & set(checked)
+            ],
         )
         usage.extend(more_usage)
         drop = {c["text"] for c in claims if c["status"] != "supported"}
