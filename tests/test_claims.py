@@ -715,6 +715,15 @@ def test_a_bold_mark_labelling_a_list_item_goes_after_its_claim_and_group_number
     assert problems(cleaned)["stray_marks"] == 0
 
 
+def test_a_heading_cites_nothing():
+    """The 1.5B's Roman report (session 29) headed its sections "## Military Confrontations [1][2]"."""
+    text = "# Rome\n\n## Military Confrontations [1][2]\n\n- The Goths raided Roman territory [2].\n"
+    assert problems(text)["stray_marks"] == 1
+    cleaned = clean(text)[0]
+    assert "## Military Confrontations\n" in cleaned and "territory [2]." in cleaned
+    assert problems(cleaned)["stray_marks"] == 0
+
+
 def test_a_source_named_twice_in_one_run_of_marks_is_named_once():
     """A 1.5B's long-form report (Khosla Ventures, session 26) held "- **Laser cutting** [3][4][5] [3]"."""
     text, fixes = clean("# R\n\n- **Laser cutting** [3][4][5] [3]\n- Drilling [5], [6].\n")

@@ -124,11 +124,13 @@ def problems(markdown: str) -> dict[str, int]:
     paragraphs = [norm(p) for p in re.split(r"\n\s*\n", body) if len(norm(p)) >= 40]
     repeated = sum(any(_same(p, q) for q in paragraphs[:i]) for i, p in enumerate(paragraphs))
     lines = [ln for ln in body.split("\n") if not ln.lstrip().startswith("#")]
+    headings = [ln for ln in body.split("\n") if ln.lstrip().startswith("#")]
     return {
         "broken_marks": len(_BROKEN.findall(body)),
         "stray_marks": sum(
             bool(_ONLY_MARKS.match(ln) or _LEADING_MARK.match(ln) or _BOLD_LEAD.match(ln)) for ln in lines
-        ),
+        )
+        + sum(bool(_CITES.search(h)) for h in headings),  # a mark on a heading
         "scaffolding": len(phrase.findall(body)) + len(_META.findall(body)),
         "repeated_paragraphs": repeated,
     }
@@ -163,6 +165,9 @@ def clean(markdown: str) -> tuple[str, int]:
             if stripped.startswith("#") or stripped.startswith("|"):
                 if stripped.startswith("#") and stripped.endswith(":"):
                     new, fixes = new.rstrip().rstrip(":").rstrip(), fixes + 1  # "## Summary:"
+                if stripped.startswith("#"):  # "## Military Confrontations [1][2]": a heading cites nothing
+                    new, n = _CITES.subn("", new)
+                    fixes += n
                 lines.append(new)
                 continue
             if _CUT_LABEL.match(stripped):
