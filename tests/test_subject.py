@@ -10,7 +10,7 @@ import pytest
 import ttd
 from tests.conftest import scripted_models
 from tests.test_claims import answer_from_passage
-from ttd.subject import about, on_subject, subject
+from ttd.subject import about, on_subject, scoped, subject
 
 ROMAN = "What caused the fall of the Western Roman Empire?"
 TIKTOK = (
@@ -178,6 +178,29 @@ def test_a_claim_resting_on_a_passage_about_another_subject_is_not_supported(scr
 
     assert run()[pencil] == "unsupported"
     assert run(verify={"subject": False})[pencil] == "supported"
+
+
+def test_a_reports_search_names_its_subject(scripted, tmp_path):
+    """The README run (session 29): "What were the key economic indicators that led to the inflation in
+    536 AD?" searched alone found pages on inflation and Hayek, none about Rome."""
+    asked = "What were the key economic indicators that led to the inflation in 536 AD?"
+    assert scoped(ROMAN, asked) == f"{asked} (Western Roman Empire)"
+    assert scoped(ROMAN, "How did the Roman army decline?") == "How did the Roman army decline?"
+    assert scoped("Conduct an exploration of activist shareholders.", asked) == asked  # no name to add
+
+    class Recording(TwoPages):
+        queries: list[str] = []
+
+        async def search(self, query, k=5):
+            self.queries.append(query)
+            return await super().search(query, k)
+
+    scripted.reply("question", json.dumps({"question": asked, "done": False}))
+    retriever = Recording()
+    ttd.research(
+        ROMAN, out=tmp_path, retriever=retriever, k=2, steps=1, early_exit=False, **scripted_models()
+    )
+    assert retriever.queries == [f"{asked} (Western Roman Empire)"]
 
 
 @pytest.mark.real

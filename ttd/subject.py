@@ -182,3 +182,14 @@ def evidence_for(
     if not config.verify.subject or short_answer(question):
         return sources
     return on_subject(question, sources)
+
+
+def scoped(question: str, query: str) -> str:
+    """A report question's search query that names its subject: `query` with the question's names added
+    when it names none of them. The 1.5B's question agent asked "What were the key economic indicators
+    that led to the inflation in 536 AD?" on the fall of Rome; the index gave pages on inflation and
+    Hayek, none of which counts as evidence on Rome (the README run, session 29)."""
+    topic = subject(question)
+    if not topic.names or about(topic, {"title": "", "text": query}):
+        return query
+    return f"{query} ({'; '.join(topic.names)})"

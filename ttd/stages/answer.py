@@ -3,7 +3,8 @@
 For a short-answer question the search question's results are fused with the research question's
 (`retrieval.anchor`): a hop query alone loses words the whole question has, and with them passages a single
 retrieval would have found; the question's passages already retrieved are skipped, so each hop adds its
-next-ranked ones. A report's sub-topic questions search alone, so each step brings new sources.
+next-ranked ones. A report's sub-topic questions search alone, so each step brings new sources; one that
+names none of the question's names searches with them added (`ttd.subject.scoped`).
 
 The answer is a concise summary, not raw documents; it cites the run-wide source numbers that the
 `SourceRegistry` gives each passage on first retrieval, so later stages can keep and check them.
@@ -18,14 +19,18 @@ from ttd.retrieval.base import SourceRegistry
 from ttd.retrieval.fusion import anchored_search
 from ttd.shape import max_tokens, short_answer
 from ttd.state import QARecord, ResearchState, step_index
+from ttd.subject import scoped
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
     question = state["pending_question"] or state["question"]
     step = step_index(state, "answer")
     cfg = deps.config.retrieval
-    anchor = state["question"] if cfg.anchor and short_answer(state["question"]) else ""
-    passages = await anchored_search(deps.retriever, question, anchor, cfg.k, seen=state.get("sources", {}))
+    short = short_answer(state["question"])
+    anchor = state["question"] if cfg.anchor and short else ""
+    # a report's search names its subject: only passages that name it count as evidence (`ttd.subject`)
+    query = question if short or not deps.config.verify.subject else scoped(state["question"], question)
+    passages = await anchored_search(deps.retriever, query, anchor, cfg.k, seen=state.get("sources", {}))
     registry = SourceRegistry(state.get("sources"))
     numbered = [registry.add(p) for p in passages]
     shown = [registry.records()[p.id] for p in passages]
