@@ -204,7 +204,8 @@ class FixedRetriever(ttd.retrieval.Retriever):
 def test_a_retriever_instance_can_be_passed_in(scripted, tmp_path):
     retriever = FixedRetriever()
     report = run(tmp_path, steps=2, k=2, retriever=retriever)
-    assert retriever.queries == [s.question for s in report.trajectory.steps]
+    # a report's search question that does not name the subject is searched with it (ttd.subject.scoped)
+    assert retriever.queries == [f"{s.question} (Western Roman Empire)" for s in report.trajectory.steps]
     assert {s.id for s in report.trajectory.retrieved} == {"doc:0", "doc:1"}  # merged across steps
     assert all(s.location.startswith("/docs/") for s in report.sources)
 
