@@ -204,9 +204,14 @@ class FixedRetriever(ttd.retrieval.Retriever):
 def test_a_retriever_instance_can_be_passed_in(scripted, tmp_path):
     retriever = FixedRetriever()
     report = run(tmp_path, steps=2, k=2, retriever=retriever)
-    # a report's search question that does not name the subject is searched with it (ttd.subject.scoped)
-    assert retriever.queries == [f"{s.question} (Western Roman Empire)" for s in report.trajectory.steps]
-    assert {s.id for s in report.trajectory.retrieved} == {"doc:0", "doc:1"}  # merged across steps
+    # a report's search question that does not name the subject is searched with it (ttd.subject.scoped),
+    # each beside the research question's own search (retrieval.anchor)
+    steps = report.trajectory.steps
+    assert retriever.queries[::2] == [f"{s.question} (Western Roman Empire)" for s in steps]
+    assert retriever.queries[1::2] == [report.question] * len(steps)
+    # merged across steps; a later step adds the question's next-ranked passage, not one already seen
+    later = {"doc:2"} if len(steps) > 1 else set()
+    assert {s.id for s in report.trajectory.retrieved} == {"doc:0", "doc:1"} | later
     assert all(s.location.startswith("/docs/") for s in report.sources)
 
 

@@ -200,7 +200,8 @@ def test_a_reports_search_names_its_subject(scripted, tmp_path):
     ttd.research(
         ROMAN, out=tmp_path, retriever=retriever, k=2, steps=1, early_exit=False, **scripted_models()
     )
-    assert retriever.queries == [f"{asked} (Western Roman Empire)"]
+    # and beside it the research question's own search (`retrieval.anchor`)
+    assert sorted(retriever.queries) == sorted([f"{asked} (Western Roman Empire)", ROMAN])
 
 
 @pytest.mark.real
@@ -213,3 +214,34 @@ def test_the_offline_index_gives_the_tiktok_page_and_the_gate_keeps_it_alone():
     sources = {p.id: {"id": p.id, "n": i, "title": p.title, "text": p.text} for i, p in enumerate(found, 1)}
     kept = on_subject(TIKTOK, sources)
     assert [r["title"] for r in kept.values()] == ["TikTok"] and len(sources) == 10
+
+
+@pytest.mark.real
+def test_a_reports_steps_searched_beside_the_question_reach_the_page_it_finds_first():
+    """The README run at feb6323: the 1.5B's two step questions, searched alone on the offline index,
+    never reached "Fall of the Western Roman Empire", among the question's own first pages; fused with the
+    question's search (as the answer stage now searches, `retrieval.anchor`) the first step brings it."""
+    import asyncio
+
+    from ttd.retrieval.fusion import anchored_search
+    from ttd.retrieval.wiki import WikiRetriever
+
+    asked = [
+        "What was the primary cause of the decline in the Roman economy during the late 4th century, "
+        "leading to inflation and food shortages?",
+        "What were some specific factors that contributed to the economic instability of the Western Roman "
+        "Empire during the late 4th century?",
+    ]
+    index = WikiRetriever()
+
+    async def titles(anchor: str) -> list[str]:
+        seen: dict[str, object] = {}
+        for q in asked:
+            for p in await anchored_search(index, scoped(ROMAN, q), anchor, 4, seen=seen):
+                seen[p.id] = p.title
+        return list(seen.values())
+
+    first = "Fall of the Western Roman Empire"
+    assert first in [p.title for p in index.search_sync(ROMAN, k=4)]
+    assert first not in asyncio.run(titles(""))
+    assert first in asyncio.run(titles(ROMAN))

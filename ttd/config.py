@@ -69,7 +69,7 @@ class RetrievalConfig(BaseModel):
     allow_hosts: list[str] = Field(default_factory=list)
     passage_chars: int = Field(700, ge=100, description="characters of each passage shown to the model")
     anchor: bool = Field(
-        True, description="short answers: fuse each hop's search results with the research question's (RRF)"
+        True, description="fuse each step's search results with the research question's (RRF)"
     )
 
 

@@ -1,10 +1,12 @@
 """Denoising step t, part 2 (M_A): retrieve passages for the question and synthesise a cited answer.
 
-For a short-answer question the search question's results are fused with the research question's
-(`retrieval.anchor`): a hop query alone loses words the whole question has, and with them passages a single
-retrieval would have found; the question's passages already retrieved are skipped, so each hop adds its
-next-ranked ones. A report's sub-topic questions search alone, so each step brings new sources; one that
-names none of the question's names searches with them added (`ttd.subject.scoped`).
+The search question's results are fused with the research question's (`retrieval.anchor`): a hop query
+alone loses words the whole question has, and with them passages a single retrieval would have found; the
+question's passages already retrieved are skipped, so each step adds its next-ranked ones. A report's
+sub-topic question needs it too: on the README's Roman question the 1.5B asked only about the economy and
+the run never reached the page "Fall of the Western Roman Empire", which the question finds first
+(evals/longform_anchor.py). A report's search question that names none of the question's names searches
+with them added (`ttd.subject.scoped`).
 
 The answer is a concise summary, not raw documents; it cites the run-wide source numbers that the
 `SourceRegistry` gives each passage on first retrieval, so later stages can keep and check them.
@@ -27,7 +29,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     step = step_index(state, "answer")
     cfg = deps.config.retrieval
     short = short_answer(state["question"])
-    anchor = state["question"] if cfg.anchor and short else ""
+    anchor = state["question"] if cfg.anchor else ""
     # a report's search names its subject: only passages that name it count as evidence (`ttd.subject`)
     query = question if short or not deps.config.verify.subject else scoped(state["question"], question)
     passages = await anchored_search(deps.retriever, query, anchor, cfg.k, seen=state.get("sources", {}))
