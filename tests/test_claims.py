@@ -755,3 +755,38 @@ def test_a_supported_claim_that_lost_its_mark_is_cited_again_from_its_verdict():
     assert "- The decline had many causes [2]." in out  # a marked sentence keeps its own mark
     assert "- The sky turned green." in out  # only a supported claim is cited
     assert out.startswith("# Rome\n\n## Causes\n") and "| a | b |" in out
+
+
+def test_a_passage_sentence_whose_subject_is_a_pronoun_after_a_leading_phrase() -> None:
+    """The README run's report (feb6323) listed "Having survived the fall of the Western Roman Empire in the
+    5th century AD, it endured until ... 1453" and "From here, they conducted raids into Roman territory"."""
+    from ttd.facts import _named, passage_facts
+
+    byzantine = (
+        "Having survived the fall of the Western Roman Empire in the 5th century AD, it endured until 1453."
+    )
+    assert _named(byzantine, "Byzantine Empire") == (
+        "Having survived the fall of the Western Roman Empire in the 5th century AD, Byzantine Empire "
+        "endured until 1453."
+    )
+    assert _named("Founded in 1602, its ships sailed east.", "Dutch East India Company") == (
+        "Founded in 1602, Dutch East India Company's ships sailed east."
+    )
+    assert _named("From here, they conducted raids into Roman territory.", "Goths") is None
+    assert _named("In 1453, it fell to the Ottoman Empire.", "Byzantine Empire") is None  # "it": not plainly
+    assert _named(byzantine, "list of things that fell") is None
+    kept = "The Goths, a Germanic people, raided Roman territory."
+    assert _named(kept, "Goths") == kept
+    src = {
+        "w": {
+            "n": 4,
+            "title": "Byzantine Empire",
+            "text": f"The Byzantine Empire was Rome's east. {byzantine}",
+        }
+    }
+    from ttd.terms import terms
+
+    asked = terms("How long did the Byzantine Empire endure after the Western Roman Empire fell")
+    found = passage_facts(src, asked, asked)
+    assert any("AD, Byzantine Empire endured until 1453 [4]" in f for f in found)
+    assert not any(" it endured" in f for f in found)

@@ -51,6 +51,11 @@ _TAIL = re.compile(
     r"than|then|to|of|by|for)\b"
 )
 _PRONOUN = re.compile(r"^(?:It|Its|He|She|They|This|These)\b")
+# "Having survived ..., it endured" / "From here, they conducted raids": a pronoun subject after a leading
+# phrase; "Having ..."/"Founded ..." (a participle) shares the sentence's subject
+_LEAD_PRONOUN = re.compile(r"^([A-Z][^,;:.]{1,120}),\s+(it|its|they|their|he|his|she|her|this|these)(\s.*)$")
+_POSSESSIVE = {"its": "'s"}
+_PARTICIPLE = re.compile(r"^(?:Having|Being|[A-Z][a-z]{3,}(?:ed|en))\b")
 
 
 def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
@@ -106,13 +111,20 @@ def passage_facts(
 
 
 def _named(sentence: str, title: str) -> str | None:
-    """A sentence that opens with a pronoun says nothing out of its passage: "It endured until 1453" is
+    """A sentence whose subject is a pronoun says nothing out of its passage: "It endured until 1453" is
     named after its page ("Byzantine Empire endured ...", "Its branches" -> "Semiotics's branches") when
-    that is plainly its subject, else left out."""
-    if not _PRONOUN.match(sentence):
-        return sentence
+    that is plainly its subject, else left out. So is one after a leading phrase: "Having survived the fall
+    of the Western Roman Empire, it endured until 1453" is named (a participle's subject is the sentence's),
+    "From here, they conducted raids into Roman territory" (the Goths, the README run) is left out."""
     name = clean_title(bare_title(str(title or "")))
     plain = bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name)) and name != "Untitled"
+    if m := _LEAD_PRONOUN.match(sentence):
+        lead, pronoun, rest = m.groups()
+        if not (plain and _PARTICIPLE.match(lead) and pronoun in ("it", "its")):
+            return None
+        return f"{lead}, {name}{_POSSESSIVE.get(pronoun, '')}{rest}"
+    if not _PRONOUN.match(sentence):
+        return sentence
     if plain and re.match(r"^It (?!(?:is|was|has|had|seems|appears|remains)\b)[a-z]+", sentence):
         return name + sentence[2:]
     if plain and re.match(r"^Its\s+\S", sentence):  # "Its main branches are ..." (Semiotics)
