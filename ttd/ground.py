@@ -26,6 +26,7 @@ from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
+from ttd.hygiene import heading_level
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import terms
 
@@ -150,14 +151,9 @@ def _bare_headings_out(markdown: str) -> str:
             end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)
             if any(lines[j].strip() for j in range(i + 1, end)):
                 continue
-            level = _level(lines[i])
-            if k + 1 == len(heads) or _level(lines[heads[k + 1][0]]) <= level:
+            level = heading_level(lines[i])
+            if k + 1 == len(heads) or heading_level(lines[heads[k + 1][0]]) <= level:
                 bare.append(i)
         if not bare:
             return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
         lines = [line for i, line in enumerate(lines) if i not in bare]
-
-
-def _level(line: str) -> int:
-    text = line.strip()
-    return len(text) - len(text.lstrip("#"))

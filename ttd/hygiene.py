@@ -224,9 +224,14 @@ def _only_headings(block: str) -> bool:
 
 def _level(block: str, last: bool = False) -> int:
     """The level of a block's first heading line (or its last, for a block of headings)."""
-    heads = [line.lstrip() for line in block.split("\n") if line.lstrip().startswith("#")]
-    head = heads[-1 if last else 0]
-    return len(head) - len(head.lstrip("#"))
+    heads = [line for line in block.split("\n") if line.lstrip().startswith("#")]
+    return heading_level(heads[-1 if last else 0])
+
+
+def heading_level(line: str) -> int:
+    """How many `#` open a Markdown heading line (0 for any other line)."""
+    text = line.strip()
+    return len(text) - len(text.lstrip("#"))
 
 
 def _once(run: re.Match[str]) -> str:
