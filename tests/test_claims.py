@@ -790,3 +790,37 @@ def test_a_passage_sentence_whose_subject_is_a_pronoun_after_a_leading_phrase() 
     found = passage_facts(src, asked, asked)
     assert any("AD, Byzantine Empire endured until 1453 [4]" in f for f in found)
     assert not any(" it endured" in f for f in found)
+
+
+def test_a_model_facts_pronoun_subject_is_named_after_the_page_it_cites_or_left_out() -> None:
+    """The README run at 645f165 listed "He mustered a large Roman ... army" (Flavius Aetius) and "Having
+    survived ..., it endured until 1453" from step answers quoting their passages."""
+    from ttd.facts import answer_facts, facts
+
+    src = {
+        "a": {
+            "n": 5,
+            "title": "Byzantine Empire",
+            "text": "Having survived the fall of the Western Roman Empire in the 5th century AD, it endured "
+            "until the fall of Constantinople in 1453.",
+        },
+        "b": {
+            "n": 6,
+            "title": "Flavius Aetius",
+            "text": "He mustered a large Roman and allied army at the Battle of the Catalaunian Plains.",
+        },
+    }
+    answer = (
+        "Having survived the fall of the Western Roman Empire in the 5th century AD, it endured until the "
+        "fall of Constantinople in 1453 [5]. He mustered a large Roman and allied army at the Battle of the "
+        "Catalaunian Plains [6]."
+    )
+    named = (
+        "Having survived the fall of the Western Roman Empire in the 5th century AD, Byzantine Empire "
+        "endured until the fall of Constantinople in 1453 [5]."
+    )
+    assert answer_facts(answer, src, Q) == [named]
+    verdict = {"text": "It endured until the fall of Constantinople in 1453 [5].", "status": "supported"}
+    found = facts(Q, [], [{**verdict, "source_ids": ["a"]}], [], src)
+    assert "Byzantine Empire endured until the fall of Constantinople in 1453 [5]." in found
+    assert not any(f.startswith(("It ", "He ")) for f in found)

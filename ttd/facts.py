@@ -80,9 +80,19 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
                 continue  # talk about the passages, not a fact
             text = f"{m.group(2).rstrip('.')} {''.join(_CITE.findall(m.group(1)))}."
             text = text[0].upper() + text[1:]
-        if any(n in by_n and overlap(text, by_n[n], topic) >= ANSWER_SUPPORT for n in claim.cited):
-            out.append(_tidy(text))
+        borne = any(n in by_n and overlap(text, by_n[n], topic) >= ANSWER_SUPPORT for n in claim.cited)
+        if borne and (named := resolved(_tidy(text), sources)):
+            out.append(named)
     return out
+
+
+def resolved(fact: str, sources: dict[str, dict[str, Any]]) -> str | None:
+    """`fact` with a pronoun subject named after the page its first mark cites, or None where that page
+    does not plainly name it (`_named`): the README run's report listed "He mustered a large Roman ... army"
+    (Flavius Aetius) from a step answer that quoted its passage."""
+    first = _CITE.search(fact)
+    titles = {int(r["n"]): str(r.get("title", "")) for r in sources.values()}
+    return _named(fact, titles.get(int(first.group(0)[1:-1]), "") if first else "")
 
 
 def passage_facts(
@@ -154,6 +164,8 @@ def facts(
     seen: set[str] = set()
     out = []
     for fact in map(_tidy, found):
+        if not (fact := resolved(fact, sources)):
+            continue
         key = norm(fact)
         if key and key not in seen and not _TAIL.match(fact):
             seen.add(key)
