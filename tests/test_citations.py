@@ -76,6 +76,10 @@ def test_urls_that_are_not_sources_are_removed_and_counted():
 def test_model_written_reference_lists_are_replaced():
     text = "Intro line.\n\nBody with claim [1].\n\nMore body.\n\n## References\n[1] A made-up book, 1999\n"
     assert "made-up" not in strip_sources_section(text)
+    assert "made-up" not in strip_sources_section(text.replace("## References", "**Sources:**"))
+    # a section of the report whose heading opens with the word stays (Robinhood's revenue)
+    revenue = text.replace("## References\n[1] A made-up book, 1999", "## Sources of revenue\nFees [1].")
+    assert strip_sources_section(revenue) == revenue
     out = finalize(text, sources(1))
     assert "made-up" not in out.markdown
     assert out.markdown.count("## Sources") == 1

@@ -346,6 +346,27 @@ def test_a_title_label_becomes_the_title_and_the_not_verified_list_is_capped(scr
     assert report.citations.unverified == 14  # the count and the claim table keep them all
 
 
+def test_the_writers_own_references_are_not_checked_as_claims(scripted, tmp_path):
+    """A replayed Roman report (session 30) ended in the writer's own list ("New York: W.W. Norton &
+    Company.", "Retrieved from https://en.wikipedia.org/wiki/Goths"): its lines were checked as claims,
+    counted unsupported and listed as not verified."""
+    cited = (
+        "Germanic foederati served the emperors for pay [1]. Heavy taxation drove small farmers off their "
+        "land [2]. Estates passed to great landowners as small farmers left their land [2]."
+    )
+    own = (
+        "## References\n\n- Gibbon, E. (1776). The Decline and Fall. New York: W.W. Norton & Company.\n"
+        '- "Goths." Wikipedia, The Free Encyclopedia. Retrieved from https://en.wikipedia.org/wiki/Goths\n'
+    )
+    scripted.reply("plan", PLAN)
+    scripted.reply("report", f"# Rome\n\n## Army\n\n{cited}\n\n{own}")
+    report = run(tmp_path, steps=1, early_exit=False, verify={"unverified": "list"})
+    claims = [c.text for c in report.trajectory.report_noise.claims]
+    assert any("foederati" in c for c in claims)
+    assert not any("Norton" in c or "Retrieved from" in c for c in claims)
+    assert "Norton" not in report.markdown and "## Not verified" not in report.markdown
+
+
 def test_a_short_answer_question_opens_with_the_cited_answer(scripted, tmp_path):
     question = "Which people defeated the Roman army at Adrianople?"
     scripted.reply("report", "# Adrianople\n\nThe battle was important for Rome.\n")

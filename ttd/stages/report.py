@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 
-from ttd.citations import MARK, attribute, finalize, strip_foreign_urls
+from ttd.citations import MARK, attribute, finalize, strip_foreign_urls, strip_sources_section
 from ttd.claims import cite_claims, noise_record, recite, remove_claims, settings_for, split_claims, verify
 from ttd.config import ResearchConfig
 from ttd.context import Deps
@@ -177,7 +177,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             written_by_model, stated = f"{written_by_model} {stated.rstrip('.')}.".strip(), None
     # the reader's sentences are the body, even none ("So the answer is: X" was its first sentence)
     fallback = drafts[-1] if drafts and not no_facts and not few and not reading else ""
-    raw, foreign = strip_foreign_urls(written_by_model or fallback, sources)
+    # the writer's own list of references ("New York: W.W. Norton & Company.") is no claim to check: ours
+    # replaces it
+    raw, foreign = strip_foreign_urls(strip_sources_section(written_by_model or fallback), sources)
     written, fixes = clean(raw)
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
     body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
