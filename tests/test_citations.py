@@ -77,6 +77,7 @@ def test_model_written_reference_lists_are_replaced():
     text = "Intro line.\n\nBody with claim [1].\n\nMore body.\n\n## References\n[1] A made-up book, 1999\n"
     assert "made-up" not in strip_sources_section(text)
     assert "made-up" not in strip_sources_section(text.replace("## References", "**Sources:**"))
+    assert "made-up" not in strip_sources_section(text.replace("## References\n", "References: "))
     # a section of the report whose heading opens with the word stays (Robinhood's revenue)
     revenue = text.replace("## References\n[1] A made-up book, 1999", "## Sources of revenue\nFees [1].")
     assert strip_sources_section(revenue) == revenue

@@ -23,10 +23,10 @@ _PLAIN = re.compile(r"^\d{1,4}$")
 _RANGE = re.compile(r"^(\d{1,4})\s*[-–]\s*(\d{1,4})$")
 _PREFIXED = re.compile(r"^(?:\^|s|src|source|sources|ref|passage|doc|citation)\s*[:#]?\s*(\d{1,4})$", re.I)
 _SOURCES_HEADING = re.compile(
-    r"^\s*(?:#{1,6}\s*|\*\*)?(?:sources|references|bibliography|citations|works cited)(?: cited)?\s*:?\s*"
-    r"(?:\*\*)?\s*:?\s*$",
+    r"^\s*(?:#{1,6}\s*|\*\*)?(?:sources|references|bibliography|citations|works cited)"
+    r"\s*(?:\*\*)?\s*(?::.*)?$",
     re.I | re.M,
-)  # the heading alone: "## Sources of revenue" (Robinhood's report) is a section of the report
+)  # the heading alone or with a colon: "## Sources of revenue" (Robinhood's report) is a report section
 
 
 @dataclass
