@@ -845,3 +845,17 @@ def test_a_model_facts_pronoun_subject_is_named_after_the_page_it_cites_or_left_
     found = facts(Q, [], [{**verdict, "source_ids": ["a"]}], [], src)
     assert "Byzantine Empire endured until the fall of Constantinople in 1453 [5]." in found
     assert not any(f.startswith(("It ", "He ")) for f in found)
+
+
+def test_the_report_on_itself_is_no_claim() -> None:
+    """The AI agents report (session 30) listed "This report charts ..." and "This concludes the research
+    report." as not verified claims."""
+    from ttd.hygiene import clean, is_meta
+
+    text = (
+        "# AI agents\n\nThis report charts the evolving landscape of AI agents. Large language models "
+        "generate text [2].\n\nThis concludes the research report.\n"
+    )
+    out, _ = clean(text)
+    assert out == "# AI agents\n\nLarge language models generate text [2].\n"
+    assert not is_meta("This reporter covered the war [1].") and not is_meta("Reports say Rome fell [1].")

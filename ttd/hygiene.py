@@ -94,9 +94,17 @@ def _phrase_re() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w]){alts}(?![\w])", re.I) if alts else re.compile(r"(?!x)x")
 
 
+# "This report charts the evolving landscape of AI agents ..." / "This concludes the research report.": the
+# writer on its own text (the AI agents report, session 30, listed both as not verified)
+_ABOUT_REPORT = re.compile(
+    r"^\W*(?:(?:in )?this (?:research )?(?:report|analysis|document|memo)\b|this concludes\b)", re.I
+)
+
+
 def is_meta(sentence: str) -> bool:
-    """Whether `sentence` talks about the prompt's passages instead of stating a fact."""
-    return bool(_META.search(sentence))
+    """Whether `sentence` talks about the prompt's passages, or the report about itself, instead of stating
+    a fact."""
+    return bool(_META.search(sentence) or _ABOUT_REPORT.match(sentence))
 
 
 def norm(text: str) -> str:
