@@ -1,4 +1,4 @@
-"""A bench run still under way (or stopped to resume later), scored beside recorded runs on the same questions.
+"""A bench run under way (or stopped to resume later), scored beside recorded runs on the same questions.
 
 A live `ttd-full` run of the 50 HotpotQA questions takes about 4 hours on 2 cores, more than one working
 session; `ttd bench --resume` continues it. Until it ends, its finished questions are compared with the
