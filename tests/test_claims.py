@@ -859,3 +859,30 @@ def test_the_report_on_itself_is_no_claim() -> None:
     out, _ = clean(text)
     assert out == "# AI agents\n\nLarge language models generate text [2].\n"
     assert not is_meta("This reporter covered the war [1].") and not is_meta("Reports say Rome fell [1].")
+
+
+def test_what_the_pronoun_and_self_description_rules_leave_alone() -> None:
+    """A review of session 30's rules: a main clause or a name with an apposition before "his"/"its" is no
+    opening phrase, a dummy "it" is not named, a list page names nothing, and a cited sentence opening "This
+    document"/"This concludes" states a fact."""
+    from ttd.citations import strip_sources_section
+    from ttd.facts import _named, resolved
+    from ttd.hygiene import is_meta
+
+    theodosius = "Theodosius I left the empire to Honorius, his younger son, in the west."
+    assert _named(theodosius, "Theodosius I") == theodosius
+    assert _named("It endured for centuries, its capital at Constantinople.", "Byzantine Empire") == (
+        "Byzantine Empire endured for centuries, its capital at Constantinople."
+    )
+    assert _named("Having said that, it was the Ottomans who took the city.", "Byzantine Empire") is None
+    src = {"a": {"n": 1, "title": "Byzantine Empire"}, "b": {"n": 7, "title": "List of Roman emperors"}}
+    assert resolved("It ruled from Constantinople [7].", src) is None
+    assert resolved("It endured until 1453 [9][1].", src) == "Byzantine Empire endured until 1453 [9][1]."
+    assert not is_meta("This document declared the colonies independent of Britain [2].")
+    assert not is_meta("This concludes the Roman period in Britain, which ended in 410 [1].")
+    assert is_meta("This report charts the landscape of AI agents.")
+    body = "Intro.\n\nBody [1].\n\nMore body here.\n\n"
+    for heading in ("## References and Further Reading", "## Sources Cited", "## Sources."):
+        assert "made-up" not in strip_sources_section(f"{body}{heading}\n- A made-up book")
+    revenue = f"{body}## Revenue\n\nSources: fees make up 60% of revenue [2].\n\n## Outlook\n\nGrowth [1]."
+    assert strip_sources_section(revenue) == revenue

@@ -24,9 +24,10 @@ _RANGE = re.compile(r"^(\d{1,4})\s*[-–]\s*(\d{1,4})$")
 _PREFIXED = re.compile(r"^(?:\^|s|src|source|sources|ref|passage|doc|citation)\s*[:#]?\s*(\d{1,4})$", re.I)
 _SOURCES_HEADING = re.compile(
     r"^\s*(?:#{1,6}\s*|\*\*)?(?:sources|references|bibliography|citations|works cited)"
-    r"\s*(?:\*\*)?\s*(?::.*)?$",
+    r"(?: and (?:further reading|references|sources)| cited| consulted| used)?\s*(?:\([^)\n]*\))?\s*[.:]?\s*"
+    r"(?:\*\*)?\s*(?::(?!\s*[^\[\s].*\[\d{1,4}\]).*)?$",
     re.I | re.M,
-)  # the heading alone or with a colon: "## Sources of revenue" (Robinhood's report) is a report section
+)  # the heading alone or with its list: "## Sources of revenue" (Robinhood's report) is a report section
 
 
 @dataclass

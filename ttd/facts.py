@@ -53,9 +53,20 @@ _TAIL = re.compile(
 _PRONOUN = re.compile(r"^(?:It|Its|He|She|They|This|These)\b")
 # "Having survived ..., it endured" / "From here, they conducted raids": a pronoun subject after a leading
 # phrase; "Having ..."/"Founded ..." (a participle) shares the sentence's subject
-_LEAD_PRONOUN = re.compile(r"^([A-Z][^,;:.]{1,120}),\s+(it|its|they|their|he|his|she|her|this|these)(\s.*)$")
+_OPENERS = (
+    "from|in|at|on|after|before|when|while|although|though|despite|by|during|since|until|following|"
+    "having|being|founded|established|located|based|built|formed|created|situated|born"
+)
+# the lead is an opening phrase (a preposition, a subordinator or a participle), not a main clause or a
+# name with an apposition ("Theodosius I left the empire to Honorius, his younger son" stays)
+_LEAD_PRONOUN = re.compile(
+    rf"^((?:{_OPENERS})\b[^,;:.]{{1,120}}),\s+(it|its|they|their|he|his|she|her|this|these)(\s.*)$", re.I
+)
 _POSSESSIVE = {"its": "'s"}
-_PARTICIPLE = re.compile(r"^(?:Having|Being|[A-Z][a-z]{3,}(?:ed|en))\b")
+_PARTICIPLE = re.compile(
+    r"^(?:having|being|founded|established|located|based|built|formed|created|situated|born)\b", re.I
+)
+_DUMMY_IT = re.compile(r"^\s(?:is|was|has|had|seems|appears|remains)\b")  # "it is clear that ..."
 
 
 def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
@@ -88,11 +99,12 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
 
 def resolved(fact: str, sources: dict[str, dict[str, Any]]) -> str | None:
     """`fact` with a pronoun subject named after the page its first mark cites, or None where that page
-    does not plainly name it (`_named`): the README run's report listed "He mustered a large Roman ... army"
-    (Flavius Aetius) from a step answer that quoted its passage."""
-    first = _CITE.search(fact)
+    does not plainly name it (`_named`); the first mark among `sources` counts. The README run's report
+    listed "He mustered a large Roman ... army" (Flavius Aetius) from a step answer that quoted its
+    passage."""
     titles = {int(r["n"]): str(r.get("title", "")) for r in sources.values()}
-    return _named(fact, titles.get(int(first.group(0)[1:-1]), "") if first else "")
+    cited = [int(m[1:-1]) for m in _CITE.findall(fact) if int(m[1:-1]) in titles]
+    return _named(fact, titles[cited[0]] if cited else "")
 
 
 def passage_facts(
@@ -127,10 +139,15 @@ def _named(sentence: str, title: str) -> str | None:
     of the Western Roman Empire, it endured until 1453" is named (a participle's subject is the sentence's),
     "From here, they conducted raids into Roman territory" (the Goths, the README run) is left out."""
     name = clean_title(bare_title(str(title or "")))
-    plain = bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name)) and name != "Untitled"
+    name = re.sub(r"\s+[-|–]\s+[^-|–]+$", "", name)  # "Byzantine Empire - Wikipedia"
+    plain = (
+        bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name))
+        and name != "Untitled"
+        and not re.match(r"(?:list|history|timeline|outline|index|glossary|comparison) of\b", name, re.I)
+    )
     if m := _LEAD_PRONOUN.match(sentence):
         lead, pronoun, rest = m.groups()
-        if not (plain and _PARTICIPLE.match(lead) and pronoun in ("it", "its")):
+        if not (plain and _PARTICIPLE.match(lead) and pronoun in ("it", "its") and not _DUMMY_IT.match(rest)):
             return None
         return f"{lead}, {name}{_POSSESSIVE.get(pronoun, '')}{rest}"
     if not _PRONOUN.match(sentence):

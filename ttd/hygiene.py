@@ -97,14 +97,17 @@ def _phrase_re() -> re.Pattern[str]:
 # "This report charts the evolving landscape of AI agents ..." / "This concludes the research report.": the
 # writer on its own text (the AI agents report, session 30, listed both as not verified)
 _ABOUT_REPORT = re.compile(
-    r"^\W*(?:(?:in )?this (?:research )?(?:report|analysis|document|memo)\b|this concludes\b)", re.I
+    r"^\W*(?:(?:in )?this (?:research )?report (?:charts|examines|explores|outlines|covers|provides|presents|"
+    r"summari[sz]es|aims|will|analy[sz]es|discusses|investigates|describes)\b|"
+    r"this concludes (?:the|this|our) (?:research )?(?:report|analysis)\b)",
+    re.I,
 )
 
 
 def is_meta(sentence: str) -> bool:
     """Whether `sentence` talks about the prompt's passages, or the report about itself, instead of stating
     a fact."""
-    return bool(_META.search(sentence) or _ABOUT_REPORT.match(sentence))
+    return bool(_META.search(sentence) or (_ABOUT_REPORT.match(sentence) and not _CITES.search(sentence)))
 
 
 def norm(text: str) -> str:
