@@ -53,7 +53,7 @@ async def replay(run_dir: Path) -> dict:
     row = {"question": question[:60], "steps": len(asked)}
     for arm, found in arms.items():
         row[arm] = (len(found), len(on_subject(question, found)), best is not None and best in found)
-    deps.retriever.close() if hasattr(deps.retriever, "close") else None
+    await deps.retriever.aclose()
     return row
 
 

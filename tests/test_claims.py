@@ -866,7 +866,7 @@ def test_what_the_pronoun_and_self_description_rules_leave_alone() -> None:
     opening phrase, a dummy "it" is not named, a list page names nothing, and a cited sentence opening "This
     document"/"This concludes" states a fact."""
     from ttd.citations import strip_sources_section
-    from ttd.facts import _named, resolved
+    from ttd.facts import _named, page_titles, resolved
     from ttd.hygiene import is_meta
 
     theodosius = "Theodosius I left the empire to Honorius, his younger son, in the west."
@@ -875,7 +875,9 @@ def test_what_the_pronoun_and_self_description_rules_leave_alone() -> None:
         "Byzantine Empire endured for centuries, its capital at Constantinople."
     )
     assert _named("Having said that, it was the Ottomans who took the city.", "Byzantine Empire") is None
-    src = {"a": {"n": 1, "title": "Byzantine Empire"}, "b": {"n": 7, "title": "List of Roman emperors"}}
+    src = page_titles(
+        {"a": {"n": 1, "title": "Byzantine Empire"}, "b": {"n": 7, "title": "List of Roman emperors"}}
+    )
     assert resolved("It ruled from Constantinople [7].", src) is None
     assert resolved("It endured until 1453 [9][1].", src) == "Byzantine Empire endured until 1453 [9][1]."
     assert not is_meta("This document declared the colonies independent of Britain [2].")

@@ -53,20 +53,18 @@ _TAIL = re.compile(
 _PRONOUN = re.compile(r"^(?:It|Its|He|She|They|This|These)\b")
 # "Having survived ..., it endured" / "From here, they conducted raids": a pronoun subject after a leading
 # phrase; "Having ..."/"Founded ..." (a participle) shares the sentence's subject
+_PARTICIPLES = "having|being|founded|established|located|based|built|formed|created|situated|born"
 _OPENERS = (
-    "from|in|at|on|after|before|when|while|although|though|despite|by|during|since|until|following|"
-    "having|being|founded|established|located|based|built|formed|created|situated|born"
+    f"from|in|at|on|after|before|when|while|although|though|despite|by|during|since|until|following|"
+    f"{_PARTICIPLES}"
 )
 # the lead is an opening phrase (a preposition, a subordinator or a participle), not a main clause or a
 # name with an apposition ("Theodosius I left the empire to Honorius, his younger son" stays)
 _LEAD_PRONOUN = re.compile(
     rf"^((?:{_OPENERS})\b[^,;:.]{{1,120}}),\s+(it|its|they|their|he|his|she|her|this|these)(\s.*)$", re.I
 )
-_POSSESSIVE = {"its": "'s"}
-_PARTICIPLE = re.compile(
-    r"^(?:having|being|founded|established|located|based|built|formed|created|situated|born)\b", re.I
-)
-_DUMMY_IT = re.compile(r"^\s(?:is|was|has|had|seems|appears|remains)\b")  # "it is clear that ..."
+_PARTICIPLE = re.compile(rf"^(?:{_PARTICIPLES})\b", re.I)
+_DUMMY = r"(?:is|was|has|had|seems|appears|remains)\b"  # "it is clear that ...": no subject to name
 
 
 def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str) -> list[str]:
@@ -77,6 +75,7 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
     unnumbered = re.sub(r"(?m)^(\s*(?:[-*+]\s+)?)\[\d{1,4}\]\s*", r"\1", answer)
     attributed, _ = attribute(unnumbered, sources, question)
     by_n = {int(r["n"]): terms(f"{r.get('title', '')} {r.get('text', '')}") for r in sources.values()}
+    titles = page_titles(sources)
     topic = terms(question)
     out = []
     for claim in split_claims(attributed):
@@ -92,17 +91,21 @@ def answer_facts(answer: str, sources: dict[str, dict[str, Any]], question: str)
             text = f"{m.group(2).rstrip('.')} {''.join(_CITE.findall(m.group(1)))}."
             text = text[0].upper() + text[1:]
         borne = any(n in by_n and overlap(text, by_n[n], topic) >= ANSWER_SUPPORT for n in claim.cited)
-        if borne and (named := resolved(_tidy(text), sources)):
+        if borne and (named := resolved(_tidy(text), titles)):
             out.append(named)
     return out
 
 
-def resolved(fact: str, sources: dict[str, dict[str, Any]]) -> str | None:
+def page_titles(sources: dict[str, dict[str, Any]]) -> dict[int, str]:
+    """Each source's run-wide number and page title, for `resolved`."""
+    return {int(r["n"]): str(r.get("title", "")) for r in sources.values()}
+
+
+def resolved(fact: str, titles: dict[int, str]) -> str | None:
     """`fact` with a pronoun subject named after the page its first mark cites, or None where that page
-    does not plainly name it (`_named`); the first mark among `sources` counts. The README run's report
-    listed "He mustered a large Roman ... army" (Flavius Aetius) from a step answer that quoted its
-    passage."""
-    titles = {int(r["n"]): str(r.get("title", "")) for r in sources.values()}
+    does not plainly name it (`_named`); the first mark among `titles` (`page_titles`) counts. The README
+    run's report listed "He mustered a large Roman ... army" (Flavius Aetius) from a step answer that
+    quoted its passage."""
     cited = [int(m[1:-1]) for m in _CITE.findall(fact) if int(m[1:-1]) in titles]
     return _named(fact, titles[cited[0]] if cited else "")
 
@@ -127,7 +130,7 @@ def passage_facts(
                 scored.append((n_shared, int(record["n"]), i, sentence))
     best = sorted(scored, key=lambda x: -x[0])[:limit]
     best.sort(key=lambda x: (x[1], x[2]))  # each source's sentences in their own order
-    titles = {int(r["n"]): r.get("title", "") for r in sources.values()}
+    titles = page_titles(sources)
     named = [(n, _named(s, titles[n])) for _, n, _, s in best]
     return [f"{s.rstrip('.')} [{n}]." for n, s in named if s]
 
@@ -147,12 +150,18 @@ def _named(sentence: str, title: str) -> str | None:
     )
     if m := _LEAD_PRONOUN.match(sentence):
         lead, pronoun, rest = m.groups()
-        if not (plain and _PARTICIPLE.match(lead) and pronoun in ("it", "its") and not _DUMMY_IT.match(rest)):
+        if not (
+            plain
+            and _PARTICIPLE.match(lead)
+            and pronoun in ("it", "its")
+            and not re.match(rf"\s{_DUMMY}", rest)
+        ):
             return None
-        return f"{lead}, {name}{_POSSESSIVE.get(pronoun, '')}{rest}"
+        own = "'s" if pronoun == "its" else ""
+        return f"{lead}, {name}{own}{rest}"
     if not _PRONOUN.match(sentence):
         return sentence
-    if plain and re.match(r"^It (?!(?:is|was|has|had|seems|appears|remains)\b)[a-z]+", sentence):
+    if plain and re.match(rf"^It (?!{_DUMMY})[a-z]+", sentence):
         return name + sentence[2:]
     if plain and re.match(r"^Its\s+\S", sentence):  # "Its main branches are ..." (Semiotics)
         return f"{name}'s{sentence[3:]}"
@@ -180,8 +189,9 @@ def facts(
     found += passage_facts(sources, topic, terms(question))
     seen: set[str] = set()
     out = []
+    titles = page_titles(sources)
     for fact in map(_tidy, found):
-        if not (fact := resolved(fact, sources)):
+        if not (fact := resolved(fact, titles)):
             continue
         key = norm(fact)
         if key and key not in seen and not _TAIL.match(fact):
