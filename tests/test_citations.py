@@ -38,6 +38,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "foreign_urls": 0,
         "unverified": 0,
         "hygiene": 0,
+        "marks_trimmed": 0,
     }
 
 

@@ -778,6 +778,58 @@ def test_a_supported_claim_that_lost_its_mark_is_cited_again_from_its_verdict():
     assert out.startswith("# Rome\n\n## Causes\n") and "| a | b |" in out
 
 
+def test_a_supported_claim_cites_only_the_sources_its_verdict_names():
+    """The README run (session 30): a summary of causes cited [1][2][3] where only [1] says it."""
+    from ttd.claims import trim_marks
+
+    src = {f"doc:{n}": {"id": f"doc:{n}", "n": n, "title": "t", "text": "x"} for n in (1, 2, 3, 4)}
+
+    def claim(text: str, *ns: int) -> dict:
+        return {
+            "text": text,
+            "status": "supported" if ns else "unsupported",
+            "source_ids": [f"doc:{n}" for n in ns],
+        }
+
+    claims = [
+        claim("Causes: Invasions and debt weakened Rome [1][2][3].", 1),
+        claim("Farmers left their land [2], [3].", 4),
+        claim("Goths won [1] and Huns came [2].", 1),
+        claim("Adrianople was fought in 378 [1][3].", 1, 3),
+        claim("The sky turned green [1][2]."),
+    ]
+    body = (
+        "# Rome\n\n- **Causes**: Invasions and debt weakened Rome [1][2][3]. "
+        "Farmers left their land [2], [3].\n- Goths won [1] and Huns came [2].\n\n"
+        "Adrianople was fought in 378 [1][3]. The sky turned green [1][2].\n"
+    )
+    out, table, changed = trim_marks(body, claims, src)
+    assert "- **Causes**: Invasions and debt weakened Rome [1]. Farmers left their land [4].\n" in out
+    assert "- Goths won [1] and Huns came [2]." in out  # a mark inside the sentence cites its own part
+    assert "Adrianople was fought in 378 [1][3]." in out  # both named: nothing to cut
+    assert "The sky turned green [1][2]." in out  # an unsupported claim is the check's to drop, not this
+    assert changed == 2 and [c["text"] for c in table][:2] == [
+        "Causes: Invasions and debt weakened Rome [1].",
+        "Farmers left their land [4].",
+    ]
+
+
+def test_the_report_cuts_a_supported_claims_marks_to_its_verdict(scripted, tmp_path):
+    scripted.reply("plan", PLAN)
+    scripted.reply(
+        "report",
+        "# Rome\n\n## Taxes\n\nHeavy taxation drove small farmers off their land [1][2][3].\n\n"
+        "## Army\n\nGermanic foederati served the emperors for pay [1][2][3].\n",
+    )
+    report = run(tmp_path, steps=1, early_exit=False)
+    body = report.markdown.split("\n## Sources\n")[0]
+    by_n = {s.n: s.title for s in report.sources}
+    for claim, page in (("off their land", "Tax"), ("emperors for pay", "Army")):
+        marks = re.search(re.escape(claim) + r"((?: ?\[\d+\])+)", body).group(1)
+        assert [by_n[int(n)] for n in re.findall(r"\d+", marks)] == [page]
+    assert report.citations.marks_trimmed == 2
+
+
 def test_a_passage_sentence_whose_subject_is_a_pronoun_after_a_leading_phrase() -> None:
     """The README run's report (feb6323) listed "Having survived the fall of the Western Roman Empire in the
     5th century AD, it endured until ... 1453" and "From here, they conducted raids into Roman territory"."""

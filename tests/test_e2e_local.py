@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import ttd
+from ttd.claims import verdict_marks
 from ttd.hygiene import problems
 
 pytestmark = pytest.mark.real
@@ -59,6 +60,10 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert any(r.claims for r in report.trajectory.noise)  # a small model's draft may be a bare heading
     assert report.trajectory.report_noise is not None
     assert report.citations.facts >= 1  # written from cited facts (ttd.facts), not from R_T and the plan
+    # every supported claim's closing marks name only the sources its verdict found it in
+    run_n = {s.id: {"n": s.n} for s in report.trajectory.retrieved}
+    supported = [c for c in report.trajectory.report_noise.claims if c.status == "supported"]
+    assert supported and not [c.text for c in supported if verdict_marks(c.text, c.source_ids, run_n)]
     # the main path: the model wrote it (not facts set out because they were few or it cited none)
     assert report.citations.few_facts == 0 and report.citations.from_facts == 0
 

@@ -301,6 +301,50 @@ def recite(markdown: str, claims: Iterable[ClaimRecord], sources: dict[str, dict
     return _each_sentence(markdown, cite) if marks else markdown
 
 
+# a sentence whose marks all close it: "... in 476 [1][2]." or "... in 476 [1], [2]."
+_CLOSING_MARKS = re.compile(r"^(?P<head>.*?)(?P<marks>(?:\s*\[\d{1,4}\],?)+)(?P<stop>[.!?]*\s*)$", re.S)
+
+
+def verdict_marks(text: str, ids: list[str], sources: dict[str, dict[str, Any]]) -> str | None:
+    """`text` with its closing marks cut to the sources its verdict names, or None where they already
+    are (or the claim has none, or a mark inside it): "[1][2][3]" on a claim the verifier found in [1] alone
+    becomes "[1]"; a claim it found only in another passage cites that one instead. Marks inside the
+    sentence ("X [1] and Y [2].") each cite a part and stay."""
+    found = _CLOSING_MARKS.match(text)
+    named = [int(sources[i]["n"]) for i in ids if i in sources]
+    if not found or not named or MARK.search(found["head"]):
+        return None
+    cited = [int(n) for n in MARK.findall(found["marks"])]
+    keep = [n for n in dict.fromkeys(cited) if n in named] or named[:1]
+    if keep == cited:
+        return None
+    return f"{found['head'].rstrip()} {''.join(f'[{n}]' for n in keep)}{found['stop']}"
+
+
+def trim_marks(
+    markdown: str, claims: list[ClaimRecord], sources: dict[str, dict[str, Any]]
+) -> tuple[str, list[ClaimRecord], int]:
+    """`markdown` and its claim table with every supported claim citing only the sources its verdict names
+    (`verdict_marks`): the README run's summary cited [1][2][3] for a list of causes that only [1] holds.
+    Returns the text, the table with the new texts and how many claims changed."""
+    new = {
+        c["text"]: t
+        for c in claims
+        if c["status"] == "supported" and (t := verdict_marks(c["text"], c["source_ids"], sources))
+    }
+    if not new:
+        return markdown, claims, 0
+
+    ids = {c["text"]: c["source_ids"] for c in claims if c["text"] in new}
+
+    def edit(sentence: str, text: str) -> str:
+        trimmed = verdict_marks(sentence.rstrip(), ids[text], sources) if text in ids else None
+        return sentence if trimmed is None else trimmed + sentence[len(sentence.rstrip()) :]
+
+    table: list[ClaimRecord] = [{**c, "text": new.get(c["text"], c["text"])} for c in claims]
+    return _each_sentence(markdown, edit), table, len(new)
+
+
 def remove_claims(markdown: str, drop: set[str]) -> str:
     """`markdown` without the sentences whose claim text is in `drop`."""
     return _each_sentence(markdown, lambda sentence, text: "" if text in drop else sentence)

@@ -133,6 +133,7 @@ class CitationSummary(BaseModel):
     foreign_urls: int = 0
     unverified: int = 0
     hygiene: int = 0
+    marks_trimmed: int = 0  # supported claims whose closing marks were cut to the sources their verdicts name
 
 
 class Report(BaseModel):

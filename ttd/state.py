@@ -79,6 +79,7 @@ class CitationStats(TypedDict):
     foreign_urls: int  # web addresses removed because they are not among the run's sources
     unverified: int  # report claims no source supports (dropped or listed under "Not verified")
     hygiene: int  # broken marks, prompt scaffolding and repeated paragraphs removed from the report
+    marks_trimmed: int  # supported claims whose closing marks were cut to the sources their verdicts name
 
 
 class ClaimRecord(TypedDict):

@@ -36,7 +36,16 @@ from __future__ import annotations
 import re
 
 from ttd.citations import MARK, attribute, finalize, strip_foreign_urls, strip_sources_section
-from ttd.claims import cite_claims, noise_record, recite, remove_claims, settings_for, split_claims, verify
+from ttd.claims import (
+    cite_claims,
+    noise_record,
+    recite,
+    remove_claims,
+    settings_for,
+    split_claims,
+    trim_marks,
+    verify,
+)
 from ttd.config import ResearchConfig
 from ttd.context import Deps
 from ttd.facts import by_area, facts, facts_report, facts_text
@@ -190,6 +199,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = facts_report(clean_title(state["question"]), groups)
         from_facts = int(not few)
 
+    stats = {"marks_trimmed": 0}
+    written: list[int] = []  # what the kept claims cited as written: where a stated answer is looked for
+
     async def check(body: str) -> tuple[str, NoiseRecord | None, list[str], list[str]]:
         """The body without its unsupported claims (unmarked supported ones cited from their verdicts),
         its claim table, the unsupported claims' texts and the kept claims' texts with their marks."""
@@ -213,6 +225,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             ],
         )
         usage.extend(more_usage)
+        written[:] = [int(n) for c in claims if c["status"] == "supported" for n in MARK.findall(c["text"])]
+        # a supported claim cites the sources its verdict names, not every passage the writer listed
+        body, claims, trimmed = trim_marks(body, claims, sources)
+        stats["marks_trimmed"] += trimmed
         drop = {c["text"] for c in claims if c["status"] != "supported"}
         # a supported claim the writer left unmarked is cited with the source the verifier found
         marks = {
@@ -267,7 +283,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         short
         and stated
         and (
-            marks := grounded_marks(stated, kept or [body], _texts(sources), reading.shown if reading else [])
+            marks := grounded_marks(
+                stated, kept or [body], _texts(sources), [*written, *(reading.shown if reading else [])]
+            )
         )
     ):
         body = _open_with(body, f"{stated} {marks}", own=False)
@@ -309,6 +327,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["off_topic"] = len(off_topic)
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
+    final.stats["marks_trimmed"] = stats["marks_trimmed"]
     final.stats["foreign_urls"] += foreign
     return {
         "report": final.markdown,
@@ -348,7 +367,8 @@ def grounded_marks(
 ) -> str | None:
     """The marks that bear out the stated answer, or None: those of the report's supported sentences
     that hold every word of it together, else those of the passages these sentences cite (then of the
-    passages the reader was `shown`) that hold every word of it ("Spurs" beside the checked "It is also
+    `shown` ones: those they cited as written, before their marks were cut to their verdicts, and those
+    the reader was shown) that hold every word of it ("Spurs" beside the checked "It is also
     known as Tottenham [2]", whose passage says "Tottenham or Spurs"). A yes/no answer needs one
     supported sentence. The answer line is a conclusion from the evidence, so it is shown only with a
     checked sentence or a passage (cited by one, or read by the reader) that holds it."""
