@@ -893,9 +893,9 @@ def test_a_model_facts_pronoun_subject_is_named_after_the_page_it_cites_or_left_
         "endured until the fall of Constantinople in 1453 [5]."
     )
     assert answer_facts(answer, src, Q) == [named]
-    verdict = {"text": "It endured until the fall of Constantinople in 1453 [5].", "status": "supported"}
+    verdict = {"text": "It kept Roman law and the Greek language in the east [5].", "status": "supported"}
     found = facts(Q, [], [{**verdict, "source_ids": ["a"]}], [], src)
-    assert "Byzantine Empire endured until the fall of Constantinople in 1453 [5]." in found
+    assert "Byzantine Empire kept Roman law and the Greek language in the east [5]." in found
     assert not any(f.startswith(("It ", "He ")) for f in found)
 
 
@@ -940,3 +940,40 @@ def test_what_the_pronoun_and_self_description_rules_leave_alone() -> None:
         assert "made-up" not in strip_sources_section(f"{body}{heading}\n- A made-up book")
     revenue = f"{body}## Revenue\n\nSources: fees make up 60% of revenue [2].\n\n## Outlook\n\nGrowth [1]."
     assert strip_sources_section(revenue) == revenue
+
+
+def test_a_fact_that_adds_nothing_to_the_others_of_its_source_is_left_out() -> None:
+    """The README run at a4195ae: a step answer quoting its passage gave a fact opening with an unmatched
+    quote mark, and a second fact merging two passage sentences that stood below it as facts of their own."""
+    from ttd.facts import answer_facts, distinct, facts
+
+    src = {
+        "a": {
+            "n": 4,
+            "title": "Fall of the Western Roman Empire",
+            "text": "In modern historiography, the empire fell to a weak army and court. "
+            "Ancient Rome's Western Empire was ruled by barbarian kings after 476.",
+        },
+    }
+    answer = (
+        '"In modern historiography, the empire fell to a weak army and court [4]. '
+        "In modern historiography, the empire fell to a weak army and court, and "
+        "Ancient Rome's Western Empire was ruled by barbarian kings after 476 [4]."
+    )
+    assert answer_facts(answer, src, Q)[0].startswith("In modern historiography")  # the quote opened nothing
+    found = facts(Q, [], [], [{"question": "q", "answer": answer, "source_ids": ["a"]}], src)
+    assert found == [
+        "In modern historiography, the empire fell to a weak army and court [4].",
+        "Ancient Rome's Western Empire was ruled by barbarian kings after 476 [4].",
+    ]
+    # a number is a word: two reigns of different length both stay; another source's restatement too
+    alike = [
+        "Majorian ruled for 15 years [1].",
+        "Majorian ruled for 16 years [1].",
+        "Majorian ruled for 15 years [2].",
+    ]
+    assert distinct(alike) == alike
+    # a shorter restatement goes beside the longer fact of its source, whichever came first
+    longer = "Heavy taxation drove small farmers off their land in the western provinces [3]."
+    assert distinct(["Heavy taxation drove small farmers off their land [3].", longer]) == [longer]
+    assert distinct([longer, "Heavy taxation drove farmers off their land [3]."]) == [longer]

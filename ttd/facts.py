@@ -197,7 +197,44 @@ def facts(
         if key and key not in seen and not _TAIL.match(fact):
             seen.add(key)
             out.append(fact)
-    return out
+    return distinct(out)
+
+
+COVERED = 0.9  # share of a fact's words another fact of the same source must hold for it to add nothing
+
+
+def distinct(found: list[str]) -> list[str]:
+    """`found` without the facts that add nothing to the others of the same source: one whose words are
+    all but covered by two or more of its shorter facts together (a step answer that quoted two passage
+    sentences as one), then one whose words are all but covered by a longer fact, or an earlier one as long
+    (a passage sentence an answer restated). The README run's report stated one list of causes three times
+    and a merged fact beside the two it merged. A number is a word here: "ruled 15 years" and "ruled 16
+    years" both stay."""
+    words = [terms(_CITE.sub("", f)) | set(re.findall(r"\d+", _CITE.sub("", f))) for f in found]
+    marks = [set(_CITE.findall(f)) for f in found]
+
+    def inside(a: int, b: int) -> bool:  # fact a's words are all but held by fact b, of a source they share
+        return bool(marks[a] & marks[b]) and len(words[a] & words[b]) >= COVERED * len(words[a])
+
+    merged = set()
+    for i in range(len(found)):
+        parts = [j for j in range(len(found)) if len(words[j]) < len(words[i]) and inside(j, i)]
+        if len(parts) >= 2 and len(words[i] & set().union(*(words[j] for j in parts))) >= COVERED * len(
+            words[i]
+        ):
+            merged.add(i)
+    left = [i for i in range(len(found)) if i not in merged and words[i]]
+    kept = [
+        i
+        for i in left
+        if not any(
+            j != i
+            and inside(i, j)
+            and (len(words[j]) > len(words[i]) or (len(words[j]) == len(words[i]) and j < i))
+            for j in left
+        )
+    ]
+    return [found[i] for i in kept]
 
 
 def _tidy(fact: str) -> str:
@@ -207,8 +244,23 @@ def _tidy(fact: str) -> str:
     text = " ".join(_CITE.sub("", fact).split())
     text = re.sub(r"\s+([,;:.!?)])", r"\1", text).replace("( )", "").replace("()", "")
     rest = re.sub(r"^[^.:!?]{1,40}:\s+", "", text)
-    text = rest if len(rest.split()) >= 4 and rest[:1].isupper() else text
+    text = _balanced(rest if len(rest.split()) >= 4 and rest[:1].isupper() else text)
     return f"{text.rstrip('.').rstrip()} {marks}." if marks else text
+
+
+def _balanced(text: str) -> str:
+    """`text` without a quote mark that opens or closes nothing: a step answer quoting its passage left
+    '"In modern historiography, ... court [4].' (the README run, session 30)."""
+    if text.count('"') % 2:
+        end = text.rstrip(".!? ")
+        if text.startswith('"'):
+            return text[1:]
+        if end.endswith('"'):
+            return text[: len(end) - 1] + text[len(end) :]
+        return text.replace('"', "")
+    if text.count("\u201c") != text.count("\u201d"):
+        return text.replace("\u201c", "").replace("\u201d", "")
+    return text
 
 
 OTHER = "Other findings"
