@@ -31,11 +31,17 @@ def terms(text: str, min_len: int = 3) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if len(w) >= min_len and w not in STOPWORDS}
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer  # PyStemmer, a core dependency (bm25s stems with it too)
+def stemmer() -> Any:
+    """A new PyStemmer English stemmer (a core dependency): each BM25 index owns one (bm25s calls its
+    `stemWords`), since one instance is not safe to share across threads."""
+    import Stemmer
 
     return Stemmer.Stemmer("english")
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    return stemmer()
 
 
 def stems(words: Iterable[str]) -> set[str]:

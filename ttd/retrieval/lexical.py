@@ -15,14 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from ttd.terms import stemmer
+
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-
-
-def stemmer() -> Any:
-    """PyStemmer's English stemmer (a core dependency; bm25s calls its `stemWords`)."""
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
 
 
 class LexicalIndex:
