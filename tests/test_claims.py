@@ -524,6 +524,9 @@ def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     kept = "**Answer:** Rush [2]\n\n- 476 AD [2]\n\n|Rome|476 [2]|\n\n```\nreturn a[1]\n# Step 1:\n```\n"
     assert clean(f"# Rome\n\n{kept}")[0] == f"# Rome\n\n{kept}"
     assert "- **Taxes**: farmers left [1]." in cleaned
+    # the README run at 5b32ef1: a lead-in whose list was cut keeps its claim, not its colon
+    lead_in = "- The Roman Empire lost control over its Western provinces due to several factors: [1]."
+    assert "provinces due to several factors [1].\n" in clean(f"# Rome\n\n{lead_in}\n")[0]
     # HotpotQA, Keld Bordinggaard: an empty item, and talk about "the second passage", copied into a report
     report = "# Clubs\n\n1.\n3. The second passage names Ruben Bagger [2].\n4. Odense Boldklub is a club [3]."
     assert clean(report)[0].strip() == "# Clubs\n\n4. Odense Boldklub is a club [3]."

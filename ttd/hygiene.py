@@ -66,6 +66,8 @@ _ITEM_LABEL = re.compile(
 # Marks written after the sentence's full stop ("It is also known as Spurs. [2], [5]"): the sentence splitter
 # leaves them out of the claim, so they go back before the stop ("... Spurs [2][5].").
 _MARKS_AFTER_STOP = re.compile(r"(?<=[^\s.!?\]])([.!?])((?:\s*[,;]?\s*\[\d{1,4}\])+)(?=\s|$)")
+# "... due to several factors: [1]." closing a line: the list it led into was cut, the lead-in is the claim
+_LEAD_IN_MARKS = re.compile(r"\s*:\s*((?:\[\d{1,4}\])+)(?=[.!?]?\s*$)")
 _EMPTY_ITEM = re.compile(r"^(?:(?:\d+[.)]|[-*+])\s*)+$")  # "1." or "1. 2." left when the items' claims went
 _MARK_RUN = re.compile(r"\[\d{1,4}\](?:[ ,;]*\[\d{1,4}\])+")  # "[3][4][5] [3]": marks side by side
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
@@ -167,6 +169,9 @@ def clean(markdown: str) -> tuple[str, int]:
             line, m = _MARKS_AFTER_STOP.subn(
                 lambda g: " " + "".join(re.findall(r"\[\d{1,4}\]", g.group(2))) + g.group(1), line
             )
+            if not _CUT_LABEL.match(line.strip()):  # "- **Army**: [2]" has no claim left: it goes below
+                line, k = _LEAD_IN_MARKS.subn(r" \1", line)
+                m += k
             stripped, fixes = line.strip(), fixes + n + m
             if stripped.startswith("#") and phrase.search(stripped):
                 fixes += 1  # a heading copied from a prompt ("### New Evidence")
