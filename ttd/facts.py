@@ -18,7 +18,7 @@ from typing import Any
 from ttd.citations import attribute
 from ttd.claims import overlap, split_claims
 from ttd.formatting import bare_title, clean_title, framed, unframed
-from ttd.hygiene import is_meta, norm
+from ttd.hygiene import COVERED, inside, is_meta, norm, words_of
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import SENTENCE, terms
 
@@ -200,41 +200,26 @@ def facts(
     return distinct(out)
 
 
-COVERED = 0.9  # share of a fact's words another fact of the same source must hold for it to add nothing
-
-
 def distinct(found: list[str]) -> list[str]:
-    """`found` without the facts that add nothing to the others of the same source: one whose words are
-    all but covered by two or more of its shorter facts together (a step answer that quoted two passage
-    sentences as one), then one whose words are all but covered by a longer fact, or an earlier one as long
-    (a passage sentence an answer restated). The README run's report stated one list of causes three times
-    and a merged fact beside the two it merged. A number is a word here: "ruled 15 years" and "ruled 16
-    years" both stay."""
-    words = [terms(_CITE.sub("", f)) | set(re.findall(r"\d+", _CITE.sub("", f))) for f in found]
-    marks = [set(_CITE.findall(f)) for f in found]
-
-    def inside(a: int, b: int) -> bool:  # fact a's words are all but held by fact b, of a source they share
-        return bool(marks[a] & marks[b]) and len(words[a] & words[b]) >= COVERED * len(words[a])
-
+    """`found` without the facts that add nothing to the others of the same source (`hygiene.inside`): one
+    whose words two or more of its shorter facts hold together (a step answer that quoted two passage
+    sentences as one), then one a longer fact, or an earlier one as long, holds (a passage sentence an
+    answer restated). The README run's report stated one list of causes three times, and a merged fact
+    beside the two it merged."""
+    said = [(words_of(f), set(_CITE.findall(f))) for f in found]
     merged = set()
-    for i in range(len(found)):
-        parts = [j for j in range(len(found)) if len(words[j]) < len(words[i]) and inside(j, i)]
-        if len(parts) >= 2 and len(words[i] & set().union(*(words[j] for j in parts))) >= COVERED * len(
-            words[i]
-        ):
+    for i, (words, _) in enumerate(said):
+        parts = [j for j, (w, m) in enumerate(said) if len(w) < len(words) and inside(w, m, said[i])]
+        if len(parts) >= 2 and len(words & set().union(*(said[j][0] for j in parts))) >= COVERED * len(words):
             merged.add(i)
-    left = [i for i in range(len(found)) if i not in merged and words[i]]
-    kept = [
-        i
-        for i in left
-        if not any(
-            j != i
-            and inside(i, j)
-            and (len(words[j]) > len(words[i]) or (len(words[j]) == len(words[i]) and j < i))
-            for j in left
-        )
+    left = [i for i in range(len(found)) if i not in merged and said[i][0]]
+
+    def wider(j: int, i: int) -> bool:  # fact j says at least what fact i does, in more words or first
+        return len(said[j][0]) > len(said[i][0]) or (len(said[j][0]) == len(said[i][0]) and j < i)
+
+    return [
+        found[i] for i in left if not any(j != i and inside(*said[i], said[j]) and wider(j, i) for j in left)
     ]
-    return [found[i] for i in kept]
 
 
 def _tidy(fact: str) -> str:

@@ -14,7 +14,7 @@ from functools import cache
 
 from ttd.formatting import CODE_LABELS
 from ttd.resources import prompts_dir, without_comments
-from ttd.terms import SENTENCE, STOPWORDS
+from ttd.terms import SENTENCE, STOPWORDS, terms
 
 _LABEL = re.compile(r"^([A-Z][A-Za-z' -]{2,60}?)(?:\s*\([^)]*\))?:\s*(?:\$\w+)?\s*$")
 _QUOTED = re.compile(r'"(\([a-z ]{3,30}\)|[A-Za-z][a-z]+(?: [a-z]+){1,5})"')
@@ -122,6 +122,23 @@ def _same(a: str, b: str) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= 0.9
 
 
+COVERED = 0.9  # share of a statement's words another must hold for it to add nothing to that one
+_NEGATIONS = frozenset({"not", "no", "never", "nor", "without"})
+
+
+def words_of(text: str) -> set[str]:
+    """What two statements are compared by: content words, numbers and negations, marks left out ("ruled
+    15 years" is not "ruled 16 years", "was not the cause" is not "was the cause")."""
+    plain = _CITES.sub("", text).lower()
+    return terms(plain) | set(re.findall(r"\d+", plain)) | (set(re.findall(r"[a-z]+", plain)) & _NEGATIONS)
+
+
+def inside(words: set[str], marks: set[str], other: tuple[set[str], set[str]]) -> bool:
+    """A statement (its `words_of` and marks) says nothing `other` does not: they cite a source in common
+    and `other` holds all but a tenth of its words."""
+    return bool(marks & other[1]) and len(words & other[0]) >= COVERED * len(words)
+
+
 def _restated(a: str, b: str) -> bool:
     """Sentence `a` says nothing `b` does not: its words are among b's and the two are near the same
     ("He played a pivotal role ..." after "The rise of Christianity played a pivotal role ..."); sentences
@@ -155,6 +172,7 @@ def clean(markdown: str) -> tuple[str, int]:
     kept_paragraphs: list[str] = []
     seen_paragraphs: list[str] = []
     seen_sentences: dict[str, None] = {}  # in order, for the near-duplicate check
+    seen_claims: list[tuple[set[str], set[str]]] = []  # each cited sentence's words and marks
     markdown, fixes = _marks_out_of_place(markdown)
     in_code = False
     for para in re.split(r"\n\s*\n", markdown.strip()):
@@ -200,6 +218,11 @@ def clean(markdown: str) -> tuple[str, int]:
                 ):
                     fixes += 1  # the same sentence again, or with another subject ("He played ...")
                     continue
+                words, marks = words_of(sentence), set(re.findall(r"\[\d{1,4}\]", sentence))
+                if marks and len(words) >= 4 and any(inside(words, marks, seen) for seen in seen_claims):
+                    fixes += 1  # what an earlier sentence citing its source said, in fewer words
+                    continue
+                seen_claims.append((words, marks))
                 seen_sentences[key] = None
                 pieces.append(sentence)
             text = "".join(pieces).rstrip()
