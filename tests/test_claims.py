@@ -999,3 +999,64 @@ def test_a_fact_that_adds_nothing_to_the_others_of_its_source_is_left_out() -> N
     longer = "Heavy taxation drove small farmers off their land in the western provinces [3]."
     assert distinct(["Heavy taxation drove small farmers off their land [3].", longer]) == [longer]
     assert distinct([longer, "Heavy taxation drove farmers off their land [3]."]) == [longer]
+
+
+def test_a_short_answer_whose_checked_rewrite_keeps_no_citation_falls_back_to_the_draft(scripted, tmp_path):
+    """The second check of R_T standing in (review of 5b32ef1: it crashed with the check on)."""
+    scripted.reply("report", "# Adrianople\n\nA report with no citations at all, written here.\n")
+    report = ttd.research(
+        "Which people defeated the Roman army at Adrianople?",
+        out=tmp_path,
+        retriever=Wiki(),
+        k=2,
+        steps=2,
+        verify={"mode": "lexical"},
+        short_report="write",
+        **scripted_models(),
+    )
+    assert report.citations.from_draft == 1 and report.citations.cited >= 1
+
+
+def test_what_the_mark_cut_leaves_alone():
+    """Review of 5b32ef1: marks inside bold stay as written and the table says so; a cut that would make a
+    claim read as another is not made; the lexical check names every passage that clears its bar."""
+    from ttd.claims import trim_marks
+
+    src = {f"d{n}": {"id": f"d{n}", "n": n, "title": "t", "text": "x"} for n in range(1, 4)}
+    body = (
+        "**Rome fell in 476 because of debt [1][2].**\n\n"
+        "The foederati served for pay [1][2]. The foederati served for pay [1]."
+    )
+    claims = [
+        {"text": c.text, "status": "unsupported" if i == 2 else "supported", "source_ids": ["d1"]}
+        for i, c in enumerate(split_claims(body))
+    ]
+    out, table, changed = trim_marks(body, claims, src)
+    assert out == body and changed == 0 and table == claims
+    same = PASSAGES["tax"]
+    both = {f"doc:{k}": {"id": f"doc:{k}", "n": n, "title": k, "text": same} for n, k in ((1, "a"), (2, "b"))}
+    text = "Heavy taxation drove small farmers off their land [1][2]."
+    claims, _ = asyncio.run(verify(text, both, question=Q, settings=VerifierSettings(mode="lexical")))
+    assert claims[0]["source_ids"] == ["doc:a", "doc:b"] and trim_marks(text, claims, both)[0] == text
+
+
+def test_what_the_restatement_test_keeps_apart():
+    """Review of ac2f139: a number or a turning word ("before", "after") in a long fact makes it another."""
+    from ttd.facts import distinct
+
+    senate = (
+        "The Senate voted in {} to send envoys, taxes, grain and gold to Alaric's camp outside Rome{} [1]."
+    )
+    dated = [senate.format(410, ""), senate.format(408, ", and Alaric withdrew")]
+    turned = [
+        "Odoacer ruled Italy before Theodoric [2].",
+        "Odoacer ruled Italy after Theodoric's invasion was repelled [2].",
+    ]
+    assert distinct(dated) == dated and distinct(turned) == turned
+    assert clean("# R\n\n" + " ".join(dated) + "\n")[0].count("Senate") == 2
+    # a lead-in keeps its colon when its list is below it, and a label is no lead-in
+    listed = "The empire fell due to several factors: [1].\n\n- Heavy taxes drove farmers away [1].\n"
+    assert clean(f"# R\n\n{listed}")[0] == f"# R\n\n{listed}"
+    assert "- **Army**: [2]." not in clean("# R\n\n- **Army**: [2].\n- Taxes rose [1].\n")[0].replace(
+        ": [2]", ""
+    )

@@ -176,10 +176,9 @@ async def verify(
         elif best is None or best[1] < settings.floor:
             out[i] = _record(claim, "unsupported", [], plan)
         elif best[1] >= settings.support or settings.mode != "llm":
-            supported = best[1] >= settings.support
-            out[i] = _record(
-                claim, "supported" if supported else "unsupported", [best[0]["id"]] * supported, plan
-            )
+            # every passage that clears the bar names it, best first: a claim's second true mark stays
+            ids = [r["id"] for r, score in scored if score >= settings.support]
+            out[i] = _record(claim, "supported" if ids else "unsupported", ids, plan)
         else:
             pending.append((i, [r for r, s in scored if s >= settings.floor]))
     usage: list[UsageRecord] = []
@@ -327,22 +326,27 @@ def trim_marks(
     """`markdown` and its claim table with every supported claim citing only the sources its verdict names
     (`verdict_marks`): the README run's summary cited [1][2][3] for a list of causes that only [1] holds.
     Returns the text, the table with the new texts and how many claims changed."""
+    texts = {c["text"] for c in claims}
     new = {
         c["text"]: t
         for c in claims
-        if c["status"] == "supported" and (t := verdict_marks(c["text"], c["source_ids"], sources))
+        if c["status"] == "supported"
+        and (t := verdict_marks(c["text"], c["source_ids"], sources))
+        and t not in texts  # cut, it would read as another claim, which the check may drop with it
     }
-    if not new:
-        return markdown, claims, 0
-
     ids = {c["text"]: c["source_ids"] for c in claims if c["text"] in new}
+    done: set[str] = set()
 
     def edit(sentence: str, text: str) -> str:
         trimmed = verdict_marks(sentence.rstrip(), ids[text], sources) if text in ids else None
-        return sentence if trimmed is None else trimmed + sentence[len(sentence.rstrip()) :]
+        if trimmed is None:  # marks inside bold or italics ("**... [1][2].**") stay as written
+            return sentence
+        done.add(text)
+        return trimmed + sentence[len(sentence.rstrip()) :]
 
-    table: list[ClaimRecord] = [{**c, "text": new.get(c["text"], c["text"])} for c in claims]
-    return _each_sentence(markdown, edit), table, len(new)
+    out = _each_sentence(markdown, edit) if new else markdown
+    table: list[ClaimRecord] = [{**c, "text": new[c["text"]]} if c["text"] in done else c for c in claims]
+    return out, table, len(done)
 
 
 def remove_claims(markdown: str, drop: set[str]) -> str:

@@ -234,17 +234,20 @@ def _tidy(fact: str) -> str:
 
 
 def _balanced(text: str) -> str:
-    """`text` without a quote mark that opens or closes nothing: a step answer quoting its passage left
-    '"In modern historiography, ... court [4].' (the README run, session 30)."""
-    if text.count('"') % 2:
+    """`text` without a quote mark that opens it or closes it and has no partner: a step answer quoting its
+    passage left '"In modern historiography, ... court [4].' (the README run, session 30). A lone quote
+    inside the text (5.5" across) is left as it is."""
+    for opening, closing in (('"', '"'), ("\u201c", "\u201d")):
+        if opening == closing:
+            extra_open = extra_close = text.count(opening) % 2 == 1
+        else:
+            extra_open = text.count(opening) > text.count(closing)
+            extra_close = text.count(closing) > text.count(opening)
         end = text.rstrip(".!? ")
-        if text.startswith('"'):
+        if extra_open and text.startswith(opening):
             return text[1:]
-        if end.endswith('"'):
+        if extra_close and end.endswith(closing):
             return text[: len(end) - 1] + text[len(end) :]
-        return text.replace('"', "")
-    if text.count("\u201c") != text.count("\u201d"):
-        return text.replace("\u201c", "").replace("\u201d", "")
     return text
 
 

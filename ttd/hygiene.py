@@ -123,20 +123,26 @@ def _same(a: str, b: str) -> bool:
 
 
 COVERED = 0.9  # share of a statement's words another must hold for it to add nothing to that one
-_NEGATIONS = frozenset({"not", "no", "never", "nor", "without"})
+# stopwords that turn a claim round: "was not", "ruled before Theodoric" is not "ruled after Theodoric"
+_TURNS = frozenset(
+    {"not", "no", "never", "nor", "without", "before", "after", "until", "since", "more", "less"}
+)
 
 
 def words_of(text: str) -> set[str]:
-    """What two statements are compared by: content words, numbers and negations, marks left out ("ruled
-    15 years" is not "ruled 16 years", "was not the cause" is not "was the cause")."""
+    """What two statements are compared by: content words, numbers and the stopwords that turn a claim round
+    (`_TURNS`), marks left out ("ruled 15 years" is not "ruled 16 years", "was not the cause" is not "was
+    the cause")."""
     plain = _CITES.sub("", text).lower()
-    return terms(plain) | set(re.findall(r"\d+", plain)) | (set(re.findall(r"[a-z]+", plain)) & _NEGATIONS)
+    return terms(plain) | set(re.findall(r"\d+", plain)) | (set(re.findall(r"[a-z]+", plain)) & _TURNS)
 
 
 def inside(words: set[str], marks: set[str], other: tuple[set[str], set[str]]) -> bool:
-    """A statement (its `words_of` and marks) says nothing `other` does not: they cite a source in common
-    and `other` holds all but a tenth of its words."""
-    return bool(marks & other[1]) and len(words & other[0]) >= COVERED * len(words)
+    """A statement (its `words_of` and marks) says nothing `other` does not: they cite a source in common,
+    `other` holds every number and turning word of it and all but a tenth of its other words. Compared as
+    bags of words: "Rome sacked the Visigoths" is taken for "the Visigoths sacked Rome"."""
+    exact = {w for w in words if w.isdigit() or w in _TURNS}
+    return bool(marks & other[1]) and exact <= other[0] and len(words & other[0]) >= COVERED * len(words)
 
 
 def _restated(a: str, b: str) -> bool:
@@ -174,6 +180,8 @@ def clean(markdown: str) -> tuple[str, int]:
     seen_sentences: dict[str, None] = {}  # in order, for the near-duplicate check
     seen_claims: list[tuple[set[str], set[str]]] = []  # each cited sentence's words and marks
     markdown, fixes = _marks_out_of_place(markdown)
+    markdown, n = _lead_ins(markdown)
+    fixes += n
     in_code = False
     for para in re.split(r"\n\s*\n", markdown.strip()):
         lines = []
@@ -187,9 +195,6 @@ def clean(markdown: str) -> tuple[str, int]:
             line, m = _MARKS_AFTER_STOP.subn(
                 lambda g: " " + "".join(re.findall(r"\[\d{1,4}\]", g.group(2))) + g.group(1), line
             )
-            if not _CUT_LABEL.match(line.strip()):  # "- **Army**: [2]" has no claim left: it goes below
-                line, k = _LEAD_IN_MARKS.subn(r" \1", line)
-                m += k
             stripped, fixes = line.strip(), fixes + n + m
             if stripped.startswith("#") and phrase.search(stripped):
                 fixes += 1  # a heading copied from a prompt ("### New Evidence")
@@ -255,6 +260,26 @@ def clean(markdown: str) -> tuple[str, int]:
         text += "\n```"
         fixes += 1
     return text.strip() + "\n", fixes
+
+
+def _lead_ins(markdown: str) -> tuple[str, int]:
+    """`markdown` with the colon cut from a lead-in whose list was cut ("... due to several factors: [1]."
+    with no list below it): the lead-in is the claim. A label ("- **Army**: [2]") is no lead-in, and a
+    lead-in with its list below keeps its colon."""
+    lines = markdown.split("\n")
+    fixed = 0
+    for i, line in enumerate(lines):
+        found = _LEAD_IN_MARKS.search(line)
+        if not found or len(terms(line[: found.start()])) < 4:
+            continue
+        below = next((ln for ln in lines[i + 1 :] if ln.strip()), "")
+        item = re.compile(r"(\s*)(?:[-*+]|\d+[.)])\s")
+        own, under = item.match(line), item.match(below)
+        # its list is below it, or below it and further in when it is an item itself
+        if not under or (own and len(under.group(1)) <= len(own.group(1))):
+            lines[i] = _LEAD_IN_MARKS.sub(r" \1", line)
+            fixed += 1
+    return "\n".join(lines), fixed
 
 
 def _only_headings(block: str) -> bool:

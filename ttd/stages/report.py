@@ -200,7 +200,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         from_facts = int(not few)
 
     stats = {"marks_trimmed": 0}
-    written: list[int] = []  # what the kept claims cited as written: where a stated answer is looked for
+    cited_as_written: list[int] = []  # what the kept claims cited before their marks were cut to verdicts
 
     async def check(body: str) -> tuple[str, NoiseRecord | None, list[str], list[str]]:
         """The body without its unsupported claims (unmarked supported ones cited from their verdicts),
@@ -225,7 +225,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             ],
         )
         usage.extend(more_usage)
-        written[:] = [int(n) for c in claims if c["status"] == "supported" for n in MARK.findall(c["text"])]
+        cited_as_written[:] = [
+            int(n) for c in claims if c["status"] == "supported" for n in MARK.findall(c["text"])
+        ]
         # a supported claim cites the sources its verdict names, not every passage the writer listed
         body, claims, trimmed = trim_marks(body, claims, sources)
         stats["marks_trimmed"] += trimmed
@@ -284,7 +286,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         and stated
         and (
             marks := grounded_marks(
-                stated, kept or [body], _texts(sources), [*written, *(reading.shown if reading else [])]
+                stated,
+                kept or [body],
+                _texts(sources),
+                [*cited_as_written, *(reading.shown if reading else [])],
             )
         )
     ):
