@@ -72,9 +72,9 @@ def revise_with_answer(messages):
     return f"{draft}\n\n{answer}\n"
 
 
-def run(tmp_path, **kw):
+def run(tmp_path, question=Q, **kw):
     kw.setdefault("few_facts", 0)  # these test the report writer; the scripted runs find 1-4 facts
-    return ttd.research(Q, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
+    return ttd.research(question, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
 
 
 # ------------------------------------------------------------------ the verifier
@@ -1004,16 +1004,8 @@ def test_a_fact_that_adds_nothing_to_the_others_of_its_source_is_left_out() -> N
 def test_a_short_answer_whose_checked_rewrite_keeps_no_citation_falls_back_to_the_draft(scripted, tmp_path):
     """The second check of R_T standing in (review of 5b32ef1: it crashed with the check on)."""
     scripted.reply("report", "# Adrianople\n\nA report with no citations at all, written here.\n")
-    report = ttd.research(
-        "Which people defeated the Roman army at Adrianople?",
-        out=tmp_path,
-        retriever=Wiki(),
-        k=2,
-        steps=2,
-        verify={"mode": "lexical"},
-        short_report="write",
-        **scripted_models(),
-    )
+    question = "Which people defeated the Roman army at Adrianople?"
+    report = run(tmp_path, question, steps=2, verify={"mode": "lexical"}, short_report="write")
     assert report.citations.from_draft == 1 and report.citations.cited >= 1
 
 
