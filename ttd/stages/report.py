@@ -199,12 +199,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = facts_report(clean_title(state["question"]), groups)
         from_facts = int(not few)
 
-    stats = {"marks_trimmed": 0}
+    marks_trimmed = 0
     cited_as_written: list[int] = []  # what the kept claims cited before their marks were cut to verdicts
 
     async def check(body: str) -> tuple[str, NoiseRecord | None, list[str], list[str]]:
         """The body without its unsupported claims (unmarked supported ones cited from their verdicts),
         its claim table, the unsupported claims' texts and the kept claims' texts with their marks."""
+        nonlocal marks_trimmed
         if deps.config.verify.mode == "off" or not split_claims(body):
             return body, None, [], []
         checked = sources if short else counted
@@ -230,7 +231,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         ]
         # a supported claim cites the sources its verdict names, not every passage the writer listed
         body, claims, trimmed = trim_marks(body, claims, sources)
-        stats["marks_trimmed"] += trimmed
+        marks_trimmed += trimmed
         drop = {c["text"] for c in claims if c["status"] != "supported"}
         # a supported claim the writer left unmarked is cited with the source the verifier found
         marks = {
@@ -332,7 +333,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["off_topic"] = len(off_topic)
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
-    final.stats["marks_trimmed"] = stats["marks_trimmed"]
+    final.stats["marks_trimmed"] = marks_trimmed
     final.stats["foreign_urls"] += foreign
     return {
         "report": final.markdown,
