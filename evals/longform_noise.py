@@ -103,6 +103,8 @@ def main() -> None:
                 "from_facts": report.citations.from_facts,
                 "few_facts": report.citations.few_facts,
                 "evidence": report.citations.evidence_section,
+                "rewrites": report.citations.rewrites,
+                "rewrite_kept": report.citations.rewrite_kept,
                 "unverified": 0 if rn is None else sum(c.status != "supported" for c in rn.claims),
                 "calls": report.usage.total.calls,
                 "seconds": time.perf_counter() - started,
@@ -115,8 +117,8 @@ def main() -> None:
         "| question | Noise R0 | Noise RT | RT before pruning | +facts / -claims / off subject | drafts "
         "| report supported | claims not supported | facts "
         "| off topic | set out (few facts) | broken | stray | scaffolding | repeats "
-        "| fallbacks (R_T / facts / evidence) | calls | s | exit |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| fallbacks (R_T / facts / evidence) | asked again (kept) | calls | s | exit |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def f(v: float | None) -> str:
@@ -129,7 +131,7 @@ def main() -> None:
             f"| {r['unverified']} | {r['facts']} | {r['off_topic']} | {r['few_facts']} "
             f"| {r['broken_marks']} | {r['stray_marks']} | {r['scaffolding']} | {r['repeated_paragraphs']} "
             f"| {r['from_draft']} / {r['from_facts']} / {r['evidence']} "
-            f"| {r['calls']} "
+            f"| {r.get('rewrites', 0)} ({r.get('rewrite_kept', 0)}) | {r['calls']} "
             f"| {r['seconds']:.0f} | {r['exit']} |"
         )
     fell = sum(1 for r in rows if r["r0"] is not None and r["rt"] is not None and r["rt"] < r["r0"])

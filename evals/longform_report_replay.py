@@ -7,6 +7,7 @@ SQLite saver) and `ttd.stages.report.run` is called with the run's own config, o
 prompt's shape words replaced (`--shape`), and the report is scored as evals/longform_noise.py scores it.
 
     PYTHONPATH=. python evals/longform_report_replay.py RUNS_DIR [--shape "a title, then ..."]
+        [--rewrite-below 0] [--repeat 3]
 
 RUNS_DIR holds run folders (evals/longform_noise.py --runs). Prints per run the share of the written
 report's claims a source supports, its unsupported claims, and the hygiene counts; then the mean.
@@ -26,12 +27,25 @@ from ttd.run import dependencies, settings
 from ttd.stages import report as report_stage
 
 
-async def replay(run_dir: Path) -> dict:
+async def replay(run_dir: Path, rewrite_below: float | None = None) -> dict:
     cfg = {k: v for k, v in json.loads((run_dir / "config.json").read_text()).items() if k != "description"}
+    if rewrite_below is not None:
+        cfg["verify"] = {**cfg.get("verify", {}), "rewrite_below": rewrite_below}
     deps = dependencies(settings(**cfg))
     state = final_state(run_dir)
     started = time.perf_counter()
-    out = await report_stage.run(state, deps)
+    shares: list[float] = []  # each written sample's supported share, as the stage compared them
+    real = report_stage.supported_share
+
+    def share(record):
+        shares.append(round(real(record), 2))
+        return shares[-1]
+
+    report_stage.supported_share = share
+    try:
+        out = await report_stage.run(state, deps)
+    finally:
+        report_stage.supported_share = real
     record = out["report_noise"]
     claims = record["claims"] if record else []
     return {
@@ -41,6 +55,9 @@ async def replay(run_dir: Path) -> dict:
         "claims": len(claims),
         "unsupported": [c["text"] for c in claims if c["status"] != "supported"],
         "few_facts": out["citations"].get("few_facts", 0),
+        "rewrites": out["citations"].get("rewrites", 0),
+        "rewrite_kept": out["citations"].get("rewrite_kept", 0),
+        "samples": shares[:2],
         "facts": out["citations"].get("facts", 0),
         "calls": len(out["usage"]),
         "seconds": round(time.perf_counter() - started, 1),
@@ -55,18 +72,25 @@ def main() -> None:
     ap.add_argument(
         "--shape", help="the report prompt's shape words for a report question (prompts/shape.md)"
     )
+    ap.add_argument(
+        "--rewrite-below", type=float, help="verify.rewrite_below for every run (0: the writer is asked once)"
+    )
+    ap.add_argument("--repeat", type=int, default=1, help="replay each run this many times")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     if args.shape:
         real = report_stage.instructions
         report_stage.instructions = lambda stage, q: args.shape if stage == "report" else real(stage, q)
     done = []
-    for run_dir in sorted(p for p in args.runs.iterdir() if (p / "checkpoint.sqlite").is_file()):
-        r = asyncio.run(replay(run_dir))
+    runs = sorted(p for p in args.runs.iterdir() if (p / "checkpoint.sqlite").is_file())
+    for run_dir in [r for r in runs for _ in range(args.repeat)]:
+        r = asyncio.run(replay(run_dir, args.rewrite_below))
         done.append(r)
         share = "–" if r["supported"] is None else f"{r['supported']:.2f}"
         print(
-            f"{r['question']} | supported {share} of {r['claims']} | few facts {r['few_facts']}", flush=True
+            f"{r['question']} | supported {share} of {r['claims']} | few facts {r['few_facts']} | "
+            f"rewrites {r['rewrites']} (kept {r['rewrite_kept']}, samples {r['samples']}) | {r['seconds']} s",
+            flush=True,
         )
         for text in r["unsupported"]:
             print(f"    unsupported: {text[:150]}")
@@ -79,7 +103,8 @@ def main() -> None:
         f"{len(done)} runs: mean supported {sum(shares) / max(len(shares), 1):.0%}; written by the model "
         f"({len(written)}): {sum(written) / max(len(written), 1):.0%}; broken "
         f"{sum(r['broken_marks'] for r in done)}, scaffolding {sum(r['scaffolding'] for r in done)}, "
-        f"repeats {sum(r['repeated_paragraphs'] for r in done)}"
+        f"repeats {sum(r['repeated_paragraphs'] for r in done)}; rewrites "
+        f"{sum(r['rewrites'] for r in done)} (kept {sum(r['rewrite_kept'] for r in done)})"
     )
 
 

@@ -1052,3 +1052,64 @@ def test_what_the_restatement_test_keeps_apart():
     assert "- **Army**: [2]." not in clean("# R\n\n- **Army**: [2].\n- Taxes rose [1].\n")[0].replace(
         ": [2]", ""
     )
+
+
+OWN = [
+    "The emperors of Rome loved music and poetry above all.",
+    "Interest rates rose sharply across every province.",
+    "The senate banned all trade with distant Persia.",
+]
+
+
+def own_writer(own: list[str], again: str = "grounded"):
+    """A report writer that adds `own` claims to the taxation fact; asked again, it writes the fact alone
+    ("grounded") or only its own claims ("worse")."""
+
+    def writer(messages):
+        tax = re.search(r"Heavy taxation[^\n]*?(\[\d+\])", messages[1]["content"]).group(1)
+        grounded = f"Heavy taxation drove small farmers off their land {tax}."
+        if "No fact above says" not in messages[-1]["content"]:
+            return "# Rome\n\n## Taxes\n\n" + " ".join([grounded, *own]) + "\n"
+        if again == "worse":
+            return "# Rome\n\n" + " ".join(own) + "\n"
+        return f"# Rome\n\n## Taxes\n\n{grounded}\n"
+
+    return writer
+
+
+@pytest.mark.parametrize("again", ["grounded", "worse"])
+def test_a_report_mostly_of_the_writers_own_claims_is_asked_for_again_and_the_better_kept(
+    scripted, tmp_path, again
+):
+    """America's aging population (session 31): given 5 facts, a 1.5B wrote 16 claims, 13 of its own. It is
+    shown those claims and asked once more; the better supported of its two reports is kept."""
+    scripted.reply("plan", PLAN)
+    scripted.respond("report", own_writer(OWN, again))
+    report = run(tmp_path, steps=1, early_exit=False)
+    calls = [c for c in scripted.calls if c.role == "report"]
+    assert len(calls) == 2 and report.citations.rewrites == 1
+    # the second call continues the first: its report, then the claims no fact says, listed
+    assert (
+        calls[1].messages[-2]["role"] == "assistant" and "Interest rates" in calls[1].messages[-2]["content"]
+    )
+    assert all(f"- {t}" in calls[1].messages[-1]["content"] for t in OWN)
+    claims = report.trajectory.report_noise.claims
+    if again == "grounded":
+        assert report.citations.rewrite_kept == 1
+        assert [c.status for c in claims] == ["supported"] and "Interest rates" not in report.markdown
+    else:  # the rewrite kept nothing the sources hold: the first report stands, its own claims listed
+        assert report.citations.rewrite_kept == 0 and len(claims) == 4
+        assert "## Not verified" in report.markdown and "Interest rates rose sharply" in report.markdown
+    assert "No fact above says" not in report.markdown
+    assert report.citations.from_facts == 0 and report.citations.evidence_section == 0
+
+
+@pytest.mark.parametrize("bar", [0.5, 0.0])
+def test_a_report_supported_up_to_the_bar_is_not_asked_for_again(scripted, tmp_path, bar):
+    """Half its claims supported is not below a bar of 0.5; a bar of 0 never asks again."""
+    scripted.reply("plan", PLAN)
+    scripted.respond("report", own_writer(OWN[:1] if bar else OWN))
+    report = run(tmp_path, steps=1, early_exit=False, verify={"rewrite_below": bar})
+    assert sum(c.role == "report" for c in scripted.calls) == 1
+    assert report.citations.rewrites == 0 and report.citations.rewrite_kept == 0
+    assert f"- {OWN[0]}" in report.markdown.split("## Not verified")[1]  # listed, not asked about

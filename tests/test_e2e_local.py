@@ -63,13 +63,14 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     # every supported claim's closing marks name only the sources its verdict found it in
     run_n = {s.id: {"n": s.n} for s in report.trajectory.retrieved}
     supported = [c for c in report.trajectory.report_noise.claims if c.status == "supported"]
-    assert supported and not [c.text for c in supported if verdict_marks(c.text, c.source_ids, run_n)]
+    outside = [c.text for c in supported if verdict_marks(c.text, c.source_ids, run_n)]
+    assert supported and not outside, (outside, report.markdown)
     # the main path: the model wrote it (not facts set out because they were few or it cited none)
-    assert report.citations.few_facts == 0 and report.citations.from_facts == 0
+    assert report.citations.few_facts == 0 and report.citations.from_facts == 0, report.citations
 
 
 def test_real_report_prose_cites_inline(report):
     """The cited sentences stand in the report's own prose, before any "Not verified" list."""
     body = report.markdown.split("\n## Sources\n")[0]
     prose = re.split(r"\n## (?:Evidence from the research steps|Not verified)\n", body)[0]
-    assert re.search(r"[A-Za-z][^\n]{20,}\[\d+\]", prose)  # a real sentence with an inline [n]
+    assert re.search(r"[A-Za-z][^\n]{20,}\[\d+\]", prose), report.markdown  # a sentence with an inline [n]

@@ -37,7 +37,9 @@ def test_presets_make_the_configured_variants_revisions_and_merges(agent, script
     n, s = config.evolution.n, config.evolution.s
     occurrences = {"plan": 1, "question": STEPS, "answer": STEPS, "report": 1}
     for component, times in occurrences.items():
-        assert report.usage.by_component[component].calls == times * expected_calls(
+        # a report mostly unsupported is asked for once more, in one call (`verify.rewrite_below`)
+        again = report.citations.rewrites if component == "report" else 0
+        assert report.usage.by_component[component].calls == again + times * expected_calls(
             n[component], s[component], component
         ), component
     records = report.trajectory.evolution

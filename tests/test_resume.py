@@ -26,8 +26,18 @@ def test_interrupted_run_resumes_after_step_one_without_redoing_it(scripted, tmp
 
     scripted.fail = die_in_step_two
     with pytest.raises(Exception, match="power cut"):
-        # early_exit off: the scripted drafts never get less noisy, and a noise plateau would end the loop
-        ttd.research(Q, out=tmp_path, steps=3, retries=0, early_exit=False, few_facts=0, **scripted_models())
+        # early_exit off: the scripted drafts never get less noisy, and a noise plateau would end the loop;
+        # rewrite_below 0: the scripted report's claims are none of the sources', and it is asked for once
+        ttd.research(
+            Q,
+            out=tmp_path,
+            steps=3,
+            retries=0,
+            early_exit=False,
+            few_facts=0,
+            verify={"rewrite_below": 0},
+            **scripted_models(),
+        )
     first_calls = scripted.roles()
     assert first_calls == ["plan", "draft", "question", "answer", "revise", "question", "answer"]
 

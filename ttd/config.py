@@ -141,6 +141,13 @@ class VerifyConfig(BaseModel):
         "subject (its quoted or capitalised names, ttd/subject.py); off, any passage sharing its words",
     )
     unverified: Literal["list", "drop"] = "list"
+    rewrite_below: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description="a report question's written report with a smaller share of supported claims is asked "
+        "for once more, shown its unsupported claims; the better supported of the two is kept (0: never)",
+    )
     between_hops: Literal["lexical", "llm"] = Field(
         "lexical",
         description="how a short answer's drafts before its last hop are checked (lexical: no model call)",

@@ -46,6 +46,7 @@ class Request(Generic[T]):
     role: str | None = None  # whose model writes it; default: the role named like the component
     max_tokens: int | None = None  # a cap below the role's configured max_tokens (a short answer's)
     temperature: float | None = None  # one call's; None: the config's (evolution samples its own)
+    evolve: bool = True  # False: one call where the component evolves (a correction of an evolved reply)
 
     def __post_init__(self) -> None:
         if self.schema is not None and self.fallback is None:
@@ -85,7 +86,7 @@ async def generate(deps: Deps, request: Request[T]) -> Generated[T]:
     """Generate the requested component: evolved or one call, parsed, with its fallback, usage counted."""
     gw, schema = deps.gateway, request.schema
     messages = request.messages
-    if deps.config.evolution.active(request.component) and not gw.budget_reached():
+    if request.evolve and deps.config.evolution.active(request.component) and not gw.budget_reached():
         task = Task(
             request.component,
             request.writer,

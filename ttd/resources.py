@@ -52,6 +52,10 @@ class Prompt:
             {"role": "user", "content": self.user.substitute(text).strip()},
         ]
 
+    def turn(self, **values: object) -> str:
+        """The user part alone: a follow-up turn in a conversation another prompt opened."""
+        return self.user.substitute({k: "" if v is None else str(v) for k, v in values.items()}).strip()
+
 
 @cache
 def load_prompt(name: str) -> Prompt:

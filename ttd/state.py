@@ -80,6 +80,8 @@ class CitationStats(TypedDict):
     unverified: int  # report claims no source supports (dropped or listed under "Not verified")
     hygiene: int  # broken marks, prompt scaffolding and repeated paragraphs removed from the report
     marks_trimmed: int  # supported claims whose closing marks were cut to the sources their verdicts name
+    rewrites: int  # a written report asked for once more, most of its claims being unsupported
+    rewrite_kept: int  # ... and the rewrite kept, being better supported
 
 
 class ClaimRecord(TypedDict):
