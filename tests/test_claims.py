@@ -1061,28 +1061,38 @@ OWN = [
 ]
 
 
+ARMY = "The Roman army relied on Germanic foederati, whose loyalty declined as pay fell short"
+
+
 def own_writer(own: list[str], again: str = "grounded"):
-    """A report writer that adds `own` claims to the taxation fact; asked again, it writes the fact alone
-    ("grounded") or only its own claims ("worse")."""
+    """A report writer that adds `own` claims to the taxation fact. Asked again, it writes the fact alone
+    ("grounded"), the fact and more claims of its own ("worse"), or, having first written the army fact
+    too ("ratio", 2 of 3 supported), the taxation fact alone."""
 
     def writer(messages):
-        tax = re.search(r"Heavy taxation[^\n]*?(\[\d+\])", messages[1]["content"]).group(1)
+        facts = messages[1]["content"]
+        tax = re.search(r"Heavy taxation[^\n]*?(\[\d+\])", facts).group(1)
         grounded = f"Heavy taxation drove small farmers off their land {tax}."
+        army = ARMY + " " + re.search(r"Roman army relied[^\n]*?(\[\d+\])", facts).group(1) + "."
+        first = [grounded, army, own[1]] if again == "ratio" else [grounded, *own]
         if "No fact above says" not in messages[-1]["content"]:
-            return "# Rome\n\n## Taxes\n\n" + " ".join([grounded, *own]) + "\n"
+            return "# Rome\n\n## Taxes\n\n" + " ".join(first) + "\n"
         if again == "worse":
-            return "# Rome\n\n" + " ".join(own) + "\n"
+            more = ["Carthage sent grain ships to Gaul every winter.", "The aqueducts ran dry in 402."]
+            return "# Rome\n\n## Taxes\n\n" + " ".join([grounded, *own, *more]) + "\n"
         return f"# Rome\n\n## Taxes\n\n{grounded}\n"
 
     return writer
 
 
-@pytest.mark.parametrize("again", ["grounded", "worse"])
+@pytest.mark.parametrize("again", ["grounded", "worse", "ratio"])
 def test_a_report_mostly_of_the_writers_own_claims_is_asked_for_again_and_the_better_kept(
     scripted, tmp_path, again
 ):
     """America's aging population (session 31): given 5 facts, a 1.5B wrote 16 claims, 13 of its own. It is
-    shown those claims and asked once more; the better supported of its two reports is kept."""
+    shown those claims and asked once more; the rewrite is kept if more of its claims are supported and
+    none fewer of them: not one that drops a supported claim with an unsupported one (2 of 3 against 1 of
+    1)."""
     scripted.reply("plan", PLAN)
     scripted.respond("report", own_writer(OWN, again))
     report = run(tmp_path, steps=1, early_exit=False)
@@ -1092,16 +1102,30 @@ def test_a_report_mostly_of_the_writers_own_claims_is_asked_for_again_and_the_be
     assert (
         calls[1].messages[-2]["role"] == "assistant" and "Interest rates" in calls[1].messages[-2]["content"]
     )
-    assert all(f"- {t}" in calls[1].messages[-1]["content"] for t in OWN)
+    listed = [t for t in OWN if f"- {t}" in calls[1].messages[-1]["content"]]
+    assert listed == (OWN[1:2] if again == "ratio" else OWN)
     claims = report.trajectory.report_noise.claims
+    supported = [c.text for c in claims if c.status == "supported"]
     if again == "grounded":
         assert report.citations.rewrite_kept == 1
-        assert [c.status for c in claims] == ["supported"] and "Interest rates" not in report.markdown
-    else:  # the rewrite kept nothing the sources hold: the first report stands, its own claims listed
-        assert report.citations.rewrite_kept == 0 and len(claims) == 4
+        assert len(claims) == len(supported) == 1 and "Interest rates" not in report.markdown
+    else:  # the rewrite was checked and is not better: the first report stands, its own claims listed
+        assert report.citations.rewrite_kept == 0
+        assert len(claims) == (3 if again == "ratio" else 4) and "Aqueducts" not in report.markdown
         assert "## Not verified" in report.markdown and "Interest rates rose sharply" in report.markdown
+        assert again != "ratio" or any(t.startswith(ARMY) for t in supported)
     assert "No fact above says" not in report.markdown
     assert report.citations.from_facts == 0 and report.citations.evidence_section == 0
+
+
+def test_a_report_is_not_asked_for_again_once_its_check_reaches_the_budget(scripted, tmp_path):
+    scripted.reply("plan", PLAN)
+    # a claim near a passage's words is unclear to the lexical pass: the check asks the verifier
+    scripted.respond("report", own_writer(["Rome's foederati were loyal to the emperors.", *OWN]))
+    report = run(tmp_path, steps=1, early_exit=False, budget={"max_calls": 8})
+    # the report's check made the 8th call: the cap is reached, and no 9th call is made
+    assert report.usage.total.calls == 8 and scripted.roles()[-2:] == ["report", "verify"]
+    assert sum(c.role == "report" for c in scripted.calls) == 1 and report.citations.rewrites == 0
 
 
 @pytest.mark.parametrize("bar", [0.5, 0.0])

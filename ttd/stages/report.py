@@ -246,10 +246,21 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     body, record, unverified, kept = await check(body)
     rewrites = rewrite_kept = 0
     below = record is not None and supported_share(record) < deps.config.verify.rewrite_below
-    if out and not short and not from_facts and below and not budget:  # over budget: one plain call
-        # Most of what the writer wrote is its own: asked once more, shown those claims, and the better
-        # supported report kept (a 1.5B given 5 facts on America's aging population wrote 13 of its 16).
-        unsaid = load_prompt("report_again").turn(claims="\n".join(f"- {t}" for t in unverified[:LISTED]))
+    # over budget (the check's own calls may reach it), the report is one plain call
+    if (
+        out
+        and record
+        and not short
+        and not from_facts
+        and below
+        and not budget
+        and not deps.gateway.budget_reached()
+    ):
+        # Most of what the writer wrote is its own: asked once more, shown what no fact says, and the
+        # rewrite kept if it is better supported (a 1.5B given 5 facts on America's aging population wrote
+        # 16 claims, 13 of its own)
+        failed = [c["text"] for c in record["claims"] if c["status"] != "supported"]
+        unsaid = load_prompt("report_again").turn(claims="\n".join(f"- {t}" for t in failed[:LISTED]))
         again = await generate(deps, replace(request.follow_up(out.value, unsaid), evolve=False))
         usage.extend(again.usage)
         rewrites, before = 1, marks_trimmed
@@ -257,9 +268,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         rewritten, more_fixes = clean(raw)
         rewritten, more_attributed = attribute(rewritten, sources, state["question"])
         checked = await check(rewritten) if finalize(rewritten, sources).stats["cited"] else None
-        if checked and checked[1] and supported_share(checked[1]) > supported_share(record):
+        if checked and checked[1] and better_supported(checked[1], record):
             body, record, unverified, kept = checked
             fixes, attributed, foreign, rewrite_kept = more_fixes, more_attributed, more_foreign, 1
+            marks_trimmed -= before  # the kept report's cuts only
         else:
             marks_trimmed = before
     if (
@@ -371,6 +383,13 @@ _STATED = re.compile(r"(?:^|(?<=[.!?\]]) )[^\w\[]*(?:final |short )?answer\W*:\W
 def supported_share(record: NoiseRecord) -> float:
     """The share of a checked text's claims a source supports (1 - its noise)."""
     return 1 - noise_of(record["claims"])
+
+
+def better_supported(rewrite: NoiseRecord, first: NoiseRecord) -> bool:
+    """Whether a rewrite says at least as much the sources hold and, for it, less they do not: more of its
+    claims supported, and none fewer of them (1 of 1 is no better than 2 of 3: a supported claim is lost)."""
+    held = [sum(c["status"] == "supported" for c in r["claims"]) for r in (rewrite, first)]
+    return supported_share(rewrite) > supported_share(first) and held[0] >= held[1]
 
 
 def split_stated_answer(text: str, most_words: int = STATED_WORDS) -> tuple[str, str | None]:
