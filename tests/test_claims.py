@@ -727,6 +727,31 @@ def test_marks_after_a_full_stop_go_back_into_the_sentence_they_cite():
     )
 
 
+def test_a_mark_repeated_after_the_full_stop_is_kept_once_and_counted_until_then():
+    # The README run (session 32): the writer bolded each fact and copied its mark after the stop
+    from ttd.hygiene import problems
+
+    written = (
+        "# Rome\n\n## Other Findings\n"
+        "- **The Goths were a Germanic people who played a major role in the fall of the Western Roman "
+        "Empire and the emergence of medieval Europe [5]. [5]**\n"
+        "- **Charlemagne was King of the Franks from 768 and King of the Lombards from 774** [4].\n"
+        "- **Army**: it was weak [1]. [2]\n"
+        "- See e.g. [1] for the army.\n"
+    )
+    assert problems(written)["stray_marks"] == 2
+    cleaned = clean(written)[0]
+    assert cleaned == (
+        "# Rome\n\n## Other Findings\n"
+        "- The Goths were a Germanic people who played a major role in the fall of the Western Roman "
+        "Empire and the emergence of medieval Europe [5].\n"
+        "- Charlemagne was King of the Franks from 768 and King of the Lombards from 774 [4].\n"
+        "- **Army**: it was weak [1][2].\n"
+        "- See e.g. [1] for the army.\n"
+    )
+    assert problems(cleaned)["stray_marks"] == 0
+
+
 def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_cites():
     from ttd.stages.report import answer_line, grounded_marks
 
