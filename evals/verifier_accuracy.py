@@ -6,6 +6,9 @@ Pairs (from the official-format dev file, which keeps the sentences):
 - answer: "<question> <answer>." vs the supporting paragraphs = supported; vs the two distractor paragraphs
   sharing most words = unsupported (harder: the claim needs several facts, the distractors share entities).
 
+With `--cited` each claim cites the passage(s) it is checked against ("... [1]."), as a report's claims
+do: the check must not take a writer's mark as evidence (a negative cites its distractor).
+
 Each mode (lexical, embed, llm with a local or hosted model) labels every pair through `ttd.claims.verify`;
 the script prints accuracy, precision and recall of "supported", model calls and seconds, and writes
 evals/results/verifier_accuracy.md.
@@ -69,31 +72,37 @@ def pairs(path: Path) -> list[dict]:
     return out
 
 
-async def label(pair: dict, mode: str, gateway: Gateway | None) -> tuple[str, int]:
+def cite(claim: str, passages: int) -> str:
+    """The claim ending in marks for each of its passages ("... Spurs [1][2].")."""
+    return claim.rstrip().rstrip(".") + " " + "".join(f"[{n}]" for n in range(1, passages + 1)) + "."
+
+
+async def label(pair: dict, mode: str, gateway: Gateway | None, cited: bool = False) -> tuple[str, int]:
     sources = {
         f"p{n}": {"id": f"p{n}", "n": n, "title": t, "text": text, "location": ""}
         for n, (t, text) in enumerate(pair["passages"].items(), 1)
     }
+    claim = cite(pair["claim"], len(sources)) if cited else pair["claim"]
     claims, usage = await verify(
-        pair["claim"], sources, settings=VerifierSettings(mode=mode, passage_chars=1200), gateway=gateway
+        claim, sources, settings=VerifierSettings(mode=mode, passage_chars=1200), gateway=gateway
     )
     statuses = [c["status"] for c in claims]
     status = "supported" if statuses and all(s == "supported" for s in statuses) else "unsupported"
     return status, len(usage)
 
 
-async def evaluate(data: list[dict], mode: str, model: str | None) -> dict:
+async def evaluate(data: list[dict], mode: str, model: str | None, cited: bool = False) -> dict:
     gateway = Gateway(resolve_config(verify_model=model, temperature=0.0)) if mode == "llm" else None
     started, calls, tp, fp, fn, correct = time.perf_counter(), 0, 0, 0, 0, 0
     for pair in data:
-        status, n = await label(pair, mode, gateway)
+        status, n = await label(pair, mode, gateway, cited)
         calls += n
         correct += status == pair["label"]
         tp += status == "supported" and pair["label"] == "supported"
         fp += status == "supported" and pair["label"] != "supported"
         fn += status != "supported" and pair["label"] == "supported"
     return {
-        "mode": mode if mode != "llm" else f"llm ({model})",
+        "mode": (mode if mode != "llm" else f"llm ({model})") + (", cited" if cited else ""),
         "pairs": len(data),
         "accuracy": correct / len(data),
         "precision": tp / (tp + fp) if tp + fp else 0.0,
@@ -108,11 +117,12 @@ def main() -> None:
     ap.add_argument("--modes", default="lexical,embed,llm")
     ap.add_argument("--model", default="local/qwen2.5-0.5b", help="verifier model for the llm mode")
     ap.add_argument("--limit", type=int, default=240, help="pairs (at least 200 for the issue's figure)")
+    ap.add_argument("--cited", action="store_true", help="each claim cites its passages, as in a report")
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     data = pairs(args.data)[: args.limit]
-    rows = [asyncio.run(evaluate(data, m.strip(), args.model)) for m in args.modes.split(",")]
+    rows = [asyncio.run(evaluate(data, m.strip(), args.model, args.cited)) for m in args.modes.split(",")]
     table = [
         "| mode | pairs | accuracy | precision | recall | model calls | seconds |",
         "|---|---|---|---|---|---|---|",
@@ -127,7 +137,8 @@ def main() -> None:
     note = (
         f"# Claim verifier accuracy (HotpotQA supporting facts)\n\n"
         f"`PYTHONPATH=. python evals/verifier_accuracy.py --modes {args.modes} --model {args.model} "
-        f"--limit {args.limit}`\n\n{len(data)} pairs ({', '.join(sorted(kinds))}: half each), built from "
+        f"--limit {args.limit}{' --cited' if args.cited else ''}`\n\n"
+        f"{len(data)} pairs ({', '.join(sorted(kinds))}: half each), built from "
         f"{args.data.name}. Machine: {platform.machine()}, {os.cpu_count()} CPUs visible, shared with other "
         f"jobs (seconds are indicative only).\n\n" + "\n".join(table) + "\n"
     )

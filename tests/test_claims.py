@@ -126,6 +126,26 @@ def test_a_mark_standing_as_a_claims_subject_is_not_support(scripted):
     assert "- [2] showed that" in clean("# Rome\n\n- [2] showed that taxes rose.\n- [1] The army fell.\n")[0]
 
 
+def test_a_writers_mark_is_no_evidence_for_the_claim_it_ends(scripted):
+    """A mark orders the passages the check reads and adds nothing to a claim's overlap. With a bonus
+    for it, half a claim's words in the passage it cites passed the lexical bar unasked, and a claim
+    sharing one word with it reached the lenient 1.5B (session 32's AI agents report)."""
+    scripted.reply("verify", json.dumps({"verdicts": [{"claim": 1, "status": "unsupported", "sources": []}]}))
+    half = "Heavy taxation drove Roman generals to invent catapults [2]."  # 3 of its 6 words in [2]
+    one = "Taxation inspired the poets of Athens and Sparta greatly [2]."  # 1 of 6
+    gateway = Gateway(resolve_config(**scripted_models()))
+    claims, usage = asyncio.run(
+        verify(
+            f"{half} {one}", sources("army", "tax"), question=Q, gateway=gateway, settings=VerifierSettings()
+        )
+    )
+    assert [c["status"] for c in claims] == ["unsupported", "unsupported"]
+    assert scripted.roles() == ["verify"] and len(usage) == 1  # only the half-borne claim was asked about
+    prompt = scripted.calls[0].prompt
+    assert "1. Heavy taxation drove Roman generals" in prompt and "(check against: [2])" in prompt
+    assert "Athens" not in prompt
+
+
 def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(scripted):
     scripted.reply(
         "verify",
