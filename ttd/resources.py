@@ -46,15 +46,18 @@ class Prompt:
         self.name, self.system, self.user = name, Template(system), Template(user)
 
     def messages(self, **values: object) -> list[dict[str, str]]:
-        text = {k: "" if v is None else str(v) for k, v in values.items()}
         return [
-            {"role": "system", "content": self.system.substitute(text).strip()},
-            {"role": "user", "content": self.user.substitute(text).strip()},
+            {"role": "system", "content": self.system.substitute(_texts(values)).strip()},
+            {"role": "user", "content": self.turn(**values)},
         ]
 
     def turn(self, **values: object) -> str:
         """The user part alone: a follow-up turn in a conversation another prompt opened."""
-        return self.user.substitute({k: "" if v is None else str(v) for k, v in values.items()}).strip()
+        return self.user.substitute(_texts(values)).strip()
+
+
+def _texts(values: dict[str, object]) -> dict[str, str]:
+    return {k: "" if v is None else str(v) for k, v in values.items()}
 
 
 @cache

@@ -180,12 +180,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             written_by_model, stated = f"{written_by_model} {stated.rstrip('.')}.".strip(), None
     # the reader's sentences are the body, even none ("So the answer is: X" was its first sentence)
     fallback = drafts[-1] if drafts and not no_facts and not few and not reading else ""
-    # the writer's own list of references ("New York: W.W. Norton & Company.") is no claim to check: ours
-    # replaces it
-    raw, foreign = strip_foreign_urls(strip_sources_section(written_by_model or fallback), sources)
-    written, fixes = clean(raw)
     # R_T keeps its sentences as verified (their verdicts are reused); marks are added after the check
-    body, attributed = (written, 0) if from_rt else attribute(written, sources, state["question"])
+    body, fixes, attributed, foreign = prepared(
+        written_by_model or fallback, sources, state["question"], cite=not from_rt
+    )
     from_draft = from_facts = answer_stated = 0
     if few or (bool(out) and not short and cited and finalize(body, sources).stats["cited"] == 0):
         # Few facts, or a written report that kept no citation (a report's R_T is mostly the model's own
@@ -264,13 +262,11 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         again = await generate(deps, replace(request.follow_up(out.value, unsaid), evolve=False))
         usage.extend(again.usage)
         rewrites, before = 1, marks_trimmed
-        raw, more_foreign = strip_foreign_urls(strip_sources_section(clean_markdown(again.value)), sources)
-        rewritten, more_fixes = clean(raw)
-        rewritten, more_attributed = attribute(rewritten, sources, state["question"])
+        rewritten, *counts = prepared(clean_markdown(again.value), sources, state["question"])
         checked = await check(rewritten) if finalize(rewritten, sources).stats["cited"] else None
         if checked and checked[1] and better_supported(checked[1], record):
             body, record, unverified, kept = checked
-            fixes, attributed, foreign, rewrite_kept = more_fixes, more_attributed, more_foreign, 1
+            (fixes, attributed, foreign), rewrite_kept = counts, 1
             marks_trimmed -= before  # the kept report's cuts only
         else:
             marks_trimmed = before
@@ -378,6 +374,18 @@ _ANSWER_LABEL = re.compile(r"^\W*(?:final |short )?answer\W*:\W*", re.I)
 # "Answer: X" closing the text, on its own line or after the last sentence ("... [2]. Answer: X"); marks
 # before it stay with the sentence they follow ("Tottenham. [2], [5] Answer: Spurs")
 _STATED = re.compile(r"(?:^|(?<=[.!?\]]) )[^\w\[]*(?:final |short )?answer\W*:\W*(.+)$", re.I | re.M)
+
+
+def prepared(
+    text: str, sources: dict[str, dict], question: str, cite: bool = True
+) -> tuple[str, int, int, int]:
+    """A writer's text as a report body, with its hygiene fixes, attributed marks and foreign URLs counted:
+    its own list of references ("New York: W.W. Norton & Company.") is no claim to check (ours replaces
+    it), and with `cite` a sentence the writer left unmarked is cited from the passage it restates."""
+    raw, foreign = strip_foreign_urls(strip_sources_section(text), sources)
+    written, fixes = clean(raw)
+    body, attributed = attribute(written, sources, question) if cite else (written, 0)
+    return body, fixes, attributed, foreign
 
 
 def supported_share(record: NoiseRecord) -> float:
