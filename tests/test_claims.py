@@ -12,7 +12,7 @@ import pytest
 import ttd
 import ttd.retrieval
 from tests.conftest import scripted_models
-from ttd.claims import VerifierSettings, remove_claims, split_claims, verify
+from ttd.claims import VerifierSettings, altered, remove_claims, split_claims, verify
 from ttd.config import resolve_config
 from ttd.hygiene import clean, problems, scaffolding_phrases
 from ttd.llm.gateway import Gateway
@@ -144,6 +144,42 @@ def test_a_writers_mark_is_no_evidence_for_the_claim_it_ends(scripted):
     prompt = scripted.calls[0].prompt
     assert "1. Heavy taxation drove Roman generals" in prompt and "(check against: [2])" in prompt
     assert "Athens" not in prompt
+
+
+def test_a_passage_sentence_with_words_of_the_writers_own_put_in_is_not_supported(scripted):
+    """Session 33's Roman report, asked again, put its own subject on a fact: most words match, so the
+    overlap passed it and the 1.5B check did too. Words of its own in no passage checked make it new."""
+    fall = {
+        "id": "doc:fall",
+        "n": 1,
+        "title": "Fall of the Western Roman Empire",
+        "text": "The fall of the Western Roman Empire, also called the fall of Rome, was the loss of central "
+        "political control in the Western Roman Empire, a process in which the Empire failed to enforce "
+        "its rule. Increasing pressure from invading peoples outside Roman culture contributed greatly.",
+        "location": "",
+    }
+    church = {
+        "id": "doc:church",
+        "n": 2,
+        "title": "Church",
+        "text": "Christianity became the state religion.",
+    }
+    garbled = (
+        "The rise of Christianity as the Roman state religion, also called the rise of Rome, was the loss of "
+        "central political control in the Western Roman Empire, a process in which the Empire failed to "
+        "enforce its rule [1]."
+    )
+    copied = "Increasing pressure from invading peoples outside Roman culture contributed greatly [1]."
+    added_one = (
+        "Increasing pressure from invading Germanic peoples outside Roman culture contributed greatly [1]."
+    )
+    gateway = Gateway(resolve_config(**scripted_models()))
+    text = f"{garbled} {copied} {added_one}"
+    claims, usage = asyncio.run(verify(text, {"doc:fall": fall}, question=Q, gateway=gateway))
+    assert [c["status"] for c in claims] == ["unsupported", "supported", "supported"]
+    assert usage == [] and scripted.calls == []  # settled without asking the model
+    # the words are the writer's own only when no passage checked has them
+    assert not altered(garbled, [fall, church], set()) and altered(garbled, [fall], set())
 
 
 def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(scripted):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -22,7 +23,7 @@ from ttd.citations import MARK
 from ttd.formatting import passages_text
 from ttd.hygiene import MARK_AS_SUBJECT
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
-from ttd.terms import SENTENCE
+from ttd.terms import SENTENCE, STOPWORDS, stems
 from ttd.terms import terms as _words
 
 Status = Literal["supported", "unsupported", "contradicted"]
@@ -99,6 +100,31 @@ def candidates(
         scored.append((record, score, score + (0.25 if int(record["n"]) in claim.cited else 0.0)))
     scored.sort(key=lambda rs: -rs[2])
     return [(record, score) for record, score, _ in scored[:k]]
+
+
+NEAR_COPY = 0.6  # share of a claim's words that follow one passage sentence in order: a copy of it
+ADDED = 3  # words of its own (in no passage checked, nor the question) that make such a copy a new claim
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+def altered(claim: str, passages: list[dict[str, Any]], topic: set[str]) -> bool:
+    """The claim copies a passage sentence with words of its own put in: "The rise of Christianity as the
+    Roman state religion, also called the rise of the Roman Empire ..., was the loss of central political
+    control ..." on "The fall of the Western Roman Empire, also called ...". Most of its words match, so
+    the overlap passes it, and the 1.5B check passed it too (session 33's Roman report, asked again); its
+    own words ("rise", "Christianity", "religion") are in no passage it was checked against."""
+    own = _TOKEN.findall(MARK.sub("", claim).lower())
+    seen = topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages))
+    known = stems(seen)
+    added = stems(w for w in own if len(w) >= 3 and w not in STOPWORDS) - known
+    if len(added) < ADDED:
+        return False
+    for record in passages:
+        for sentence in SENTENCE.findall(record.get("text", "")):
+            matcher = SequenceMatcher(a=_TOKEN.findall(sentence.lower()), b=own, autojunk=False)
+            if sum(block.size for block in matcher.get_matching_blocks()) >= NEAR_COPY * len(own):
+                return True
+    return False
 
 
 class Verdict(BaseModel):
@@ -178,6 +204,8 @@ async def verify(
             out[i] = _record(claim, seen[claim.text]["status"], seen[claim.text]["source_ids"], plan)
         elif best is None or best < settings.floor:
             out[i] = _record(claim, "unsupported", [], plan)
+        elif altered(claim.text, [r for r, s in scored if s >= settings.floor], topic):
+            out[i] = _record(claim, "unsupported", [], plan)  # a passage's sentence with words of its own
         elif best >= settings.support or settings.mode != "llm":
             # every passage that clears the bar names it, best first: a claim's second true mark stays
             ids = [r["id"] for r, score in scored if score >= settings.support]
