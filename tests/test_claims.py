@@ -180,6 +180,12 @@ def test_a_passage_sentence_with_words_of_the_writers_own_put_in_is_not_supporte
     assert usage == [] and scripted.calls == []  # settled without asking the model
     # the words are the writer's own only when no passage checked has them
     assert not altered(garbled, [fall, church], set()) and altered(garbled, [fall], set())
+    # reworded with common words, naming nothing new: left to the check (a paraphrase, not a new claim)
+    reworded = (
+        "The collapse of the Western Roman Empire was the loss of central political authority in the Western "
+        "Roman Empire, a process in which the Empire was unable to enforce its rule [1]."
+    )
+    assert not altered(reworded, [fall], set())
 
 
 def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(scripted):
@@ -805,7 +811,19 @@ def test_a_mark_repeated_after_the_full_stop_is_kept_once_and_counted_until_then
         "- **Army**: it was weak [1][2].\n"
         "- See e.g. [1] for the army.\n"
     )
-    assert problems(cleaned)["stray_marks"] == 0
+    assert problems(cleaned)["stray_marks"] == 0 and clean(cleaned)[0] == cleaned
+    # a bold sentence with its mark outside, a sentence ending in a number or a letter, a bold heading line
+    for written, expected in [
+        (
+            "- **The army of Rome was weakened by many long civil wars.** [1]",
+            "- The army of Rome was weakened by many long civil wars [1].",
+        ),
+        ("GDP grew 2.5. [1] Then it fell.", "GDP grew 2.5 [1]. Then it fell."),
+        ("It fell during World War I. [2] Then more.", "It fell during World War I [2]. Then more."),
+        ("**Key findings from the 2020 census of the whole population**", None),
+        ("10. [2] The army fell.", "10. The army fell."),  # a list numbered with marks: the marks go
+    ]:
+        assert clean(f"# T\n\n{written}\n")[0] == f"# T\n\n{expected or written}\n"
 
 
 def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_cites():

@@ -105,19 +105,24 @@ def candidates(
 NEAR_COPY = 0.6  # share of a claim's words that follow one passage sentence in order: a copy of it
 ADDED = 3  # words of its own (in no passage checked, nor the question) that make such a copy a new claim
 _TOKEN = re.compile(r"[a-z0-9]+")
+_NAME = re.compile(r"(?<=\s)[A-Z][a-z]+")  # a capitalised word after the first: a name
+_LABEL = re.compile(r"^[^:\[\]]{1,40}:\s+")  # "Military Strength: ..." (a list label, title-cased)
 
 
 def altered(claim: str, passages: list[dict[str, Any]], topic: set[str]) -> bool:
-    """The claim copies a passage sentence with words of its own put in: "The rise of Christianity as the
-    Roman state religion, also called the rise of the Roman Empire ..., was the loss of central political
-    control ..." on "The fall of the Western Roman Empire, also called ...". Most of its words match, so
-    the overlap passes it, and the 1.5B check passed it too (session 33's Roman report, asked again); its
-    own words ("rise", "Christianity", "religion") are in no passage it was checked against."""
-    own = _TOKEN.findall(MARK.sub("", claim).lower())
+    """The claim copies a passage sentence with words of its own put in, a name among them: "The rise of
+    Christianity as the Roman state religion, also called the rise of the Roman Empire ..., was the loss
+    of central political control ..." on "The fall of the Western Roman Empire, also called ...". Most of
+    its words match, so the overlap passes it, and the 1.5B check passed it too (session 33's Roman
+    report, asked again). A copy reworded with common words ("collapse", "authority", "2.5 million")
+    names nothing new and is left to the check."""
+    text = MARK.sub("", claim)
+    own = _TOKEN.findall(text.lower())
     seen = topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages))
     known = stems(seen)
     added = stems(w for w in own if len(w) >= 3 and w not in STOPWORDS) - known
-    if len(added) < ADDED:
+    names = stems(n.lower() for n in _NAME.findall(_LABEL.sub("", text)))
+    if len(added) < ADDED or not added & names:
         return False
     for record in passages:
         for sentence in SENTENCE.findall(record.get("text", "")):
@@ -204,7 +209,9 @@ async def verify(
             out[i] = _record(claim, seen[claim.text]["status"], seen[claim.text]["source_ids"], plan)
         elif best is None or best < settings.floor:
             out[i] = _record(claim, "unsupported", [], plan)
-        elif altered(claim.text, [r for r, s in scored if s >= settings.floor], topic):
+        elif altered(
+            claim.text, [r for r, s in scored if s >= settings.floor or int(r["n"]) in claim.cited], topic
+        ):
             out[i] = _record(claim, "unsupported", [], plan)  # a passage's sentence with words of its own
         elif best >= settings.support or settings.mode != "llm":
             # every passage that clears the bar names it, best first: a claim's second true mark stays

@@ -68,7 +68,7 @@ _ITEM_LABEL = re.compile(
 # in the same marks already ("... Europe [5]. [5]**", the README run in session 32) keeps one of each. A
 # list number ("1. [2] The ...") or a stop inside a sentence ("e.g. [1] for ...") is not a sentence's end.
 _MARKS_AFTER_STOP = re.compile(
-    r"((?:\s?\[\d{1,4}\])*)(?<=[^\s.!?]{2})([.!?])((?:\s*[,;]?\s*\[\d{1,4}\])+)(?=[*_]*(?:\s+[^a-z\s]|\s*$))"
+    r"((?:\s?\[\d{1,4}\])*)(?<=[^\s.!?])([.!?])((?:\s*[,;]?\s*\[\d{1,4}\])+)(?=[*_]*(?:\s+[^a-z\s]|\s*$))"
 )
 # "... due to several factors: [1]." closing a line: the list it led into was cut, the lead-in is the claim
 _LEAD_IN_MARKS = re.compile(r"\s*:\s*((?:\[\d{1,4}\])+)(?=[.!?]?\s*$)")
@@ -77,7 +77,9 @@ _EMPTY_ITEM = re.compile(r"^(?:(?:\d+[.)]|[-*+])\s*)+$")  # "1." or "1. 2." left
 _MARK_RUN = re.compile(r"\[\d{1,4}\](?:[ ,;]*\[\d{1,4}\])+")  # "[3][4][5] [3]": marks side by side
 # A sentence set in bold whole ("- **The Goths were a Germanic people ... [5].**"): the README run's writer
 # (session 32) bolded each fact; bold marks a label, so a line of 8 words or more loses it.
-_BOLD_LINE = re.compile(r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\*\*([^*]+?)\*\*((?:\s*\[\d{1,4}\])*\s*[.!?]?)\s*$")
+_BOLD_LINE = re.compile(
+    r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\*\*([^*]+?)\*\*((?:\s*\[\d{1,4}\])*\s*[.!?]?(?:\s*\[\d{1,4}\])*)\s*$"
+)
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
@@ -174,7 +176,7 @@ def problems(markdown: str) -> dict[str, int]:
         "stray_marks": sum(
             bool(_ONLY_MARKS.match(ln) or _LEADING_MARK.match(ln) or _BOLD_LEAD.match(ln)) for ln in lines
         )
-        + sum(1 for ln in lines for _ in _MARKS_AFTER_STOP.finditer(ln))  # "... Europe [5]. [5]"
+        + sum(_before_stop(m) != m[0] for ln in lines for m in _MARKS_AFTER_STOP.finditer(ln))
         + sum(bool(_CITES.search(h)) for h in headings),  # a mark on a heading
         "scaffolding": len(phrase.findall(body)) + len(_META.findall(body)),
         "repeated_paragraphs": repeated,
@@ -201,9 +203,12 @@ def clean(markdown: str) -> tuple[str, int]:
                 lines.append(line)  # code is shown as written
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
-            line, m = _MARKS_AFTER_STOP.subn(_before_stop, line)
-            if (bold := _BOLD_LINE.match(line)) and len(bold[2].split()) >= 8:
-                line, m = f"{bold[1]}{bold[2].rstrip()}{bold[3]}", m + 1
+            bold = _BOLD_LINE.match(line)
+            sentence = bold and (bold[3].strip() or bold[2].rstrip().endswith((".", "!", "?", "]")))
+            if sentence and len(bold[2].split()) >= 8 and not stripped.startswith("#"):
+                line, n = f"{bold[1]}{bold[2].rstrip()}{bold[3]}", n + 1
+            moved = _MARKS_AFTER_STOP.sub(_before_stop, line)
+            line, m = moved, int(moved != line)
             stripped, fixes = line.strip(), fixes + n + m
             if stripped.startswith("#") and phrase.search(stripped):
                 fixes += 1  # a heading copied from a prompt ("### New Evidence")
@@ -307,7 +312,10 @@ def heading_level(line: str) -> int:
 
 
 def _before_stop(found: re.Match[str]) -> str:
-    """Marks after a full stop moved before it, each source once ("Europe [5]. [5]" -> "Europe [5].")."""
+    """Marks after a full stop moved before it, each source once ("Europe [5]. [5]" -> "Europe [5]."); a
+    list number's stop ("1. [2] The ...") is left as it is."""
+    if re.fullmatch(r"\s*(?:[-*+]\s+)?\d{1,3}", found.string[: found.start(2)]):
+        return found[0]
     marks = re.findall(r"\[\d{1,4}\]", found.group(1) + found.group(3))
     return " " + "".join(dict.fromkeys(marks)) + found.group(2)
 
