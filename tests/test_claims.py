@@ -739,7 +739,9 @@ class OffTopic(ttd.retrieval.Retriever):
 
 
 def test_a_report_with_no_fact_from_the_sources_says_so_and_states_nothing(scripted, tmp_path):
-    scripted.reply("draft", "# Rome\n\n## Causes\n\nRome fell because its emperors were weak.\n")
+    note = "Note: The citation [1] has been replaced with the actual source provided in the answer."
+    for role in ("draft", "revise"):
+        scripted.reply(role, f"# Rome\n\n## Causes\n\nRome fell because its emperors were weak. {note}\n")
     scripted.respond("answer", lambda m: "Passage [1] is about rap, not Rome.")
     report = ttd.research(Q, out=tmp_path, retriever=OffTopic(), k=1, steps=1, **scripted_models())
     assert "report" not in scripted.roles()  # no writer asked to write from its own beliefs
@@ -750,6 +752,7 @@ def test_a_report_with_no_fact_from_the_sources_says_so_and_states_nothing(scrip
     # R_T's claims are listed as what could not be verified
     unmarked = {re.sub(r" ?\[\d+\]", "", c.text) for c in report.trajectory.noise[-1].claims}
     assert unmarked and all(f"- {c}" in listed for c in unmarked)
+    assert "Note:" not in listed  # the writer's note on its citations is no claim (the AI agents run)
     assert report.citations.facts == 0 and report.citations.evidence_section == 0
 
 
