@@ -118,7 +118,11 @@ _ABOUT_REPORT = re.compile(
 
 # "Note: The citation has been replaced with the actual source provided in the answer." (the AI agents
 # draft, session 33, listed it as not verified): the writer's note on its own citations
-_EDITORS_NOTE = re.compile(r"^\W*note\W*:.*\b(?:citations?|sources?|answers?|passages?|references?)\b", re.I)
+_EDITORS_NOTE = re.compile(
+    r"^[^\w>]*note\W*:\W*(?:the |this |these |all |each )?(?:citations?|references?|sources?|marks?)\b"
+    r"[^.]*\b(?:has|have) been\b",
+    re.I,
+)
 
 
 def is_meta(sentence: str) -> bool:
