@@ -203,15 +203,15 @@ async def verify(
     seen = {c["text"]: c for c in known or []}
     for i, (claim, scored) in enumerate(zip(claims, cands, strict=True)):
         best = max((score for _, score in scored), default=None)
+        # the passages it is checked against: those over the floor and those it cites
+        checked = [r for r, s in scored if s >= settings.floor or int(r["n"]) in claim.cited]
         if MARK_AS_SUBJECT.match(claim.text):
             out[i] = _record(claim, "unsupported", [], plan)
         elif claim.text in seen:
             out[i] = _record(claim, seen[claim.text]["status"], seen[claim.text]["source_ids"], plan)
         elif best is None or best < settings.floor:
             out[i] = _record(claim, "unsupported", [], plan)
-        elif altered(
-            claim.text, [r for r, s in scored if s >= settings.floor or int(r["n"]) in claim.cited], topic
-        ):
+        elif altered(claim.text, checked, topic):
             out[i] = _record(claim, "unsupported", [], plan)  # a passage's sentence with words of its own
         elif best >= settings.support or settings.mode != "llm":
             # every passage that clears the bar names it, best first: a claim's second true mark stays
@@ -219,7 +219,7 @@ async def verify(
             out[i] = _record(claim, "supported" if ids else "unsupported", ids, plan)
         else:
             # the passages it cites are shown too: the check says whether they bear it out
-            pending.append((i, [r for r, s in scored if s >= settings.floor or int(r["n"]) in claim.cited]))
+            pending.append((i, checked))
     usage: list[UsageRecord] = []
     for start in range(0, len(pending), settings.batch):
         chunk = pending[start : start + settings.batch]

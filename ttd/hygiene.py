@@ -214,8 +214,8 @@ def clean(markdown: str) -> tuple[str, int]:
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
             bold = _BOLD_LINE.match(line)
-            sentence = bold and (bold[3].strip() or bold[2].rstrip().endswith((".", "!", "?", "]")))
-            if sentence and len(bold[2].split()) >= 8 and not stripped.startswith("#"):
+            whole = bold and (bold[3].strip() or bold[2].rstrip().endswith((".", "!", "?", "]")))
+            if whole and len(bold[2].split()) >= 8 and not stripped.startswith("#"):
                 line, n = f"{bold[1]}{bold[2].rstrip()}{bold[3]}", n + 1
             moved = _MARKS_AFTER_STOP.sub(_before_stop, line)
             line, m = moved, int(moved != line)
