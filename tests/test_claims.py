@@ -589,10 +589,44 @@ def test_a_sentence_saying_in_fewer_words_what_an_earlier_one_citing_its_source_
     # what stays: a number, a negation or another source makes it another claim; a longer one says more
     kept = (
         "Emperor Majorian ruled the west for 15 years [4]. Emperor Majorian ruled the west for 16 years [4]. "
-        "Emperor Majorian did not rule the west for 15 years [4]. Majorian ruled the west for 15 years [5]. "
-        "Emperor Majorian ruled the west for 15 years from Ravenna [4]."
+        "Emperor Majorian did not rule the west for 15 years [4]. Majorian ruled the west for 15 years [5]."
     )
+    longer = "Emperor Majorian ruled the west for 15 years from Ravenna [4]."
     assert clean(f"# Rome\n\n{kept}\n")[0] == f"# Rome\n\n{kept}\n"
+    assert clean(f"# Rome\n\n{kept} {longer}\n")[0] == f"# Rome\n\n{kept.split('. ', 1)[1]} {longer}\n"
+
+
+def test_a_sentence_a_later_longer_one_citing_its_source_holds_is_removed():
+    """The README run at e6feebd listed the causes under "Social Factors" with a label of its own, then
+    stated the same list with what the Empire lost under "Military Factors"; the first goes, and its
+    section with it."""
+    causes = (
+        "modern historians posit factors including the effectiveness and numbers of the army, the health "
+        "and numbers of the Roman population, the strength of the economy, the competence of the emperors, "
+        "the internal struggles for power, the religious changes of the period, and the efficiency of the "
+        "civil administration [1]."
+    )
+    text = (
+        f"# Rome\n\n## Social Factors\n\n- Military Weaknesses: {causes[0].upper()}{causes[1:]}\n\n"
+        f"## Military Factors\n\n- The Roman Empire lost the strengths that had allowed it to exercise "
+        f"effective control over its Western provinces; {causes}\n"
+    )
+    cleaned, fixes = clean(text)
+    assert (
+        cleaned.count("posit factors") == 1
+        and "Social Factors" not in cleaned
+        and "lost the strengths" in cleaned
+    )
+    assert fixes >= 1
+    # an answer line stays however much a later sentence says of it; another source's longer one is no repeat
+    answer = (
+        "**Answer:** Rush, the Canadian rock band whose drummer Neil Peart joined the Modern Drummer Hall of "
+        "Fame [2].\n\nRush is a Canadian rock band whose drummer Neil Peart joined the Modern Drummer "
+        "Hall of Fame in 1983 and which released Counterparts [2].\n"
+    )
+    assert clean(f"# Q\n\n{answer}")[0] == f"# Q\n\n{answer}"
+    other = "Rome was sacked in 410 [1]. Rome was sacked by the Visigoths in 410 [2].\n"
+    assert clean(f"# Rome\n\n{other}")[0] == f"# Rome\n\n{other}"
 
 
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
