@@ -188,6 +188,36 @@ def test_a_passage_sentence_with_words_of_the_writers_own_put_in_is_not_supporte
     assert not altered(reworded, [fall], set())
 
 
+def test_a_copied_sentence_under_a_new_head_of_its_subject_is_not_supported():
+    """The README run at e6feebd: "Economic Decline: The economy of Ancient Rome was the Roman civilisation
+    from ..." on the Ancient Rome page's first sentence. One word is the writer's own, and "economy" is in
+    another passage, so the rule for added names misses it; the overlap and the 1.5B passed it."""
+    rome = {
+        "id": "doc:rome",
+        "n": 1,
+        "title": "Ancient Rome",
+        "text": "In modern historiography, ancient Rome is the Roman civilisation from the founding of the "
+        "Italian city of Rome in the 8th century BC to the collapse of the Western Roman Empire in the 5th "
+        "century AD. His mother was Helen Graham, daughter of Sir James Graham.",
+    }
+    fall = {"id": "doc:fall", "n": 2, "title": "Fall", "text": "Factors include the strength of the economy."}
+    tail = "the Roman civilisation from the founding of the Italian city of Rome in the 8th century BC [1]."
+    assert altered(f"Economic Decline: The economy of Ancient Rome was {tail}", [rome, fall], set())
+    assert not altered(f"Ancient Rome was {tail}", [rome, fall], set())  # the copy as it is
+    # a head the question names is its subject, not the writer's; "the name of" says what the passage does
+    assert not altered(f"The economy of Ancient Rome was {tail}", [rome], {"economy"})
+    assert not altered(
+        "The name of his mother was Helen Graham, daughter of Sir James Graham [1].", [rome], set()
+    )
+    # the sentence's own head replaced ("The collapse of" for "The fall of") is left to the check
+    fell = "The fall of the Western Roman Empire was the loss of central political control in the West."
+    collapse = (
+        "The collapse of the Western Roman Empire was the loss of central political control in the West."
+    )
+    assert not altered(collapse, [{**rome, "text": fell}], set())
+    assert altered(collapse, [{**rome, "text": fell.replace("The fall of the", "The")}], set())
+
+
 def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(scripted):
     scripted.reply(
         "verify",

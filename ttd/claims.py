@@ -115,8 +115,10 @@ def altered(claim: str, passages: list[dict[str, Any]], topic: set[str]) -> bool
     of central political control ..." on "The fall of the Western Roman Empire, also called ...". Most of
     its words match, so the overlap passes it, and the 1.5B check passed it too (session 33's Roman
     report, asked again). A copy reworded with common words ("collapse", "authority", "2.5 million")
-    names nothing new and is left to the check."""
+    names nothing new and is left to the check. Or the copy's subject got a new head (`_reheaded`)."""
     text = MARK.sub("", claim)
+    if _reheaded(_LABEL.sub("", text).strip(), passages, topic):
+        return True
     own = _TOKEN.findall(text.lower())
     seen = topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages))
     known = stems(seen)
@@ -124,12 +126,47 @@ def altered(claim: str, passages: list[dict[str, Any]], topic: set[str]) -> bool
     names = stems(n.lower() for n in _NAME.findall(_LABEL.sub("", text)))
     if len(added) < ADDED or not added & names:
         return False
-    for record in passages:
-        for sentence in SENTENCE.findall(record.get("text", "")):
-            matcher = SequenceMatcher(a=_TOKEN.findall(sentence.lower()), b=own, autojunk=False)
-            if sum(block.size for block in matcher.get_matching_blocks()) >= NEAR_COPY * len(own):
-                return True
+    return any(_copies(_TOKEN.findall(s.lower()), own) for s in _sentences(passages))
+
+
+_HEAD = re.compile(r"^(?:the|an?)\s+((?:[a-z]+\s+){1,2})of\s+", re.I)  # "The economy of ...": a head
+_PLAIN_HEADS = frozenset({"name", "term", "title"})  # "The name of X's mother is Y": X's mother was Y
+
+
+def _reheaded(text: str, passages: list[dict[str, Any]], topic: set[str]) -> bool:
+    """A passage sentence's content words in order, under a new head of its subject that the sentence
+    lacks: "The economy of Ancient Rome was the Roman civilisation from the founding ..." on "In modern
+    historiography, ancient Rome is the Roman civilisation from the founding ..." (the README run at
+    e6feebd, passed by the overlap and by the 1.5B). One word is added, so the rule above misses it."""
+    head = _HEAD.match(text)
+    if not head:
+        return False
+    new = stems(w for w in head[1].lower().split() if w not in STOPWORDS) - stems(topic | _PLAIN_HEADS)
+    if not new:
+        return False
+    own = [w for w in _TOKEN.findall(text.lower()) if w not in STOPWORDS]
+    subject = next((w for w in _TOKEN.findall(text[head.end() :].lower()) if w not in STOPWORDS), "")
+    for sentence in _sentences(passages):
+        tokens = _TOKEN.findall(sentence.lower())
+        words = [w for w in tokens if w not in STOPWORDS]
+        if subject not in tokens:  # another subject: the rule above's case
+            continue
+        at = tokens.index(subject)
+        # "The collapse of the Western Roman Empire" on "The fall of the Western Roman Empire": the
+        # sentence's own head replaced, likely by a synonym, is left to the check
+        if not new & stems(words) and "of" not in tokens[max(0, at - 2) : at] and _copies(words, own):
+            return True
     return False
+
+
+def _sentences(passages: list[dict[str, Any]]) -> Iterable[str]:
+    return (s for record in passages for s in SENTENCE.findall(record.get("text", "")))
+
+
+def _copies(sentence: list[str], own: list[str]) -> bool:
+    """`own` (a claim's words) follows `sentence` in order for `NEAR_COPY` of its words."""
+    matcher = SequenceMatcher(a=sentence, b=own, autojunk=False)
+    return sum(block.size for block in matcher.get_matching_blocks()) >= NEAR_COPY * len(own)
 
 
 class Verdict(BaseModel):
