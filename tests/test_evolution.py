@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
@@ -79,15 +80,20 @@ def test_question_selection_takes_the_best_judged_variant(scripted, tmp_path):
         json.dumps({"question": "What role did taxes play?", "covered": False}),
         json.dumps({"question": "What role did plague play?", "covered": False}),
     )
-    scripted.reply(
-        "judge",
-        json.dumps({"helpfulness": 3, "comprehensiveness": 3, "critique": "vague"}),
-        json.dumps({"helpfulness": 9, "comprehensiveness": 8, "critique": "good"}),
-    )
+
+    def judge(messages: list[dict]) -> str:
+        # scored by the candidate it is shown: the variants are sampled and judged concurrently, so which
+        # canned reply a variant would get depends on scheduling (this test failed once under load)
+        good = "plague" in re.search(r"<candidate>(.*?)</candidate>", messages[-1]["content"], re.S)[1]
+        scores = (9, 8, "good") if good else (3, 3, "vague")
+        return json.dumps(dict(zip(("helpfulness", "comprehensiveness", "critique"), scores, strict=True)))
+
+    scripted.respond("judge", judge)
     report = ttd.research(Q, steps=1, evolution={"n": {"question": 2}}, out=tmp_path, **scripted_models())
     assert report.trajectory.steps[0].question == "What role did plague play?"
     [record] = report.trajectory.evolution
-    assert record["how"] == "select" and [v["scores"][0]["helpfulness"] for v in record["variants"]] == [3, 9]
+    scores = sorted((v["scores"][0]["helpfulness"], "plague" in v["texts"][-1]) for v in record["variants"])
+    assert record["how"] == "select" and scores == [(3, False), (9, True)]
 
 
 def test_unparseable_judge_replies_fall_back_to_equal_weights_and_are_counted(scripted, tmp_path):
