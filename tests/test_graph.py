@@ -12,6 +12,7 @@ import ttd
 import ttd.retrieval
 from tests.conftest import scripted_models
 from ttd.errors import ModelReplyError
+from ttd.shape import uncovered_areas
 
 Q = "What caused the fall of the Western Roman Empire?"
 SHORT = "Which people defeated the Roman army at Adrianople?"
@@ -64,6 +65,30 @@ def test_early_exit_when_plan_is_covered(scripted, tmp_path):
     assert len(report.trajectory.steps) == 1
     assert len(report.trajectory.drafts) == 2
     assert scripted.roles().count("question") == 2 and report.markdown.startswith("# ")
+
+
+def test_covered_with_a_plan_area_unsupported_searches_that_area(scripted, tmp_path):
+    """Every README run at e6feebd..44a826d stopped on "covered" after 2 of 3 steps while the check found
+    two plan areas with no supported claim; the step searches the first such area instead, no extra call."""
+    areas = [
+        {"title": "Army strength", "goal": "How large the army was"},
+        {"title": "Tax burden", "goal": "Taxes"},
+    ]
+    scripted.reply("plan", json.dumps({"areas": areas}))
+    scripted.reply(
+        "question",
+        json.dumps({"question": "What role did the army play?", "covered": False}),
+        json.dumps({"question": "", "covered": True}),
+    )
+    report = run(tmp_path, steps=2, min_steps=1, verify={"mode": "lexical"})
+    noise = report.trajectory.noise
+    assert uncovered_areas([c.model_dump() for c in noise[1].claims], areas) == [
+        "Army strength",
+        "Tax burden",
+    ]
+    assert report.trajectory.exit_reason == "steps" and len(report.trajectory.steps) == 2
+    assert report.trajectory.steps[1].question == "Army strength: How large the army was"
+    assert scripted.roles().count("question") == 2
 
 
 def test_covered_is_ignored_before_min_steps(scripted, tmp_path):
