@@ -326,8 +326,11 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
         fixes += 1
     if unverified and deps.config.verify.unverified == "list":
-        bare_claims = (_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)) for t in unverified)
-        claims = list(dict.fromkeys(t for t in bare_claims if not is_meta(t)))  # R_T's notes are no claims
+        # "[3] The decline ..." lists as "The decline ...", not "-  The decline ..."
+        bare_claims = (_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)).strip() for t in unverified)
+        claims = list(
+            dict.fromkeys(t for t in bare_claims if t and not is_meta(t))
+        )  # R_T's notes are no claims
         listed = "\n".join("- " + t for t in claims[:LISTED])
         rest = (
             f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
