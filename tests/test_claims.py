@@ -201,7 +201,10 @@ def test_a_copied_sentence_under_a_new_head_of_its_subject_is_not_supported():
         "century AD. His mother was Helen Graham, daughter of Sir James Graham.",
     }
     fall = {"id": "doc:fall", "n": 2, "title": "Fall", "text": "Factors include the strength of the economy."}
-    tail = "the Roman civilisation from the founding of the Italian city of Rome in the 8th century BC [1]."
+    tail = (
+        "the Roman civilisation from the founding of the Italian city of Rome in the 8th century BC to the "
+        "collapse of the Western Roman Empire in the 5th century AD [1]."
+    )
     assert altered(f"Economic Decline: The economy of Ancient Rome was {tail}", [rome, fall], set())
     assert not altered(f"Ancient Rome was {tail}", [rome, fall], set())  # the copy as it is
     # a head the question names is its subject, not the writer's; "the name of" says what the passage does
@@ -209,6 +212,17 @@ def test_a_copied_sentence_under_a_new_head_of_its_subject_is_not_supported():
     assert not altered(
         "The name of his mother was Helen Graham, daughter of Sir James Graham [1].", [rome], set()
     )
+    # a short claim naming a relation is no copy: a director or a father is for the check to judge
+    hamlet = {**rome, "text": "Hamlet was directed by Laurence Olivier. Edward was the son of Henry Tudor."}
+    assert not altered("The director of Hamlet was Laurence Olivier [1].", [hamlet], set())
+    assert not altered("The father of Edward was Henry Tudor [1].", [hamlet], set())
+    # a long claim holding only part of a long sentence is no copy of it
+    film = (
+        "Hamlet is a 1948 British film adaptation of William Shakespeare's play, directed by and starring "
+        "Laurence Olivier, and the first British film to win the Academy Award for Best Picture."
+    )
+    star = "The star of Hamlet, the 1948 British film adaptation of Shakespeare's play, was Laurence Olivier."
+    assert not altered(star, [{**rome, "text": film}], set())
     # the sentence's own head replaced ("The collapse of" for "The fall of") is left to the check
     fell = "The fall of the Western Roman Empire was the loss of central political control in the West."
     collapse = (
