@@ -155,7 +155,9 @@ def words_of(text: str) -> set[str]:
     (`_TURNS`), marks left out ("ruled 15 years" is not "ruled 16 years", "was not the cause" is not "was
     the cause")."""
     plain = _CITES.sub("", text).lower()
-    return terms(plain) | set(re.findall(r"\d+", plain)) | (set(re.findall(r"[a-z]+", plain)) & _TURNS)
+    numbers = set(re.findall(r"\d+(?:[.,]\d+)*", plain))  # "100,000" is not "100"
+    words = {w for w in terms(plain) if not w.isdigit()}
+    return words | numbers | (set(re.findall(r"[a-z]+", plain)) & _TURNS)
 
 
 def inside(words: set[str], marks: set[str], other: tuple[set[str], set[str]]) -> bool:
@@ -196,26 +198,34 @@ def problems(markdown: str) -> dict[str, int]:
 
 def clean(markdown: str) -> tuple[str, int]:
     """Remove scaffolding, broken marks and repeats; close an open code fence. Returns text and fixes made.
-    A cited sentence a later, longer one citing its source holds goes too (the README run's "Military
+    A cited sentence that a later, longer one citing its source holds goes too (the README run's "Military
     Weaknesses: Modern historians posit factors including ... [1]." before the section stating that list
-    with what the Empire lost): one pass finds them, a second leaves them out."""
-    text, fixes, kept = _clean(markdown, frozenset())
-    held = frozenset(
-        key
-        for i, (key, words, marks) in enumerate(kept)
-        if any(len(w) > len(words) and inside(words, marks, (w, m)) for _, w, m in kept[i + 1 :])
-    )
+    with what the Empire lost), unless that later one holds two or more earlier ones (a summary or a
+    conclusion: the sections it sums up stay). One pass finds them, a second leaves them out, and the
+    sentences the first left out for an earlier one stay out."""
+    text, fixes, kept, gone = _clean(markdown, frozenset())
+    held = set()
+    for j, (_, words, marks) in enumerate(kept):
+        parts = [k for k, w, m in kept[:j] if len(words) > len(w) and inside(w, m, (words, marks))]
+        if len(parts) == 1:
+            held.add(parts[0])
     if not held:
         return text, fixes
-    text, more, _ = _clean(markdown, held)
-    return text, more
+    text, fixes, _, _ = _clean(markdown, frozenset(held | gone))
+    return text, fixes
 
 
-def _clean(markdown: str, held: frozenset[str]) -> tuple[str, int, list[tuple[str, set[str], set[str]]]]:
-    """`clean` leaving out the sentences keyed (`norm`) in `held`; also returns the kept sentences that may
-    go for a later one (cited, outside an answer line), each with its key, words and marks."""
+Held = list[tuple[int, set[str], set[str]]]  # cited sentences by their place in the text: words, marks
+
+
+def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozenset[int]]:
+    """`clean` leaving out the sentences at the places (counted from 0) in `held`. Also returns the kept
+    sentences that may go for a later one (cited, outside an answer line) and the places of those left
+    out for what an earlier one said."""
     phrase = _phrase_re()
-    droppable: list[tuple[str, set[str], set[str]]] = []
+    droppable: Held = []
+    said: set[int] = set()
+    place = -1
     kept_paragraphs: list[str] = []
     seen_paragraphs: list[str] = []
     seen_sentences: dict[str, None] = {}  # in order, for the near-duplicate check
@@ -258,8 +268,8 @@ def _clean(markdown: str, held: frozenset[str]) -> tuple[str, int, list[tuple[st
                 continue
             pieces = []
             for sentence in SENTENCE.findall(new):
-                key = norm(sentence)
-                if phrase.search(sentence) or is_meta(sentence) or key in held:
+                key, place = norm(sentence), place + 1
+                if phrase.search(sentence) or is_meta(sentence) or place in held:
                     fixes += 1
                     continue
                 if len(key.split()) >= 8 and (
@@ -270,10 +280,11 @@ def _clean(markdown: str, held: frozenset[str]) -> tuple[str, int, list[tuple[st
                 words, marks = words_of(sentence), set(re.findall(r"\[\d{1,4}\]", sentence))
                 if marks and len(words) >= 4 and any(inside(words, marks, seen) for seen in seen_claims):
                     fixes += 1  # what an earlier sentence citing its source said, in fewer words
+                    said.add(place)
                     continue
                 seen_claims.append((words, marks))
                 if marks and len(words) >= 4 and not _ANSWER_LINE.match(stripped):
-                    droppable.append((key, words, marks))
+                    droppable.append((place, words, marks))
                 seen_sentences[key] = None
                 pieces.append(sentence)
             text = "".join(pieces).rstrip()
@@ -305,7 +316,7 @@ def _clean(markdown: str, held: frozenset[str]) -> tuple[str, int, list[tuple[st
     if text.count("```") % 2:
         text += "\n```"
         fixes += 1
-    return text.strip() + "\n", fixes, droppable
+    return text.strip() + "\n", fixes, droppable, frozenset(said)
 
 
 def _lead_ins(markdown: str) -> tuple[str, int]:

@@ -102,6 +102,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         # "covered" while the check finds plan areas with no supported claim: the step searches the first
         # (every README run at e6feebd..44a826d stopped so after 2 of 3 steps, 2 areas without support)
         area = next((q for q in _area_queries(state, open_areas) if not unusable(q)), "")
+        if not area and may_stop:  # each such area searched already: nothing new to ask
+            return _exit(step, total, "covered", _recorded(outs))
         question, fallbacks = area or question, int(bool(area))
     if short and off_hop(question, state, step):
         question = ""  # asked about another hop's subject: this step's hop is asked instead
