@@ -163,7 +163,8 @@ def _reheaded(text: str, passages: list[dict[str, Any]], topic: set[str]) -> boo
     for sentence in _sentences(passages):
         tokens = _TOKEN.findall(sentence.lower())
         words = [w for w in tokens if w not in STOPWORDS]
-        if subject not in tokens or new & {w[:5] for w in words}:  # another subject: the rule above's case
+        # another subject (the rule above's case), or a sentence that has the head too
+        if subject not in tokens or new & {w[:5] for w in words}:
             continue
         at = tokens.index(subject)
         # the sentence says the same of the subject, with its own verb: "... rome is the roman civilisation"

@@ -328,9 +328,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if unverified and deps.config.verify.unverified == "list":
         # "[3] The decline ..." lists as "The decline ...", not "-  The decline ..."
         bare_claims = (_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)).strip() for t in unverified)
-        claims = list(
-            dict.fromkeys(t for t in bare_claims if t and not is_meta(t))
-        )  # R_T's notes are no claims
+        # R_T's notes are no claims
+        claims = list(dict.fromkeys(t for t in bare_claims if t and not is_meta(t)))
         listed = "\n".join("- " + t for t in claims[:LISTED])
         rest = (
             f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
