@@ -181,6 +181,30 @@ def _reheaded(text: str, passages: list[dict[str, Any]], topic: set[str]) -> boo
     return False
 
 
+def headings(markdown: str) -> list[str]:
+    """The section headings of a Markdown text, as written."""
+    return [h.strip() for h in re.findall(r"^\s*#+\s*(.+?)\s*#*\s*$", markdown, re.M) if h.strip()]
+
+
+def outlined(claim: Claim, titles: list[str], passages: list[dict[str, Any]], topic: set[str]) -> bool:
+    """The claim names two or more of the text's other section headings, one of them with a word no
+    passage checked (nor the question) has: the writer's outline stated as a finding. "The fall of the
+    Western Roman Empire was caused by political instability and civil war, social unrest and rebellion,
+    military failure, other findings, and ..." cited a page on the empire's two courts, and the 1.5B check
+    passed it (the README run at 798a18c); "other findings" was a group's heading. The headings are the
+    plan's own words, so a summary naming them rests on no source unless a passage has their words."""
+    text = f" {' '.join(_TOKEN.findall(claim.text.lower()))} "
+    named = []
+    for title in titles:
+        words = _TOKEN.findall(title.lower())
+        if title != claim.area and _words(title) - topic and f" {' '.join(words)} " in text:
+            named.append(words)
+    if len(named) < 2:
+        return False
+    known = stems(topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages)))
+    return any(stems(w for w in words if len(w) >= 3 and w not in STOPWORDS) - known for words in named)
+
+
 def _sentences(passages: list[dict[str, Any]]) -> Iterable[str]:
     return (s for record in passages for s in SENTENCE.findall(record.get("text", "")))
 
@@ -260,6 +284,7 @@ async def verify(
     if settings.mode == "embed" and claims and sources:
         cands = _embed_candidates(claims, sources, embedder)
     seen = {c["text"]: c for c in known or []}
+    titles = headings(markdown)
     for i, (claim, scored) in enumerate(zip(claims, cands, strict=True)):
         best = max((score for _, score in scored), default=None)
         # the passages it is checked against: those over the floor and those it cites
@@ -272,6 +297,8 @@ async def verify(
             out[i] = _record(claim, "unsupported", [], plan)
         elif altered(claim.text, checked, topic):
             out[i] = _record(claim, "unsupported", [], plan)  # a passage's sentence with words of its own
+        elif outlined(claim, titles, checked, topic):
+            out[i] = _record(claim, "unsupported", [], plan)  # the text's own headings listed as a finding
         elif best >= settings.support or settings.mode != "llm":
             # every passage that clears the bar names it, best first: a claim's second true mark stays
             ids = [r["id"] for r, score in scored if score >= settings.support]
