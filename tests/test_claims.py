@@ -812,10 +812,12 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
     # under "Social unrest" on its goal's "rise"); the rest go under the page they cite first
     plan.append({"title": "Social unrest", "goal": "The rise of Christianity and of Genghis Khan"})
     gibbon = "The six volumes cover the rise of Christianity and of Genghis Khan [4]."
-    groups = by_area([gibbon, "Pay fell short [1][4]."], plan, Q, {1: "Roman army", 4: "Decline and Fall"})
-    assert groups == {"Decline and Fall": [gibbon], "Roman army": ["Pay fell short [1][4]."]}
+    pages = {1: "Fall of the Western Roman Empire", 4: "Gibbon"}
+    groups = by_area([gibbon, "Pay fell short [1][4]."], plan, Q, pages)
+    assert groups == {"Gibbon": [gibbon], pages[1]: ["Pay fell short [1][4]."]}
+    assert list(groups) == [pages[1], "Gibbon"]  # the page most about the question first
     riots = "Social riots marked the rise of Christianity [4]."
-    assert by_area([riots], plan, Q, {4: "Decline and Fall"}) == {"Social unrest": [riots]}
+    assert by_area([riots], plan, Q, pages) == {"Social unrest": [riots]}
 
 
 def test_a_report_questions_reviser_sees_the_answers_cited_facts_not_talk_about_passages(scripted, tmp_path):
@@ -1010,6 +1012,14 @@ def test_a_bold_mark_labelling_a_list_item_goes_after_its_claim_and_group_number
     assert "- The Goths were a Germanic people who played a major role in the fall of Rome [3]." in cleaned
     assert "- They raided Roman territory [3][4]." in cleaned
     assert problems(cleaned)["stray_marks"] == 0
+    # a replayed README report (session 35) labelled its sections and headed its summary with the prompt's
+    # words: the label goes, and so does the heading that counts as scaffolding
+    labelled = (
+        "# Rome\n\n## Two-sentence summary\nRome fell in 476 [1].\n\n## Section: Goths\nThey raided [2].\n"
+    )
+
+    assert problems(labelled)["scaffolding"] == 1
+    assert clean(labelled)[0] == "# Rome\n\nRome fell in 476 [1].\n\n## Goths\nThey raided [2].\n"
 
 
 def test_a_heading_cites_nothing():

@@ -60,7 +60,8 @@ def test_facts_go_by_section_not_into_the_title_code_or_after_the_conclusion():
     )
     out, _ = graft(draft, [fact], PLAN, "Why did Rome fall?")
     assert out.index("Taxes were low.") < out.index(fact) < out.index("## Conclusion")
-    army = "The foederati's loyalty declined in the fifth century as pay fell short [1]."
+    # (a fact goes under an area naming its title's word: "army", not only the goal's "foederati")
+    army = "The army's foederati declined in loyalty in the fifth century as pay fell short [1]."
     out, _ = graft(draft.replace("## Taxes\n\nTaxes were low.\n\n", ""), [fact, army], PLAN, "Why?")
     assert out.index("# army\n```") < out.index(army) < out.index("## Taxes") < out.index(fact)
     assert out.index(fact) < out.index("## Conclusion")  # a new area's section goes before the closing one

@@ -26,6 +26,7 @@ _KNOWN = (
     "revised draft of the report",
     "search question",
     "research notes",
+    "two-sentence summary",  # prompts/shape.md's report words, a writer's heading (session 35)
 )
 _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
@@ -373,8 +374,9 @@ def _once(run: re.Match[str]) -> str:
 # A bold mark as a list item's label ("- **[3]** The Goths were ..."): the README run's writer (session 28)
 # put each fact's citation first; it goes after its claim ("- The Goths were ... [3].").
 _BOLD_LEAD = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\*\*((?:\[\d{1,4}\])+)\*\*:?\s+(\S.*?)\s*([.!?]?)\s*$")
-# A numbered group heading ("### Group 3: Internal Factors"): the topic is the heading
-_GROUP = re.compile(r"^(#{1,6}\s+)(?:group|topic|section)\s+\d+\s*[:.\-–]\s*(?=\S)", re.I)
+# A group heading labelled as one ("### Group 3: Internal Factors"; "## Section: Goths", a README report
+# replayed in session 35, after "one section for each group" in prompts/shape.md): the topic is the heading
+_GROUP = re.compile(r"^(#{1,6}\s+)(?:group|topic|section)(?:\s+\d+)?\s*[:.\-–]\s*(?=\S)", re.I)
 
 
 def _marks_out_of_place(markdown: str) -> tuple[str, int]:

@@ -138,7 +138,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             # supported is not on topic: a fact about another subject that shares a word is left out
             checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
             cited, off_topic, relevance_usage = checked.kept, off_topic + checked.off_topic, checked.usage
-        groups = by_area(cited, state.get("plan", []), state["question"])
+        pages = {int(r["n"]): str(r.get("title", "")) for r in state.get("sources", {}).values()}
+        groups = by_area(cited, state.get("plan", []), state["question"], pages)
         template, variables = (
             "report_long",
             {"question": state["question"], "facts": facts_text(groups), "shape": shape},
