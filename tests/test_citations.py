@@ -31,6 +31,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "few_facts": 0,
         "facts": 0,
         "off_topic": 0,
+        "facts_unchecked": 0,
         "answer_stated": 0,
         "compared": 0,
         "attributed": 0,

@@ -582,6 +582,42 @@ def test_a_long_report_is_written_from_cited_facts_not_from_the_draft(scripted, 
     assert call.params["max_tokens"] == REPORT_TOKENS + FACT_TOKENS * report.citations.facts
 
 
+def test_the_report_writer_is_given_only_the_facts_the_check_bears_out(scripted, tmp_path):
+    """A step answer's sentence sharing words with its passage passes `answer_facts`, but the check turns
+    it away: the writer never sees it (a replayed README report restated 3 such as claims of its own)."""
+    scripted.reply("plan", PLAN)
+
+    def answer(messages):  # shares 5 of its 7 words with the tax passage it cites: an answer fact
+        n = re.search(r"^\[(\d+)\] Tax:", messages[-1]["content"], re.M).group(1)
+        return f"Heavy taxation drove small farmers into the legions of Gaul [{n}]."
+
+    scripted.respond("answer", answer)
+
+    def check(messages):  # the claim about legions is turned away; the rest supported by what they cite
+        rows = re.findall(r"^(\d+)\. (.*)\(check against: \[(\d+)\]", messages[-1]["content"], re.M)
+        return json.dumps(
+            {
+                "verdicts": [
+                    {
+                        "claim": int(i),
+                        "status": "unsupported" if "legions" in t else "supported",
+                        "sources": [int(n)],
+                    }
+                    for i, t, n in rows
+                ]
+            }
+        )
+
+    scripted.respond("verify", check)
+    report = run(tmp_path, steps=1, early_exit=False)
+    assert any("legions" in r.answer for r in report.trajectory.steps)
+    call = next(c for c in scripted.calls if c.role == "report")
+    shown = call.prompt.split("grouped by topic):\n")[1].split("\n\nYour task")[0]
+    assert "legions" not in shown and "Heavy taxation drove small farmers off their land" in shown
+    assert report.citations.facts_unchecked == 1
+    assert report.citations.facts == len([ln for ln in shown.splitlines() if ln.startswith("- ")])
+
+
 def test_a_report_question_with_few_facts_gets_them_set_out_without_a_writer_call(scripted, tmp_path):
     """Given 2-4 facts, a 1.5B filled its room with 11-13 claims of its own: below `few_facts` the cited
     facts are the report, under their topics, with a line saying the sources hold little."""

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from ttd.citations import attribute
-from ttd.claims import overlap, split_claims
+from ttd.claims import VerifierSettings, overlap, split_claims, verify
 from ttd.formatting import bare_title, clean_title, framed, unframed
 from ttd.hygiene import COVERED, inside, is_meta, norm, words_of
-from ttd.state import ClaimRecord, PlanArea, QARecord
+from ttd.state import ClaimRecord, PlanArea, QARecord, UsageRecord
 from ttd.terms import SENTENCE, stem, terms
 
 _CITE = re.compile(r"\[\d{1,4}\]")
@@ -249,6 +249,41 @@ def _balanced(text: str) -> str:
         if extra_close and end.endswith(closing):
             return text[: len(end) - 1] + text[len(end) :]
     return text
+
+
+async def borne_out(
+    found: list[str],
+    sources: dict[str, dict[str, Any]],
+    *,
+    question: str,
+    plan: list[PlanArea],
+    settings: VerifierSettings,
+    gateway: Any,
+    step: int,
+    known: list[ClaimRecord],
+) -> tuple[list[str], list[str], list[UsageRecord]]:
+    """`found` split into the facts the claim check supports and those it turns away, with its calls. A
+    step answer's sentence passes `answer_facts` on shared words, and the writer restated it as a claim the
+    report's check then turned away ("The religious changes of the period led to a decline in the
+    empire's economy [4]", 3 of the 4 unsupported claims of a README report replayed in session 35).
+    A passage's own sentence and a claim already checked pass without a call."""
+    claims, usage = await verify(
+        "\n".join(f"- {f}" for f in found),
+        sources,
+        question=question,
+        plan=plan,
+        settings=settings,
+        gateway=gateway,
+        step=step,
+        known=known,
+    )
+    status = {c["text"]: c["status"] for c in claims}
+    kept, turned = [], []
+    for fact in found:
+        # a fact is kept when each of its sentences is supported
+        said = [status.get(c.text) for c in split_claims(f"- {fact}")]
+        (kept if said and all(s == "supported" for s in said) else turned).append(fact)
+    return kept, turned, usage
 
 
 OTHER = "Other findings"

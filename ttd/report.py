@@ -127,6 +127,7 @@ class CitationSummary(BaseModel):
     attributed: int = 0
     facts: int = 0  # cited facts a report question's report was written from (ttd.facts)
     off_topic: int = 0  # facts left out as about another subject (ttd.subject, ttd.relevance)
+    facts_unchecked: int = 0  # facts the claim check turned away before the writer saw them
     evidence_section: int = 0
     answer_stated: int = 0  # a short answer opened with its stated answer, borne out by checked sentences
     compared: int = 0  # a comparison question's answer was read entity by entity (ttd.compare)

@@ -72,6 +72,7 @@ class CitationStats(TypedDict):
     few_facts: int  # 1 if a report question's facts were fewer than `few_facts` and set out without a writer
     facts: int  # cited facts a report question's report was written from (ttd.facts)
     off_topic: int  # facts left out as about another subject (ttd.subject, ttd.relevance)
+    facts_unchecked: int  # facts the claim check turned away before the writer saw them
     answer_stated: int  # 1 if a short answer opened with its stated answer, borne out by checked sentences
     compared: int  # 1 if a comparison question's answer was read entity by entity (ttd.compare)
     attributed: int  # uncited sentences given the [n] of a retrieved passage that supports them

@@ -50,7 +50,7 @@ from ttd.claims import (
 )
 from ttd.config import ResearchConfig
 from ttd.context import Deps
-from ttd.facts import by_area, facts, facts_report, facts_text
+from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
@@ -99,6 +99,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     cited: list[str] = []  # a report question's facts
     off_topic: list[str] = []  # facts about another subject: left out by `ttd.subject`, `ttd.relevance`
     relevance_usage: list[UsageRecord] = []
+    unchecked: list[str] = []  # facts the check turned away before the writer saw them
+    fact_usage: list[UsageRecord] = []
     groups: dict[str, list[str]] = {}
     cap = max_tokens("report", state["question"], deps.config)
     # what a report question's claims may rest on: the passages about its subject (`ttd.subject`)
@@ -138,8 +140,21 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             # supported is not on topic: a fact about another subject that shares a word is left out
             checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
             cited, off_topic, relevance_usage = checked.kept, off_topic + checked.off_topic, checked.usage
-        pages = {int(r["n"]): str(r.get("title", "")) for r in state.get("sources", {}).values()}
-        groups = by_area(cited, state.get("plan", []), state["question"], pages)
+        if cited and deps.config.verify.mode != "off":
+            # the writer is given only the facts the check bears out, or it restates what it turns away
+            cited, unchecked, fact_usage = await borne_out(
+                cited,
+                counted,
+                question=state["question"],
+                plan=state.get("plan", []),
+                settings=settings_for(deps.config),
+                gateway=deps.gateway,
+                step=step_index(state, "report"),
+                known=_reusable_verdicts(state),
+            )
+        groups = by_area(
+            cited, state.get("plan", []), state["question"], page_titles(state.get("sources", {}))
+        )
         template, variables = (
             "report_long",
             {"question": state["question"], "facts": facts_text(groups), "shape": shape},
@@ -163,7 +178,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     request = Request("report", template, variables, step=step, context=context, max_tokens=cap)
     if not from_rt and not no_facts and not few and reading is None:
         out = await generate(deps, request)
-    usage = relevance_usage + (list(out.usage) if out else (list(reading.usage) if reading else []))
+    usage = (
+        relevance_usage + fact_usage + (list(out.usage) if out else (list(reading.usage) if reading else []))
+    )
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -355,6 +372,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
     final.stats["off_topic"] = len(off_topic)
+    final.stats["facts_unchecked"] = len(unchecked)
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
     final.stats["marks_trimmed"] = marks_trimmed
