@@ -296,6 +296,9 @@ def test_a_claim_listing_the_texts_own_headings_is_not_supported(scripted):
     # the same sentence naming one heading, or headings whose words the passage has, goes to the check
     one = body.replace("other findings, ", "")
     assert summary(one.format("the loss of the tax base"), "army") == "supported"
+    # a heading named inside a longer one it is part of counts once
+    nested = body.replace("### Other Findings", "### Army")
+    assert summary(nested.format("the loss of the tax base"), "army") == "supported"
     held = body.replace("Other Findings", "Germanic Foederati")
     held = held.replace("other findings", "germanic foederati")
     assert summary(held.format("the loss of the tax base"), "army") == "supported"
@@ -618,6 +621,33 @@ def test_the_report_writer_is_given_only_the_facts_the_check_bears_out(scripted,
     assert report.citations.facts == len([ln for ln in shown.splitlines() if ln.startswith("- ")])
 
 
+def test_a_check_that_cannot_be_read_or_a_fragment_turns_no_fact_away(scripted):
+    from ttd.facts import borne_out
+
+    scripted.reply("verify", "not json", "still not json")
+    gateway = Gateway(resolve_config(**scripted_models()))
+    found = ["Heavy taxation drove small farmers into the legions of Gaul [2].", "Rome fell [2]."]
+
+    def check(found):
+        kept, turned, usage = asyncio.run(
+            borne_out(
+                found,
+                sources("army", "tax"),
+                question=Q,
+                plan=[],
+                settings=VerifierSettings(),
+                gateway=gateway,
+                step=1,
+                known=[],
+            )
+        )
+        return kept, turned, len(usage)
+
+    assert check(found) == (found, [], 2)  # two unreadable replies: nothing was judged
+    scripted.reply("verify", json.dumps({"verdicts": [{"claim": 1, "status": "unsupported"}]}))
+    assert check(found) == (found[1:], found[:1], 1)  # read: the fragment has nothing to check and stays
+
+
 def test_a_report_question_with_few_facts_gets_them_set_out_without_a_writer_call(scripted, tmp_path):
     """Given 2-4 facts, a 1.5B filled its room with 11-13 claims of its own: below `few_facts` the cited
     facts are the report, under their topics, with a line saying the sources hold little."""
@@ -854,6 +884,11 @@ def test_facts_are_grouped_under_the_areas_they_are_about_and_name_their_subject
     assert list(groups) == [pages[1], "Gibbon"]  # the page most about the question first
     riots = "Social riots marked the rise of Christianity [4]."
     assert by_area([riots], plan, Q, pages) == {"Social unrest": [riots]}
+    # a title's word in another form names it ("economic" for "Economy"); a short stem is no prefix
+    plan = [{"title": "Economy", "goal": "How a trade collapse came"}, {"title": "Art", "goal": "Forts"}]
+    trade = "Economic decline and a trade collapse ruined the cities [1]."
+    guns = "Artillery guarded the forts [1]."
+    assert by_area([trade, guns], plan, Q, pages) == {"Economy": [trade], pages[1]: [guns]}
 
 
 def test_a_report_questions_reviser_sees_the_answers_cited_facts_not_talk_about_passages(scripted, tmp_path):
@@ -1056,6 +1091,8 @@ def test_a_bold_mark_labelling_a_list_item_goes_after_its_claim_and_group_number
 
     assert problems(labelled)["scaffolding"] == 1
     assert clean(labelled)[0] == "# Rome\n\nRome fell in 476 [1].\n\n## Goths\nThey raided [2].\n"
+    hyphened = "# Rome\n\n## Topic-based learning\nRome fell in 476 [1].\n"
+    assert clean(hyphened)[0] == hyphened
 
 
 def test_a_heading_cites_nothing():

@@ -182,8 +182,15 @@ def _reheaded(text: str, passages: list[dict[str, Any]], topic: set[str]) -> boo
 
 
 def headings(markdown: str) -> list[str]:
-    """The section headings of a Markdown text, as written."""
-    return [h.strip() for h in re.findall(r"^\s*#+\s*(.+?)\s*#*\s*$", markdown, re.M) if h.strip()]
+    """The section headings of a Markdown text outside code, without their closing #s."""
+    out, in_code = [], False
+    for line in markdown.split("\n"):
+        text = line.strip()
+        if text.startswith("```"):
+            in_code = not in_code
+        elif not in_code and (found := re.match(r"#+\s*(.+?)\s*#*$", text)):
+            out.append(found[1])
+    return out
 
 
 def outlined(claim: Claim, titles: list[str], passages: list[dict[str, Any]], topic: set[str]) -> bool:
@@ -192,17 +199,20 @@ def outlined(claim: Claim, titles: list[str], passages: list[dict[str, Any]], to
     Western Roman Empire was caused by political instability and civil war, social unrest and rebellion,
     military failure, other findings, and ..." cited a page on the empire's two courts, and the 1.5B check
     passed it (the README run at 798a18c); "other findings" was a group's heading. The headings are the
-    plan's own words, so a summary naming them rests on no source unless a passage has their words."""
+    plan's own words, so a summary naming them rests on no source unless a passage has their words. A
+    heading named inside a longer one it names ("Army" in "Army and Pay") counts once."""
     text = f" {' '.join(_TOKEN.findall(claim.text.lower()))} "
-    named = []
+    own = " ".join(_TOKEN.findall((claim.area or "").lower()))
+    named: set[str] = set()
     for title in titles:
-        words = _TOKEN.findall(title.lower())
-        if title != claim.area and _words(title) - topic and f" {' '.join(words)} " in text:
-            named.append(words)
+        words = " ".join(_TOKEN.findall(title.lower()))
+        if words and words != own and _words(title) - topic and f" {words} " in text:
+            named.add(words)
+    named = {n for n in named if not any(n != m and f" {n} " in f" {m} " for m in named)}
     if len(named) < 2:
         return False
     known = stems(topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages)))
-    return any(stems(w for w in words if len(w) >= 3 and w not in STOPWORDS) - known for words in named)
+    return any(stems(w for w in n.split() if len(w) >= 3 and w not in STOPWORDS) - known for n in named)
 
 
 def _sentences(passages: list[dict[str, Any]]) -> Iterable[str]:

@@ -266,7 +266,8 @@ async def borne_out(
     step answer's sentence passes `answer_facts` on shared words, and the writer restated it as a claim the
     report's check then turned away ("The religious changes of the period led to a decline in the
     empire's economy [4]", 3 of the 4 unsupported claims of a README report replayed in session 35).
-    A passage's own sentence and a claim already checked pass without a call."""
+    A passage's own sentence and a claim already checked pass without a call. Give `known` only supported
+    verdicts: an old "unsupported" would turn away a passage's own sentence worded as a claim of R_T."""
     claims, usage = await verify(
         "\n".join(f"- {f}" for f in found),
         sources,
@@ -277,12 +278,14 @@ async def borne_out(
         step=step,
         known=known,
     )
+    if any(a.get("parse_error") and b.get("parse_error") for a, b in zip(usage, usage[1:], strict=False)):
+        return found, [], usage  # a batch the check could not read judged nothing: every fact stays
     status = {c["text"]: c["status"] for c in claims}
     kept, turned = [], []
     for fact in found:
-        # a fact is kept when each of its sentences is supported
+        # a fact is kept when each of its sentences is supported (a fragment, with none, has nothing to check)
         said = [status.get(c.text) for c in split_claims(f"- {fact}")]
-        (kept if said and all(s == "supported" for s in said) else turned).append(fact)
+        (kept if all(s == "supported" for s in said) else turned).append(fact)
     return kept, turned, usage
 
 
@@ -309,10 +312,7 @@ def by_area(
     for fact in found:
         own = terms(_CITE.sub("", fact))
         roots = {stem(f) for f in own}
-        shared = [
-            len(own & w) if any(f.startswith(h) for f in roots for h in head) else 0
-            for w, head in zip(words, heads, strict=True)
-        ]
+        shared = [len(own & w) if _names(roots, head) else 0 for w, head in zip(words, heads, strict=True)]
         best = max(range(len(areas)), key=lambda i: shared[i], default=None)
         if best is not None and shared[best] >= 2:
             groups[areas[best]["title"]].append(fact)
@@ -324,6 +324,19 @@ def by_area(
     for title in sorted(rest, key=lambda t: (-len(terms(t) & topic), -len(rest[t]))):
         groups.setdefault(title, []).extend(rest[title])
     return {title: fs for title, fs in groups.items() if fs}
+
+
+def _names(roots: set[str], head: set[str]) -> bool:
+    """Whether a fact's word stems name a title's: the same, or one the start of the other, at most 3
+    letters shorter ("tax"/"taxat", "economi"/"econom", "religion"/"religi"; not "art"/"artilleri")."""
+    return any(
+        f == h
+        or (
+            len(f) >= 3 and len(h) >= 3 and abs(len(f) - len(h)) <= 3 and (f.startswith(h) or h.startswith(f))
+        )
+        for f in roots
+        for h in head
+    )
 
 
 def facts_text(groups: dict[str, list[str]], max_chars: int = 7000) -> str:

@@ -376,7 +376,7 @@ def _once(run: re.Match[str]) -> str:
 _BOLD_LEAD = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)\*\*((?:\[\d{1,4}\])+)\*\*:?\s+(\S.*?)\s*([.!?]?)\s*$")
 # A group heading labelled as one ("### Group 3: Internal Factors"; "## Section: Goths", a README report
 # replayed in session 35, after "one section for each group" in prompts/shape.md): the topic is the heading
-_GROUP = re.compile(r"^(#{1,6}\s+)(?:group|topic|section)(?:\s+\d+)?\s*[:.\-–]\s*(?=\S)", re.I)
+_GROUP = re.compile(r"^(#{1,6}\s+)(?:group|topic|section)(?:\s+\d+\s*[:.\-–]|\s*:)\s*(?=\S)", re.I)
 
 
 def _marks_out_of_place(markdown: str) -> tuple[str, int]:

@@ -150,7 +150,11 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 settings=settings_for(deps.config),
                 gateway=deps.gateway,
                 step=step_index(state, "report"),
-                known=_reusable_verdicts(state),
+                known=[
+                    v
+                    for v in _reusable_verdicts(state)
+                    if v["status"] == "supported" and set(v["source_ids"]) & set(counted)
+                ],
             )
         groups = by_area(
             cited, state.get("plan", []), state["question"], page_titles(state.get("sources", {}))
