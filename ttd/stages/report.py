@@ -103,6 +103,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     fact_usage: list[UsageRecord] = []
     groups: dict[str, list[str]] = {}
     cap = max_tokens("report", state["question"], deps.config)
+    # what every claim check of this stage is given
+    checking = {
+        "question": state["question"],
+        "plan": state.get("plan", []),
+        "settings": settings_for(deps.config),
+        "gateway": deps.gateway,
+    }
     # what a report question's claims may rest on: the passages about its subject (`ttd.subject`)
     counted = evidence_for(state["question"], state.get("sources", {}), deps.config)
     if short:
@@ -145,10 +152,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             cited, unchecked, fact_usage = await borne_out(
                 cited,
                 counted,
-                question=state["question"],
-                plan=state.get("plan", []),
-                settings=settings_for(deps.config),
-                gateway=deps.gateway,
+                **checking,
                 step=step_index(state, "report"),
                 known=[
                     v
@@ -226,10 +230,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         claims, more_usage = await verify(
             body,
             checked,
-            question=state["question"],
-            plan=state.get("plan", []),
-            settings=settings_for(deps.config),
-            gateway=deps.gateway,
+            **checking,
             step=step,
             # a verdict resting on a passage about another subject is not reused (a run made without
             # the subject gate, replayed with it)
