@@ -391,6 +391,16 @@ def test_a_repeated_or_whole_question_is_replaced_in_code_never_asked(scripted, 
     assert asked[0].startswith("Rome fell because the moon")  # the noisiest claim became the query
 
 
+def test_the_research_question_written_into_a_search_question_is_left_out(scripted, tmp_path):
+    asked = f"{Q} Why did heavy taxation drive small farmers off their land?"
+    scripted.respond("question", lambda m: json.dumps({"question": asked, "covered": False}))
+    report = run(tmp_path, steps=1, early_exit=False)
+    assert report.trajectory.steps[0].question == "Why did heavy taxation drive small farmers off their land?"
+    from ttd.stages.question import _apart
+
+    assert _apart(f"{Q} (in 476)", Q) == f"{Q} (in 476)"  # nothing else asked: left to the repeat rule
+
+
 # ------------------------------------------------------------------ the report
 
 DIRTY = """# Rome

@@ -55,6 +55,19 @@ def _clean(text: str) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
+def _apart(question: str, research: str) -> str:
+    """`question` without the research question written into it: "What caused the fall of the Western
+    Roman Empire? Why did the decline in trade weaken the economy ...?" (the README run at 4d782b0) searches
+    the second part; the whole question again brings back what the first retrieval did. Left as it is
+    when nothing else is asked."""
+    found = re.search(re.escape(" ".join(research.split())), " ".join(question.split()), re.I)
+    if not found:
+        return question
+    text = " ".join(question.split())
+    rest = f"{text[: found.start()]} {text[found.end() :]}".strip(" ,;:-")
+    return rest if len(rest.split()) >= 3 else question
+
+
 def first_line(raw: str) -> Decision:
     """Fallback for a reply that is not JSON: its first line of prose is the question."""
     return Decision(question=_clean(raw))
@@ -97,7 +110,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if may_stop and outs[0].value.covered and not open_areas:
         return _exit(step, total, "covered", _recorded(outs))
 
-    question, fallbacks = _clean(outs[0].value.question), 0
+    question, fallbacks = _apart(_clean(outs[0].value.question), state["question"]), 0
     if outs[0].value.covered and unusable(question) and open_areas:
         # "covered" while the check finds plan areas with no supported claim: the step searches the first
         # (every README run at e6feebd..44a826d stopped so after 2 of 3 steps, 2 areas without support)
@@ -115,7 +128,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     elif unusable(question):
         note = "That question is empty or repeats an earlier one. Ask a different one."
         outs.append(await generate(deps, request.follow_up(outs[0].value.model_dump_json(), note)))
-        question = _clean(outs[1].value.question)
+        question = _apart(_clean(outs[1].value.question), state["question"])
         if unusable(question) and may_stop:
             return _exit(step, total, "repeat", _recorded(outs))
         if unusable(question):  # asked twice and still a repeat: the question is built in code
