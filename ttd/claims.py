@@ -121,8 +121,7 @@ def altered(claim: str, passages: list[dict[str, Any]], topic: set[str]) -> bool
     if _reheaded(_LABEL.sub("", text).strip(), passages, topic):
         return True
     own = _TOKEN.findall(text.lower())
-    seen = topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages))
-    known = stems(seen)
+    known = _known(passages, topic)
     added = stems(w for w in own if len(w) >= 3 and w not in STOPWORDS) - known
     names = stems(n.lower() for n in _NAME.findall(_LABEL.sub("", text)))
     if len(added) < ADDED or not added & names:
@@ -211,8 +210,13 @@ def outlined(claim: Claim, titles: list[str], passages: list[dict[str, Any]], to
     named = {n for n in named if not any(n != m and f" {n} " in f" {m} " for m in named)}
     if len(named) < 2:
         return False
-    known = stems(topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages)))
+    known = _known(passages, topic)
     return any(stems(w for w in n.split() if len(w) >= 3 and w not in STOPWORDS) - known for n in named)
+
+
+def _known(passages: list[dict[str, Any]], topic: set[str]) -> set[str]:
+    """The stems of the question's words and of every word the passages (title and text) have."""
+    return stems(topic.union(*(_words(f"{p.get('title', '')} {p.get('text', '')}") for p in passages)))
 
 
 def _sentences(passages: list[dict[str, Any]]) -> Iterable[str]:
@@ -348,6 +352,11 @@ def _embed_candidates(
     return out
 
 
+def no_verdicts(raw: str) -> Verdicts:
+    """The check's result from a reply that cannot be read: no verdict, so every claim stays unsupported."""
+    return Verdicts()
+
+
 async def _ask(
     gateway: Any,
     question: str,
@@ -355,8 +364,8 @@ async def _ask(
     settings: VerifierSettings,
     step: int | None,
 ) -> tuple[list[Verdict], list[UsageRecord]]:
-    """One JSON call labels a batch of claims; a reply that cannot be parsed leaves them unsupported."""
-    from ttd.llm.gateway import StructuredOutputError
+    """One JSON call labels a batch of claims; a reply that cannot be parsed leaves them unsupported (the
+    gateway names the fallback `no_verdicts` on the call's usage record, so it is counted)."""
     from ttd.resources import load_prompt
 
     shown: dict[str, dict[str, Any]] = {}
@@ -369,10 +378,9 @@ async def _ask(
         for i, (c, ps) in enumerate(batch, 1)
     )
     messages = load_prompt("verify").messages(question=question, passages=passages, claims=listing)
-    try:
-        parsed, usage = await gateway.structured("verify", messages, Verdicts, step=step, temperature=0.0)
-    except StructuredOutputError as exc:
-        return [Verdict(claim=i) for i in range(1, len(batch) + 1)], exc.usage
+    parsed, usage = await gateway.structured(
+        "verify", messages, Verdicts, step=step, temperature=0.0, fallback=no_verdicts
+    )
     by_claim = {v.claim: v for v in parsed.verdicts}
     return [by_claim.get(i, Verdict(claim=i)) for i in range(1, len(batch) + 1)], usage
 

@@ -106,8 +106,12 @@ def resolved(fact: str, titles: dict[int, str]) -> str | None:
     does not plainly name it (`_named`); the first mark among `titles` (`page_titles`) counts. The README
     run's report listed "He mustered a large Roman ... army" (Flavius Aetius) from a step answer that
     quoted its passage."""
-    cited = [int(m[1:-1]) for m in _CITE.findall(fact) if int(m[1:-1]) in titles]
-    return _named(fact, titles[cited[0]] if cited else "")
+    return _named(fact, cited_page(fact, titles))
+
+
+def cited_page(fact: str, titles: dict[int, str]) -> str:
+    """The title of the first page among `titles` that `fact` cites ("" when it cites none)."""
+    return next((titles[n] for m in _CITE.findall(fact) if (n := int(m[1:-1])) in titles), "")
 
 
 def passage_facts(
@@ -278,7 +282,7 @@ async def borne_out(
         step=step,
         known=known,
     )
-    if any(a.get("parse_error") and b.get("parse_error") for a, b in zip(usage, usage[1:], strict=False)):
+    if any(u.get("fallback") for u in usage):
         return found, [], usage  # a batch the check could not read judged nothing: every fact stays
     status = {c["text"]: c["status"] for c in claims}
     kept, turned = [], []
@@ -317,8 +321,7 @@ def by_area(
         if best is not None and shared[best] >= 2:
             groups[areas[best]["title"]].append(fact)
             continue
-        marks = [int(n) for n in re.findall(r"\[(\d+)\]", fact)]
-        page = (titles or {}).get(marks[0]) if marks else None
+        page = cited_page(fact, titles or {})
         rest.setdefault(clean_title(page) if page else OTHER, []).append(fact)
     # the pages most about the question first: "Fall of the Western Roman Empire" before "Gaiseric"
     for title in sorted(rest, key=lambda t: (-len(terms(t) & topic), -len(rest[t]))):

@@ -60,10 +60,10 @@ def _apart(question: str, research: str) -> str:
     Roman Empire? Why did the decline in trade weaken the economy ...?" (the README run at 4d782b0) searches
     the second part; the whole question again brings back what the first retrieval did. Left as it is
     when nothing else is asked."""
-    found = re.search(re.escape(" ".join(research.split())), " ".join(question.split()), re.I)
+    text = " ".join(question.split())
+    found = re.search(re.escape(" ".join(research.split())), text, re.I)
     if not found:
         return question
-    text = " ".join(question.split())
     rest = f"{text[: found.start()]} {text[found.end() :]}".strip(" ,;:-")
     return rest if len(rest.split()) >= 3 else question
 

@@ -154,11 +154,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
                 counted,
                 **checking,
                 step=step_index(state, "report"),
-                known=[
-                    v
-                    for v in _reusable_verdicts(state)
-                    if v["status"] == "supported" and set(v["source_ids"]) & set(counted)
-                ],
+                known=[v for v in _reusable_verdicts(state, counted) if v["status"] == "supported"],
             )
         groups = by_area(
             cited, state.get("plan", []), state["question"], page_titles(state.get("sources", {}))
@@ -232,13 +228,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             checked,
             **checking,
             step=step,
-            # a verdict resting on a passage about another subject is not reused (a run made without
-            # the subject gate, replayed with it)
-            known=[
-                v
-                for v in _reusable_verdicts(state)
-                if not v["source_ids"] or set(v["source_ids"]) & set(checked)
-            ],
+            known=_reusable_verdicts(state, checked),
         )
         usage.extend(more_usage)
         cited_as_written[:] = [
@@ -521,12 +511,19 @@ def _open_with(body: str, line: str, own: bool = True) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
 
 
-def _reusable_verdicts(state: ResearchState) -> list[ClaimRecord]:
-    """R_T's verdicts the report's check may reuse: all of a model check's; of a lexical check's (a short
-    answer that ended between hops) only the supported, so the model looks at the rest."""
+def _reusable_verdicts(state: ResearchState, on: dict[str, dict]) -> list[ClaimRecord]:
+    """R_T's verdicts a check against the passages `on` may reuse: all of a model check's; of a lexical
+    check's (a short answer that ended between hops) only the supported, so the model looks at the rest.
+    A verdict resting on a passage not among them (about another subject: a run made without the subject
+    gate, replayed with it) is not reused."""
     noise = state.get("noise") or []
     lexical = bool(noise) and noise[-1].get("checked") == "lexical"
-    return [c for c in _last_verdicts(state) if not lexical or c["status"] == "supported"]
+    return [
+        c
+        for c in _last_verdicts(state)
+        if (not lexical or c["status"] == "supported")
+        and (not c["source_ids"] or set(c["source_ids"]) & set(on))
+    ]
 
 
 def _last_verdicts(state: ResearchState) -> list[ClaimRecord]:
