@@ -7,10 +7,13 @@ paragraph sharing most words with the question (shares words with it by construc
 same subject, so they are counted apart, not scored). The costly error is dropping an on-topic fact.
 
     PYTHONPATH=. python evals/relevance_accuracy.py --model local/qwen2.5-coder-1.5b --questions 25
+    PYTHONPATH=. python evals/relevance_accuracy.py --model embed --questions 35 [--runs DIR ...]
 
-Prints and writes evals/results/relevance_accuracy.md: on-topic facts kept, off-topic facts dropped,
-distractor sentences dropped, facts the reply left unlabelled (kept), unreadable replies (`keep_all`),
-calls and seconds.
+`--model embed` scores the embedding check (`ttd.relevance.far_apart`, no model call) instead of a
+model's labels, and `--runs` also lists, for recorded long-form runs, the report facts it leaves out (to
+be read: whether each is a digression). Prints and appends to evals/results/relevance_accuracy.md: on-topic
+facts kept, off-topic facts dropped, distractor sentences dropped, facts the reply left unlabelled (kept),
+unreadable replies (`keep_all`), calls and seconds.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 
 from ttd.config import resolve_config
 from ttd.llm.gateway import Gateway
-from ttd.relevance import on_topic
+from ttd.relevance import far_apart, on_topic
 from ttd.terms import terms
 
 DATA = (
@@ -78,12 +81,15 @@ def items(path: Path, questions: int, seed: int) -> list[dict]:
 
 
 async def evaluate(data: list[dict], model: str) -> dict:
-    gateway = Gateway(resolve_config(verify_model=model, temperature=0.0))
+    gateway = None if model == "embed" else Gateway(resolve_config(verify_model=model, temperature=0.0))
     counts = {k: [0, 0] for k in ("on", "off", "distractor")}  # [dropped, all]
     started, calls, fallbacks = time.perf_counter(), 0, 0
     for item in data:
         texts = [f"{s} [{i}]." for i, (s, _) in enumerate(item["facts"], 1)]
-        result = await on_topic(item["question"], texts, gateway)
+        if gateway is None:
+            result = far_apart(item["question"], texts)
+        else:
+            result = await on_topic(item["question"], texts, gateway)
         calls, fallbacks = calls + len(result.usage), fallbacks + result.fallbacks
         dropped = set(result.off_topic)
         for text, (_, kind) in zip(texts, item["facts"], strict=True):
@@ -103,7 +109,8 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=25, help="one batch of 6-8 facts per question")
     ap.add_argument("--seed", type=int, default=0, help="which other question's facts are off topic")
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--out", type=Path, default=OUT, help="the results file a section is added to")
+    ap.add_argument("--runs", type=Path, nargs="*", default=[], help="recorded long-form run folders")
     args = ap.parse_args()
     data = items(args.data, args.questions, args.seed)
     r = asyncio.run(evaluate(data, args.model))
@@ -122,16 +129,42 @@ def main() -> None:
         ]
     )
     print(table)
+    left_out = recorded(args.runs) if args.runs else ""
+    print(left_out)
     note = (
-        "# Fact relevance check accuracy (HotpotQA)\n\n"
-        f"`PYTHONPATH=. python evals/relevance_accuracy.py --model {args.model} --questions {args.questions} "
-        f"--seed {args.seed}`\n\nBuilt from {args.data.name} (see the script's docstring). Machine: "
+        f"\n## `--model {args.model} --questions {args.questions} --seed {args.seed}`\n\n"
+        f"Built from {args.data.name} (see the script's docstring). Machine: "
         f"{platform.machine()}, {os.cpu_count()} CPUs visible, shared with other jobs (seconds are "
-        f"indicative only).\n\n{table}\n"
+        f"indicative only).\n\n{table}\n{left_out}"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(note, encoding="utf-8")
-    print(f"wrote {args.out}")
+    with args.out.open("a", encoding="utf-8") as f:
+        f.write(note)
+    print(f"added to {args.out}")
+
+
+def recorded(runs: list[Path]) -> str:
+    """What the embedding check leaves out of recorded long-form runs' report facts, as the report stage
+    gathers them from each run's last checkpoint (before the claim check), a Markdown list per run."""
+    from evals.report_replay import final_state
+    from ttd.facts import facts
+    from ttd.run import settings
+    from ttd.stages.report import _last_verdicts, evidence_for
+
+    lines, total, dropped = ["", "Facts left out of recorded long-form runs (`--runs`):", ""], 0, 0
+    for run in runs:
+        config = json.loads((run / "config.json").read_text())
+        config.pop("description", None)
+        state = final_state(run)
+        counted = evidence_for(state["question"], state.get("sources", {}), settings(**config))
+        args = (state["question"], state.get("plan", []), _last_verdicts(state), state.get("qa", []))
+        found = facts(*args, counted)
+        out = far_apart(state["question"], found)
+        total, dropped = total + len(found), dropped + len(out.off_topic)
+        lines.append(f"- {run.name}: {len(out.off_topic)} of {len(found)}")
+        lines += [f"  - {fact}" for fact in out.off_topic]
+    lines.append(f"\n{dropped} of {total} facts left out on {len(runs)} runs.\n")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

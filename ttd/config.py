@@ -152,11 +152,12 @@ class VerifyConfig(BaseModel):
         "lexical",
         description="how a short answer's drafts before its last hop are checked (lexical: no model call)",
     )
-    relevance: Literal["off", "llm", "auto"] = Field(
+    relevance: Literal["off", "llm", "embed", "auto"] = Field(
         "auto",
-        description="a report question's cited facts are checked against the question by the verifier's "
-        "model and those about another subject left out (ttd/relevance.py); auto: only with a hosted "
-        "verifier (the embedded 1.5B's labels dropped more on-topic facts than off-topic ones in real runs)",
+        description="a report question's cited facts are checked against the question and those about "
+        "another subject left out (ttd/relevance.py): llm, by the verifier's model; embed, by sentence "
+        "embeddings, no model call; auto: llm with a hosted verifier, embed with an embedded one (the "
+        "embedded 1.5B's labels dropped more on-topic facts than off-topic ones in real runs)",
     )
     batch: int = Field(10, ge=1, description="claims per verifier call")
     support: float = Field(0.75, gt=0, le=1, description="word overlap accepted as support without a call")

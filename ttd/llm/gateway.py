@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from ttd.config import ResearchConfig
-from ttd.errors import ConfigError, ModelReplyError, TTDError
+from ttd.errors import ConfigError, MissingExtraError, ModelReplyError, TTDError
 from ttd.events import emit
 from ttd.llm import providers
 from ttd.llm.parsing import ParseError, parse_model, schema_hint, strip_think
@@ -64,6 +64,13 @@ def check_models(config: ResearchConfig, roles: Iterable[str] | None = None) -> 
     wanted = config.roles_in_use() if roles is None else tuple(roles)
     for model in sorted({config.models.for_role(r) for r in wanted}):
         providers.check(model, config.api_base)
+    v = config.verify
+    if v.mode != "off" and "embed" in (v.mode, v.relevance):
+        from ttd.retrieval.dense import dense_available
+
+        if not dense_available():  # the sentence-embedding model, asked for by name
+            setting = "verify.mode" if v.mode == "embed" else "verify.relevance"
+            raise MissingExtraError("index", f'The embedding check ({setting} = "embed")')
 
 
 class Gateway:

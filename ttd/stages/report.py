@@ -13,10 +13,10 @@ citation is replaced by the facts themselves under their topics (`from_facts`), 
 are mostly the model's own beliefs. Facts come only from passages that name the question's subject
 (`ttd.subject`, `verify.subject`): a 1.5B's report on America's aging population was "100% supported"
 by pages on protectionism and public administration. Then the verifier's model reads the facts against
-the question alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`; by
-default only with a hosted verifier): the lexical filter let facts about George Soros into a report on
-Khosla Ventures. With fewer facts than `few_facts`, they are set out so at once, with a line saying the
-sources hold little, and no writer is asked (`few_facts`).
+the question alone and leaves out those about another subject (`ttd.relevance`, `verify.relevance`; with
+an embedded verifier, by sentence embeddings instead of its labels): the lexical filter let facts about
+George Soros into a report on Khosla Ventures. With fewer facts than `few_facts`, they are set out so at
+once, with a line saying the sources hold little, and no writer is asked (`few_facts`).
 
 A short answer's report is written, in the words of one retrieval's answer prompt, from every Q/A, the
 passages they cite and R_T without its unsupported claims, and closes with "Answer: X"; X opens the report
@@ -55,7 +55,7 @@ from ttd.formatting import clean_markdown, clean_title, history_text, passages_t
 from ttd.generate import Request, generate
 from ttd.hygiene import clean, is_meta
 from ttd.reader import Reading, clean_stated, read
-from ttd.relevance import on_topic, wanted
+from ttd.relevance import relevant, wanted
 from ttd.resources import load_prompt
 from ttd.shape import instructions, max_tokens, short_answer
 from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, UsageRecord, step_index
@@ -143,10 +143,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         cited = facts(*args, counted)  # only passages naming the question's subject give facts
         if counted is not state.get("sources", {}):
             off_topic = [f for f in facts(*args, state.get("sources", {})) if f not in cited]
-        if cited and wanted(deps.config):
+        if cited and (how := wanted(deps.config)):
             # supported is not on topic: a fact about another subject that shares a word is left out
-            checked = await on_topic(state["question"], cited, deps.gateway, step_index(state, "report"))
-            cited, off_topic, relevance_usage = checked.kept, off_topic + checked.off_topic, checked.usage
+            sorted_ = await relevant(state["question"], cited, how, deps.gateway, step_index(state, "report"))
+            cited, off_topic, relevance_usage = sorted_.kept, off_topic + sorted_.off_topic, sorted_.usage
         if cited and deps.config.verify.mode != "off":
             # the writer is given only the facts the check bears out, or it restates what it turns away
             cited, unchecked, fact_usage = await borne_out(
