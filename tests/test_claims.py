@@ -279,12 +279,13 @@ def test_the_llm_labels_unclear_claims_in_one_batch_and_maps_its_numbers_to_ids(
 def test_a_claim_listing_the_texts_own_headings_is_not_supported(scripted):
     """The README run at 798a18c: its summary named its sections as the causes ("..., military failure,
     other findings, and ...") citing a page on the empire's two courts, and the 1.5B check passed it.
-    The check would pass it again here; the outline rule settles it before the check is asked."""
+    The check would pass it again here; the outline rule settles it before the check is asked. (Worded
+    without a cause, which the army's passage does not name: `uncaused` would settle every variant.)"""
     scripted.reply("verify", json.dumps({"verdicts": [{"claim": 1, "status": "supported", "sources": [1]}]}))
     body = (
         "### Army and Pay\n- The Roman army relied on Germanic foederati [1].\n\n"
         "### Other Findings\n- Their loyalty declined as pay fell short [1].\n\n"
-        "### Summary\nThe Western Roman Empire fell because of army and pay, other findings, and {} [1].\n"
+        "### Summary\nThe Western Roman Empire fell amid army and pay, other findings, and {} [1].\n"
     )
     gateway = Gateway(resolve_config(**scripted_models()))
 
@@ -302,6 +303,45 @@ def test_a_claim_listing_the_texts_own_headings_is_not_supported(scripted):
     held = body.replace("Other Findings", "Germanic Foederati")
     held = held.replace("other findings", "germanic foederati")
     assert summary(held.format("the loss of the tax base"), "army") == "supported"
+
+
+def test_a_cause_the_passage_does_not_name_is_not_supported(scripted):
+    """A README report (ae1a, session 33) said "The main cause of the collapse ... was the loss of central
+    political control [1]" on the page that defines the fall as that loss, and the 1.5B check passed it.
+    The check would pass it again here; the cause rule settles it before the check is asked. A claim whose
+    passage sentence names a cause, or a claim naming none, still goes to the check."""
+    fall = {
+        "id": "doc:fall",
+        "n": 1,
+        "title": "Fall of the Western Roman Empire",
+        "location": "",
+        "text": "The fall of the Western Roman Empire was the loss of central political control in the "
+        "Western Roman Empire, a process in which the Empire failed to enforce its rule, and its vast "
+        "territory was divided among several successor polities. Increasing pressure from invading peoples "
+        "outside Roman culture also contributed greatly to the collapse.",
+    }
+    gateway = Gateway(resolve_config(**scripted_models()))
+
+    def status(claim: str) -> str:
+        scripted.reply(
+            "verify", json.dumps({"verdicts": [{"claim": 1, "status": "supported", "sources": [1]}]})
+        )
+        claims, _ = asyncio.run(verify(f"- {claim}", {"doc:fall": fall}, question=Q, gateway=gateway))
+        return claims[0]["status"]
+
+    asked = len(scripted.calls)
+    assert (
+        status("The main cause of the collapse was the loss of central political control [1].")
+        == "unsupported"
+    )
+    assert status("Its vast territory was divided because the Empire failed to enforce its rule [1].") == (
+        "unsupported"
+    )
+    assert len(scripted.calls) == asked  # settled without the check
+    assert (
+        status("Pressure from invading peoples contributed to the collapse of the Empire [1].") == "supported"
+    )
+    assert status("The Empire failed to enforce its rule over its vast territory [1].") == "supported"
 
 
 # ------------------------------------------------------------------ the loop
