@@ -40,6 +40,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "unverified": 0,
         "hygiene": 0,
         "marks_trimmed": 0,
+        "fragments_cited": 0,
         "rewrites": 0,
         "rewrite_kept": 0,
     }

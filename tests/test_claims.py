@@ -1239,6 +1239,41 @@ def test_the_report_cuts_a_supported_claims_marks_to_its_verdict(scripted, tmp_p
     assert report.citations.marks_trimmed == 2
 
 
+def test_a_list_item_too_short_to_be_a_claim_is_cited_from_a_passage_its_list_cites(scripted, tmp_path):
+    """A README report (20261129-143012) listed the Fall page's factors, four with its mark and two ("The
+    strength of the economy") without: too short to be claims, nothing checked or cited them."""
+    scripted.reply("plan", PLAN)
+
+    def writer(messages):
+        n = re.search(r"Heavy taxation[^\n]*?\[(\d+)\]", messages[-1]["content"]).group(1)
+        return (
+            f"# Rome\n\n## Taxes\n\n- Heavy taxation drove small farmers off their land [{n}].\n"
+            "- Great landowners\n- Lead pipes\n"
+        )
+
+    scripted.respond("report", writer)
+    report = run(tmp_path, steps=1, early_exit=False)
+    body = report.markdown.split("\n## Sources\n")[0]
+    by_n = {s.n: s.title for s in report.sources}
+    assert by_n[int(re.search(r"- Great landowners \[(\d+)\]", body).group(1))] == "Tax"
+    assert "- Lead pipes\n" in body + "\n"  # no passage of its list holds it: left as it is
+    assert report.citations.fragments_cited == 1
+
+
+def test_only_a_fragment_a_cited_passage_of_its_list_holds_is_cited():
+    from ttd.claims import cite_fragments
+
+    src = sources("army", "tax")
+    text = (
+        "## Causes\n\n- The army relied on foederati [1].\n- Germanic foederati\n- Great landowners\n\n"
+        "```\n- Germanic foederati\n```\n\n## Other\n\n- Germanic foederati\n"
+    )
+    out, n = cite_fragments(text, src)
+    # its list cites the army's page, which holds it; the tax page (not cited there) is not looked at
+    assert "- Germanic foederati [1]\n- Great landowners\n" in out and n == 1
+    assert "```\n- Germanic foederati\n```" in out and out.endswith("## Other\n\n- Germanic foederati\n")
+
+
 def test_a_passage_sentence_whose_subject_is_a_pronoun_after_a_leading_phrase() -> None:
     """The README run's report (feb6323) listed "Having survived the fall of the Western Roman Empire in the
     5th century AD, it endured until ... 1453" and "From here, they conducted raids into Roman territory"."""

@@ -456,6 +456,43 @@ def cite_claims(markdown: str, marks: dict[str, str]) -> str:
     return _each_sentence(markdown, lambda s, text: _with_mark(s, marks[text]) if text in marks else s)
 
 
+_ITEM = re.compile(r"^(\s*(?:[-*+]|\d+[.)])\s+)(.+?)\s*$")
+
+
+def cite_fragments(markdown: str, sources: dict[str, dict[str, Any]]) -> tuple[str, int]:
+    """`markdown` with each unmarked list item too short to be a claim ("- The strength of the economy",
+    `split_claims`) cited with the mark of a passage that another item of its list cites and that holds
+    each of its words, and how many were. A README report listed a page's factors, four with the page's
+    mark and two without (20261129-143012): nothing checked or cited those two. An item no such passage
+    holds is left as it is."""
+    texts = {int(r["n"]): _known([r], set()) for r in sources.values()}
+    lines = markdown.split("\n")
+    in_code, block, blocks = False, [], []
+    for i, line in enumerate(lines):  # runs of list items outside code
+        if line.strip().startswith("```"):
+            in_code = not in_code
+        if not in_code and _ITEM.match(line):
+            block.append(i)
+            continue
+        if block:
+            blocks.append(block)
+        block = []
+    blocks += [block] if block else []
+    cited = 0
+    for block in blocks:
+        marks = [int(n) for i in block for n in MARK.findall(lines[i])]
+        order = sorted(dict.fromkeys(marks), key=lambda n: -marks.count(n))
+        for i in block:
+            lead, text = _ITEM.match(lines[i]).groups()  # type: ignore[union-attr]
+            words = stems(_words(_INLINE_MD.sub("", text)))
+            if MARK.search(text) or not words or split_claims(text):
+                continue
+            if held := next((n for n in order if words <= texts.get(n, set())), None):
+                lines[i] = f"{lead}{_with_mark(text, f'[{held}]')}"
+                cited += 1
+    return "\n".join(lines), cited
+
+
 def unmarked(text: str) -> str:
     return " ".join(MARK.sub(" ", text).split()).rstrip(" .!?")
 

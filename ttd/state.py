@@ -81,6 +81,7 @@ class CitationStats(TypedDict):
     unverified: int  # report claims no source supports (dropped or listed under "Not verified")
     hygiene: int  # broken marks, prompt scaffolding and repeated paragraphs removed from the report
     marks_trimmed: int  # supported claims whose closing marks were cut to the sources their verdicts name
+    fragments_cited: int  # list items too short to be claims, cited from a passage their list cites
     rewrites: int  # a written report asked for once more, most of its claims being unsupported
     rewrite_kept: int  # ... and the rewrite kept, being better supported
 

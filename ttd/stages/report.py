@@ -39,6 +39,7 @@ from dataclasses import replace
 from ttd.citations import MARK, attribute, finalize, strip_foreign_urls, strip_sources_section
 from ttd.claims import (
     cite_claims,
+    cite_fragments,
     noise_of,
     noise_record,
     recite,
@@ -333,8 +334,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = _open_with(body, line)
     body, more = clean(body)
     fixes += more
+    fragments = 0
     if record:  # a supported claim whose mark the last pass took for list numbering is cited again
         body = recite(body, record["claims"], sources)
+        body, fragments = cite_fragments(body, sources)
     if not body.lstrip().startswith("# "):  # a small model may skip the title it was asked for
         body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
         fixes += 1
@@ -371,6 +374,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
     final.stats["marks_trimmed"] = marks_trimmed
+    final.stats["fragments_cited"] = fragments
     final.stats["rewrites"], final.stats["rewrite_kept"] = rewrites, rewrite_kept
     final.stats["foreign_urls"] += foreign
     return {
