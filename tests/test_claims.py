@@ -74,7 +74,9 @@ def revise_with_answer(messages):
 
 def run(tmp_path, question=Q, **kw):
     kw.setdefault("few_facts", 0)  # these test the report writer; the scripted runs find 1-4 facts
-    return ttd.research(question, out=tmp_path, retriever=Wiki(), k=2, **scripted_models(), **kw)
+    kw.setdefault("retriever", Wiki())
+    kw.setdefault("k", 2)
+    return ttd.research(question, out=tmp_path, **scripted_models(), **kw)
 
 
 # ------------------------------------------------------------------ the verifier

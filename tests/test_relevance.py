@@ -223,16 +223,8 @@ def test_the_report_leaves_out_a_fact_the_embedding_check_finds_far_without_a_mo
     scripted.reply("plan", PLAN)
     scripted.respond("answer", answer_from_passage)
     scripted.respond("revise", revise_with_answer)
-    report = ttd.research(
-        Q,
-        out=tmp_path,
-        retriever=_Numerals(),
-        k=3,
-        steps=1,
-        early_exit=False,
-        few_facts=0,
-        verify={"relevance": "embed"},
-        **scripted_models(),
+    report = run(
+        tmp_path, retriever=_Numerals(), k=3, steps=1, early_exit=False, verify={"relevance": "embed"}
     )
     assert relevance_calls(scripted) == []  # no model call: the embeddings decide
     numerals = [f for f in report.trajectory.off_topic if "numeral" in f]
