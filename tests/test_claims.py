@@ -857,6 +857,28 @@ def test_a_sentence_a_later_longer_one_citing_its_source_holds_is_removed():
     assert clean(f"# Rome\n\n{held}")[0] == f"# Rome\n\n{held.split(chr(10), 1)[1]}"
 
 
+def test_a_page_named_as_a_label_and_a_clause_calling_a_fact_irrelevant_are_cleaned():
+    """The README run at 854879a: its report listed 'Roman Empire states: "By the late 3rd century AD, ...'
+    (a label and a quote never closed) and '..., but this is not relevant to the decline of the Western
+    Roman Empire [5].' (the writer judging its own fact); both claims passed the check."""
+    text = (
+        "# Rome\n\n### Roman Empire\n"
+        '- Roman Empire states: "By the late 3rd century AD, the empire had been divided many times [4].\n'
+        '- Gibbon writes: "The empire fell in 476" [3].\n'
+        "- The Byzantine Empire endured until 1453, but this is not relevant to the decline of the Western "
+        "Roman Empire [5].\n"
+    )
+    cleaned, fixes = clean(text)
+    assert "- By the late 3rd century AD, the empire had been divided many times [4].\n" in cleaned
+    assert "- The empire fell in 476 [3].\n" in cleaned  # the quote's partner goes with it
+    assert "- The Byzantine Empire endured until 1453 [5].\n" in cleaned and fixes == 3
+    # a claim about what a source says, without the label's colon, and "relevant" in a claim, stay
+    kept = (
+        "# Rome\n\n- Gibbon states that the empire fell in 476 [3].\n- Grain was relevant to the army [2].\n"
+    )
+    assert clean(kept)[0] == kept
+
+
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     text = (
         "# Rome\n\n## Summary:\n\n- **Military Failure**: [2]\n- **Taxes**: farmers left [1].\n\nArmy: [3]\n"

@@ -82,6 +82,19 @@ _MARK_RUN = re.compile(r"\[\d{1,4}\](?:[ ,;]*\[\d{1,4}\])+")  # "[3][4][5] [3]":
 _BOLD_LINE = re.compile(
     r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\*\*([^*]+?)\*\*((?:\s*\[\d{1,4}\])*\s*[.!?]?(?:\s*\[\d{1,4}\])*)\s*$"
 )
+# "Roman Empire states: \"By the late 3rd century AD, ..." (the README run at 854879a): a page named as a
+# label before the words it holds, with an opening quote that is never closed; the words are the claim
+_SAYS_LABEL = re.compile(
+    r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)(?:the\s+)?[A-Z][\w'’ -]{1,60}?\s+(?:states|says|notes|reports|mentions|"
+    r"explains|writes)\s*:\s*([\"“]?)(?=\S)"
+)
+# "..., but this is not relevant to the decline of the Western Roman Empire [5]." (the same run): the
+# writer judging its own fact; the clause goes, the fact and its mark stay
+_NOT_RELEVANT = re.compile(
+    r",?\s+(?:but\s+|although\s+|though\s+|and\s+)?(?:this|it|that|which)\s+(?:is|was|are|were)\s+"
+    r"(?:not\s+(?:directly\s+)?relevant|irrelevant)\s+to\b[^.!?\[]*",
+    re.I,
+)
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
 
 
@@ -244,6 +257,8 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
                 lines.append(line)  # code is shown as written
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
+            line, m = _unlabelled(line)
+            n += m
             bold = _BOLD_LINE.match(line)
             whole = bold and (bold[3].strip() or bold[2].rstrip().endswith((".", "!", "?", "]")))
             if whole and len(bold[2].split()) >= 8 and not stripped.startswith("#"):
@@ -318,6 +333,24 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
         text += "\n```"
         fixes += 1
     return text.strip() + "\n", fixes, droppable, frozenset(said)
+
+
+def _unlabelled(line: str) -> tuple[str, int]:
+    """`line` without a page named as its label (`_SAYS_LABEL`, with its quote and the quote's lone partner)
+    and without a clause calling its fact not relevant (`_NOT_RELEVANT`); the number of cuts."""
+    fixes = 0
+    if found := _SAYS_LABEL.match(line):
+        rest = line[found.end() :]
+        if found[2] == '"' and rest.count('"') % 2 == 1:  # the quote's partner, closing it
+            at = rest.rindex('"')
+            rest = rest[:at] + rest[at + 1 :]
+        elif found[2] == "“" and "”" in rest:
+            rest = rest.replace("”", "", 1)
+        line, fixes = found[1] + rest[:1].upper() + rest[1:], 1
+    line, n = _NOT_RELEVANT.subn(" ", line)
+    if n:
+        line = re.sub(r"(?<=\S) {2,}", " ", line).replace(" .", ".")
+    return line, fixes + n
 
 
 def _lead_ins(markdown: str) -> tuple[str, int]:
