@@ -879,6 +879,16 @@ def test_a_page_named_as_a_label_and_a_clause_calling_a_fact_irrelevant_are_clea
     assert clean(kept)[0] == kept
 
 
+def test_a_reports_sections_are_raised_to_the_second_level():
+    """The README run at 854879a: the writer set every section at ###, under the # title."""
+    from ttd.hygiene import levelled
+
+    text = "# Rome\n\n### Summary\nRome fell [1].\n\n#### Army\n- Pay fell [2].\n\n```\n### code\n```\n"
+    out, moved = levelled(text)
+    assert out == "# Rome\n\n## Summary\nRome fell [1].\n\n### Army\n- Pay fell [2].\n\n```\n### code\n```\n"
+    assert moved == 2 and levelled(out) == (out, 0)
+
+
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
     text = (
         "# Rome\n\n## Summary:\n\n- **Military Failure**: [2]\n- **Taxes**: farmers left [1].\n\nArmy: [3]\n"
@@ -1271,7 +1281,7 @@ def test_a_list_item_too_short_to_be_a_claim_is_cited_from_a_passage_its_list_ci
     def writer(messages):
         n = re.search(r"Heavy taxation[^\n]*?\[(\d+)\]", messages[-1]["content"]).group(1)
         return (
-            f"# Rome\n\n## Taxes\n\n- Heavy taxation drove small farmers off their land [{n}].\n"
+            f"# Rome\n\n### Taxes\n\n- Heavy taxation drove small farmers off their land [{n}].\n"
             "- Great landowners\n- Lead pipes\n"
         )
 
@@ -1282,6 +1292,7 @@ def test_a_list_item_too_short_to_be_a_claim_is_cited_from_a_passage_its_list_ci
     assert by_n[int(re.search(r"- Great landowners \[(\d+)\]", body).group(1))] == "Tax"
     assert "- Lead pipes\n" in body + "\n"  # no passage of its list holds it: left as it is
     assert report.citations.fragments_cited == 1
+    assert "\n## Taxes\n" in body and "###" not in body  # the writer's ### section, raised under the title
 
 
 def test_only_a_fragment_a_cited_passage_of_its_list_holds_is_cited():

@@ -388,6 +388,25 @@ def heading_level(line: str) -> int:
     return len(text) - len(text.lstrip("#"))
 
 
+def levelled(markdown: str) -> tuple[str, int]:
+    """`markdown` with its section headings raised so the highest is `##` under the `#` title: the README
+    run's writer (854879a) set every section at `###`, a level below a section that is not there. Code is
+    left as it is. Returns the text and how many headings moved."""
+    lines = markdown.split("\n")
+    in_code, heads = False, []
+    for i, line in enumerate(lines):
+        if line.strip().startswith("```"):
+            in_code = not in_code
+        elif not in_code and re.match(r"#{2,6}\s", line.strip()):
+            heads.append(i)
+    shift = min((heading_level(lines[i]) for i in heads), default=2) - 2
+    if shift <= 0:
+        return markdown, 0
+    for i in heads:
+        lines[i] = lines[i].strip()[shift:]
+    return "\n".join(lines), len(heads)
+
+
 def _before_stop(found: re.Match[str]) -> str:
     """Marks after a full stop moved before it, each source once ("Europe [5]. [5]" -> "Europe [5]."); a
     list number's stop ("1. [2] The ...") is left as it is."""

@@ -54,7 +54,7 @@ from ttd.context import Deps
 from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
-from ttd.hygiene import clean, is_meta
+from ttd.hygiene import clean, is_meta, levelled
 from ttd.reader import Reading, clean_stated, read
 from ttd.relevance import relevant, wanted
 from ttd.resources import load_prompt
@@ -333,7 +333,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     elif short and (line := answer_line(state["question"], qa, kept)):
         body = _open_with(body, line)
     body, more = clean(body)
-    fixes += more
+    body, moved = levelled(body)
+    fixes += more + moved
     fragments = 0
     if record:  # a supported claim whose mark the last pass took for list numbering is cited again
         body = recite(body, record["claims"], sources)
