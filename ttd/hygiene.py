@@ -82,17 +82,17 @@ _MARK_RUN = re.compile(r"\[\d{1,4}\](?:[ ,;]*\[\d{1,4}\])+")  # "[3][4][5] [3]":
 _BOLD_LINE = re.compile(
     r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)\*\*([^*]+?)\*\*((?:\s*\[\d{1,4}\])*\s*[.!?]?(?:\s*\[\d{1,4}\])*)\s*$"
 )
-# "Roman Empire states: \"By the late 3rd century AD, ..." (the README run at 854879a): a page named as a
-# label before the words it holds, with an opening quote that is never closed; the words are the claim
-_SAYS_LABEL = re.compile(
-    r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)(?:the\s+)?[A-Z][\w'’ -]{1,60}?\s+(?:states|says|notes|reports|mentions|"
-    r"explains|writes)\s*:\s*([\"“]?)(?=\S)"
+# "Roman Empire states: \"By the late 3rd century AD, ..." (the README run at 854879a): a page of the run
+# named as a label before the words it holds, with an opening quote never closed (`page_labels`)
+_SAYS_LABEL = (
+    r"^(\s*(?:(?:[-*+]|\d+[.)])\s+)?)(?:the\s+)?(?:{titles})\s+"
+    r"(?:states|says|notes|reports|mentions|explains|writes)\s*:\s*([\"“]?)(?=\S)"
 )
 # "..., but this is not relevant to the decline of the Western Roman Empire [5]." (the same run): the
-# writer judging its own fact; the clause goes, the fact and its mark stay
+# writer judging its own fact at the sentence's end; the clause goes, the fact and its mark stay
 _NOT_RELEVANT = re.compile(
-    r",?\s+(?:but\s+|although\s+|though\s+|and\s+)?(?:this|it|that|which)\s+(?:is|was|are|were)\s+"
-    r"(?:not\s+(?:directly\s+)?relevant|irrelevant)\s+to\b[^.!?\[]*",
+    r",\s+(?:but\s+)?(?:this|which|but\s+it)\s+(?:is|was|are|were)\s+"
+    r"(?:not\s+(?:directly\s+)?relevant|irrelevant)\s+to\b[^.!?\[,;:]*?(?=\s*(?:\[\d{1,4}\]|[.!?]?\s*$))",
     re.I,
 )
 _ONLY_MARKS = re.compile(r"^[\s\[\]\d,;.:*_-]*\[\d{1,4}\][\s\[\]\d,;.:*_-]*$")
@@ -257,8 +257,9 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
                 lines.append(line)  # code is shown as written
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
-            line, m = _unlabelled(line)
-            n += m
+            if not stripped.startswith(("#", "|")):  # a heading or a table row is no sentence to cut
+                line, m = _NOT_RELEVANT.subn("", line)
+                n += m
             bold = _BOLD_LINE.match(line)
             whole = bold and (bold[3].strip() or bold[2].rstrip().endswith((".", "!", "?", "]")))
             if whole and len(bold[2].split()) >= 8 and not stripped.startswith("#"):
@@ -335,22 +336,27 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
     return text.strip() + "\n", fixes, droppable, frozenset(said)
 
 
-def _unlabelled(line: str) -> tuple[str, int]:
-    """`line` without a page named as its label (`_SAYS_LABEL`, with its quote and the quote's lone partner)
-    and without a clause calling its fact not relevant (`_NOT_RELEVANT`); the number of cuts."""
-    fixes = 0
-    if found := _SAYS_LABEL.match(line):
+def page_labels(markdown: str, titles: list[str]) -> tuple[str, int]:
+    """`markdown` without a page of the run (one of `titles`) named as a list item's or a line's label
+    ("Roman Empire states: \"By the late 3rd century ...") with its opening quote and that quote's
+    partner: the words are the claim, checked as the others are. A person or a body quoted ("Einstein
+    writes: ...") is no page title and keeps its label. Returns the text and how many labels went."""
+    names = "|".join(re.escape(t.strip()) for t in sorted(titles, key=len, reverse=True) if t.strip())
+    if not names:
+        return markdown, 0
+    label = re.compile(_SAYS_LABEL.format(titles=names), re.I)
+    lines, cut = markdown.split("\n"), 0
+    for i, line in enumerate(lines):
+        if not (found := label.match(line)):
+            continue
         rest = line[found.end() :]
         if found[2] == '"' and rest.count('"') % 2 == 1:  # the quote's partner, closing it
             at = rest.rindex('"')
             rest = rest[:at] + rest[at + 1 :]
         elif found[2] == "“" and "”" in rest:
             rest = rest.replace("”", "", 1)
-        line, fixes = found[1] + rest[:1].upper() + rest[1:], 1
-    line, n = _NOT_RELEVANT.subn(" ", line)
-    if n:
-        line = re.sub(r"(?<=\S) {2,}", " ", line).replace(" .", ".")
-    return line, fixes + n
+        lines[i], cut = found[1] + rest[:1].upper() + rest[1:], cut + 1
+    return "\n".join(lines), cut
 
 
 def _lead_ins(markdown: str) -> tuple[str, int]:
@@ -395,9 +401,9 @@ def levelled(markdown: str) -> tuple[str, int]:
     lines = markdown.split("\n")
     in_code, heads = False, []
     for i, line in enumerate(lines):
-        if line.strip().startswith("```"):
+        if line.strip().startswith(("```", "~~~")):
             in_code = not in_code
-        elif not in_code and re.match(r"#{2,6}\s", line.strip()):
+        elif not in_code and re.match(r" {0,3}#{2,6}\s", line):  # four spaces in: indented code
             heads.append(i)
     shift = min((heading_level(lines[i]) for i in heads), default=2) - 2
     if shift <= 0:

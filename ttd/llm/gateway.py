@@ -65,7 +65,7 @@ def check_models(config: ResearchConfig, roles: Iterable[str] | None = None) -> 
     for model in sorted({config.models.for_role(r) for r in wanted}):
         providers.check(model, config.api_base)
     v = config.verify
-    if v.mode != "off" and "embed" in (v.mode, v.relevance):
+    if roles is None and v.mode != "off" and "embed" in (v.mode, v.relevance):  # a run's own check
         from ttd.retrieval.dense import dense_available
 
         if not dense_available():  # the sentence-embedding model, asked for by name

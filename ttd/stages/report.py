@@ -54,7 +54,7 @@ from ttd.context import Deps
 from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
-from ttd.hygiene import clean, is_meta, levelled
+from ttd.hygiene import clean, is_meta, levelled, page_labels
 from ttd.reader import Reading, clean_stated, read
 from ttd.relevance import relevant, wanted
 from ttd.resources import load_prompt
@@ -405,9 +405,10 @@ def prepared(
     its own list of references ("New York: W.W. Norton & Company.") is no claim to check (ours replaces
     it), and with `cite` a sentence the writer left unmarked is cited from the passage it restates."""
     raw, foreign = strip_foreign_urls(strip_sources_section(text), sources)
+    raw, labels = page_labels(raw, [str(r.get("title", "")) for r in sources.values()])
     written, fixes = clean(raw)
     body, attributed = attribute(written, sources, question) if cite else (written, 0)
-    return body, fixes, attributed, foreign
+    return body, fixes + labels, attributed, foreign
 
 
 def supported_share(record: NoiseRecord) -> float:
