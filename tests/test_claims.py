@@ -307,6 +307,28 @@ def test_a_claim_listing_the_texts_own_headings_is_not_supported(scripted):
     assert summary(held.format("the loss of the tax base"), "army") == "supported"
 
 
+def test_yes_is_no_word_of_a_fact(scripted):
+    """HotpotQA at fa39385: "Yes, both Sutera and Rhodotypos are types of shrubs" has no word of its own but
+    "yes" (the rest are the question's), and a page on the band Yes's keyboard player held it: supported
+    by the word overlap, and the report opened with "**Answer:** Yes" citing Tony Kaye."""
+    kaye = {
+        "id": "doc:kaye",
+        "n": 1,
+        "title": "Tony Kaye (musician)",
+        "location": "",
+        "text": "Tony Kaye is an English keyboardist, the original keyboard player for Yes (1968-1971).",
+    }
+    claims, _ = asyncio.run(
+        verify(
+            "Yes, both Sutera and Rhodotypos are types of shrubs.",
+            {"doc:kaye": kaye},
+            question="Are Sutera and Rhodotypos both types of shrub?",
+            gateway=Gateway(resolve_config(**scripted_models())),
+        )
+    )
+    assert [c["status"] for c in claims] == ["unsupported"] and claims[0]["source_ids"] == []
+
+
 def test_a_cause_the_passage_does_not_name_is_not_supported(scripted):
     """A README report (ae1a, session 33) said "The main cause of the collapse ... was the loss of central
     political control [1]" on the page that defines the fall as that loss, and the 1.5B check passed it.

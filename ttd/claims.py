@@ -78,9 +78,16 @@ def claim_area(heading: str | None, plan: Iterable[PlanArea]) -> str | None:
     return best or heading
 
 
+# "Yes"/"no" answer a question; they are no word of a fact a passage could hold: "Yes, both Sutera and
+# Rhodotypos are types of shrubs" (every other word the question's) was supported by a page on Tony Kaye,
+# keyboard player of the band Yes (HotpotQA at fa39385)
+_ANSWER_WORDS = frozenset({"yes", "no"})
+
+
 def overlap(claim: str, passage_words: set[str], topic: set[str]) -> float:
-    """Share of the claim's own content words (not the research question's) that the passage contains."""
-    words = _words(MARK.sub("", claim)) - topic
+    """Share of the claim's own content words (not the research question's, nor "yes") that the passage
+    contains."""
+    words = _words(MARK.sub("", claim)) - topic - _ANSWER_WORDS
     if not words:
         return 0.0
     return len(words & passage_words) / len(words)
