@@ -465,6 +465,25 @@ def test_the_research_question_written_into_a_search_question_is_left_out(script
     assert _apart(f"{Q} (in 476)", Q) == f"{Q} (in 476)"  # nothing else asked: left to the repeat rule
 
 
+def test_two_hops_alike_but_for_their_subject_are_both_searched(scripted, tmp_path):
+    """HotpotQA at fa39385: "Sutera: Locate the definition of Sutera ..." and "Rhodotypos: Locate the
+    definition of Rhodotypos ..." were taken for a repeat, and a draft's sentence ("Yes, Sutera is a type
+    of shrub.") was searched in the second hop's place."""
+    from ttd.stages.question import swapped
+
+    question = "Are Sutera and Rhodotypos both types of shrub?"
+    goal = "Locate the definition of {} and determine if it is a type of shrub"
+    areas = [{"title": n, "goal": goal.format(n)} for n in ("Sutera", "Rhodotypos")]
+    scripted.reply("plan", json.dumps({"areas": areas}))
+    scripted.reply("draft", "# Shrubs\n\nYes, Sutera is a type of shrub. Rhodotypos is a shrub too.\n")
+    report = run(tmp_path, question=question, steps=2, min_steps=2, early_exit=False)
+    asked = [s.question for s in report.trajectory.steps]
+    assert asked == [f"Sutera: {goal.format('Sutera')}", f"Rhodotypos: {goal.format('Rhodotypos')}"]
+    # one that only adds a word of the research question is still a repeat
+    rush = "Which Canadian rock band had a drummer in the Modern Drummer Hall of Fame?"
+    assert not swapped("Who was the drummer of the Canadian band Rush?", "Who was the drummer of Rush?", rush)
+
+
 # ------------------------------------------------------------------ the report
 
 DIRTY = """# Rome

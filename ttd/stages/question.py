@@ -50,6 +50,16 @@ def similarity(a: str, b: str) -> float:
     return max(jaccard, chars)
 
 
+def swapped(a: str, b: str, research: str) -> bool:
+    """Two questions alike but each about a subject of the research question the other leaves out: "Sutera:
+    Locate the definition of Sutera ..." and "Rhodotypos: Locate the definition of Rhodotypos ..." are
+    two hops of "Are Sutera and Rhodotypos both types of shrub?", not a repeat (HotpotQA at fa39385: the
+    second hop was dropped as one and a sentence of the draft searched instead). One that only adds a
+    word ("... of the Canadian band Rush?") is still a repeat."""
+    own, other, subject = terms(a), terms(b), terms(research)
+    return bool((own - other) & subject) and bool((other - own) & subject)
+
+
 def _clean(text: str) -> str:
     text = text.strip().strip('"').strip()
     return text.splitlines()[0].strip() if text else ""
@@ -85,7 +95,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     def unusable(q: str) -> bool:
         """Empty, a repeat, or the whole research question again (a hop must ask for one unknown)."""
         return not q or any(
-            similarity(q, old) >= cfg.dedup_threshold for old in [*earlier, state["question"]]
+            similarity(q, old) >= cfg.dedup_threshold and not swapped(q, old, state["question"])
+            for old in [*earlier, state["question"]]
         )
 
     short = short_answer(state["question"])
