@@ -147,9 +147,8 @@ def recorded(runs: list[Path]) -> str:
     """What the embedding check leaves out of recorded long-form runs' report facts, as the report stage
     gathers them from each run's last checkpoint (before the claim check), a Markdown list per run."""
     from evals.report_replay import final_state
-    from ttd.facts import facts
     from ttd.run import settings
-    from ttd.stages.report import _last_verdicts, evidence_for
+    from ttd.stages.report import evidence_for, gathered
 
     lines, total, dropped = ["", "Facts left out of recorded long-form runs (`--runs`):", ""], 0, 0
     for run in runs:
@@ -157,8 +156,7 @@ def recorded(runs: list[Path]) -> str:
         config.pop("description", None)
         state = final_state(run)
         counted = evidence_for(state["question"], state.get("sources", {}), settings(**config))
-        args = (state["question"], state.get("plan", []), _last_verdicts(state), state.get("qa", []))
-        found = facts(*args, counted)
+        found, _ = gathered(state, counted)
         out = far_apart(state["question"], found)
         total, dropped = total + len(found), dropped + len(out.off_topic)
         lines.append(f"- {run.name}: {len(out.off_topic)} of {len(found)}")

@@ -95,6 +95,14 @@ def test_claims_are_sentences_with_their_section_and_citations():
     assert claims[0].area == "Army" and claims[0].cited == [2]
 
 
+def test_code_fenced_either_way_holds_no_claim_or_heading():
+    from ttd.claims import headings
+
+    text = "## Army\n\n~~~\n# not a heading\nx = the army hired Goths\n~~~\n\n```py\n## Nor this\n```\nPay fell on farmers."
+    assert [c.text for c in split_claims(text)] == ["Pay fell on farmers."]
+    assert headings(text) == ["Army"]
+
+
 def test_lexical_first_pass_settles_clear_cases_without_a_model_call(scripted):
     draft = (
         "Heavy taxation drove small farmers off their land [2]. "

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from ttd.citations import MARK
 from ttd.formatting import passages_text
-from ttd.hygiene import MARK_AS_SUBJECT
+from ttd.hygiene import MARK_AS_SUBJECT, code_lines
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
 from ttd.terms import SENTENCE, STOPWORDS, stems
 from ttd.terms import terms as _words
@@ -45,13 +45,10 @@ def split_claims(markdown: str, min_words: int = 3) -> list[Claim]:
     """The factual sentences of a Markdown draft: headings, tables, code and tiny fragments are not claims."""
     claims: list[Claim] = []
     area: str | None = None
-    in_code = False
-    for raw in markdown.split("\n"):
+    lines = markdown.split("\n")
+    for raw, code in zip(lines, code_lines(lines), strict=True):
         line = raw.strip()
-        if line.startswith("```"):
-            in_code = not in_code
-            continue
-        if in_code or not line or line.startswith("|"):
+        if code or not line or line.startswith("|"):
             continue
         if line.startswith("#"):
             area = line.lstrip("#").strip() or area
@@ -189,14 +186,13 @@ def _reheaded(text: str, passages: list[dict[str, Any]], topic: set[str]) -> boo
 
 def headings(markdown: str) -> list[str]:
     """The section headings of a Markdown text outside code, without their closing #s."""
-    out, in_code = [], False
-    for line in markdown.split("\n"):
-        text = line.strip()
-        if text.startswith("```"):
-            in_code = not in_code
-        elif not in_code and (found := re.match(r"#+\s*(.+?)\s*#*$", text)):
-            out.append(found[1])
-    return out
+    lines = markdown.split("\n")
+    found = (
+        re.match(r"#+\s*(.+?)\s*#*$", line.strip())
+        for line, code in zip(lines, code_lines(lines), strict=True)
+        if not code
+    )
+    return [f[1] for f in found if f]
 
 
 def outlined(claim: Claim, titles: list[str], passages: list[dict[str, Any]], topic: set[str]) -> bool:
@@ -225,20 +221,20 @@ def outlined(claim: Claim, titles: list[str], passages: list[dict[str, Any]], to
 # factor in", "due to"); not "responsible for" (a claim restating "... McVeigh, responsible for the
 # Oklahoma City bombing" on "perpetrator of" would go), "contributed articles", "prime factors of 84" or
 # "attributed to Prince"
-_CAUSE = re.compile(
-    r"\b(?:caus(?:e|es|ed|ing)|(?:led|leads?|leading) to|due to|because|result(?:s|ed)? (?:in|from)|"
+_CAUSE_WORDS = (
+    r"caus(?:e|es|ed|ing)|(?:led|leads?|leading) to|due to|because|result(?:s|ed)? (?:in|from)|"
     r"as a result of|owing to|contribut(?:ed|es|ing)(?: (?:greatly|significantly|heavily|largely|much|"
     r"substantially|strongly|directly|further))? to|(?:factor|reason)s? (?:in|for|behind|that|which|"
     r"contributing)|(?:several|many|various|multiple|key|main|major|primary|combination of|number of) "
     r"(?:factors|reasons|causes)|attributed to (?:several|many|various|a combination|factors|causes)|"
-    r"brought about|trigger(?:s|ed)|stem(?:s|med|ming) from)\b",
-    re.I,
+    r"brought about|trigger(?:s|ed)|stem(?:s|med|ming) from"
 )
+_CAUSE = re.compile(rf"\b(?:{_CAUSE_WORDS})\b", re.I)
 # What a passage sentence may say a cause with: the claim's words and many more ("set off", "as a
 # consequence of", "forced", "drove", "after"); the rule is for a sentence that names no cause at all
 _SAYS_CAUSE = re.compile(
-    _CAUSE.pattern[:-3]
-    + r"|caus\w*|factors?|reasons?|contribut\w*|attribut\w*|consequen\w*|set off|spark\w*|prompt\w*|"
+    rf"\b(?:{_CAUSE_WORDS}|"
+    r"caus\w*|factors?|reasons?|contribut\w*|attribut\w*|consequen\w*|set off|spark\w*|prompt\w*|"
     r"forc(?:e|ed|es|ing)|drove|driv(?:e|es|en|ing)|thanks to|pressure|weaken\w*|undermin\w*|produc\w*|"
     r"brought|responsib\w*|effects?|impacts?|influenc\w*|after|following|through|since|therefore|thus|"
     r"hence|so that|lead to|leads|helped)\b",
@@ -451,12 +447,10 @@ def _each_sentence(markdown: str, edit: Callable[[str, str], str]) -> str:
     """`markdown` with each claim sentence replaced by `edit(sentence, claim_text)` (same walk as
     `split_claims`: headings, tables and code are left as they are); a line left empty goes."""
     out = []
-    in_code = False
-    for raw in markdown.split("\n"):
+    lines = markdown.split("\n")
+    for raw, code in zip(lines, code_lines(lines), strict=True):
         line = raw.strip()
-        if line.startswith("```"):
-            in_code = not in_code
-        if in_code or not line or line.startswith(("|", "#", "```")):
+        if code or not line or line.startswith(("|", "#")):
             out.append(raw)
             continue
         prefix = re.match(r"^\s*(?:>\s*)?(?:(?:[-*+]|\d+[.)])\s+)?", raw).group(0)  # type: ignore[union-attr]
@@ -492,20 +486,17 @@ def cite_fragments(markdown: str, sources: dict[str, dict[str, Any]]) -> tuple[s
     each of its words, and how many were. A README report listed a page's factors, four with the page's
     mark and two without (20261129-143012): nothing checked or cited those two. An item no such passage
     holds is left as it is."""
-    texts = {int(r["n"]): _known([r], set()) for r in sources.values()}
     lines = markdown.split("\n")
-    in_code, run = False, 0
+    run = 0
     lists: dict[tuple[int, int], list[int]] = {}  # items of a run of list lines outside code, by indent
-    for i, line in enumerate(lines):
-        if line.strip().startswith("```"):
-            in_code = not in_code
-        if not in_code and _ITEM.match(line):
+    for i, (line, code) in enumerate(zip(lines, code_lines(lines), strict=True)):
+        if not code and _ITEM.match(line):
             lists.setdefault((run, _indent(line)), []).append(i)
         else:
             run += 1
-    blocks = list(lists.values())
+    texts: dict[int, set[str]] = {}  # each source's word stems, read once an item needs them
     cited = 0
-    for block in blocks:
+    for block in lists.values():
         marks = [int(n) for i in block for n in MARK.findall(lines[i])]
         order = sorted(dict.fromkeys(marks), key=lambda n: -marks.count(n))
         for i in block:
@@ -514,6 +505,8 @@ def cite_fragments(markdown: str, sources: dict[str, dict[str, Any]]) -> tuple[s
             # a lead-in ("Political factors:") is a label of the list below it, not one of its items
             if MARK.search(text) or not words or text.rstrip("*_ ").endswith(":") or split_claims(text):
                 continue
+            if not texts:
+                texts = {int(r["n"]): _known([r], set()) for r in sources.values()}
             if held := next((n for n in order if words <= texts.get(n, set())), None):
                 lines[i] = f"{lead}{_with_mark(text, f'[{held}]')}"
                 cited += 1

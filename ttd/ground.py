@@ -26,7 +26,7 @@ from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
-from ttd.hygiene import heading_level
+from ttd.hygiene import FENCES, code_lines, heading_level
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import terms
 
@@ -81,18 +81,16 @@ def _sections(lines: list[str]) -> tuple[list[tuple[int, str]], bool]:
     """The section headings outside code, as (line, heading text), and whether a code fence is left open.
     The title (an H1 on the first line) heads no section: it shares words with some plan area."""
     heads: list[tuple[int, str]] = []
-    in_code, first = False, True
-    for i, line in enumerate(lines):
+    first = True
+    for i, (line, code) in enumerate(zip(lines, code_lines(lines), strict=True)):
         text = line.strip()
-        if text.startswith("```"):
-            in_code, first = not in_code, False
-            continue
-        if in_code or not text:
+        if code or not text:
+            first = first and not code
             continue
         if text.startswith("#") and not (first and re.match(r"#\s", text)):
             heads.append((i, text.lstrip("#").strip()))
         first = False
-    return heads, in_code
+    return heads, sum(line.strip().startswith(FENCES) for line in lines) % 2 == 1
 
 
 def _section_end(

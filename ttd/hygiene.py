@@ -252,8 +252,8 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
         lines = []
         for line in para.split("\n"):
             stripped = line.strip()
-            if stripped.startswith("```") or in_code:
-                in_code = in_code != stripped.startswith("```")
+            if stripped.startswith(FENCES) or in_code:
+                in_code = in_code != stripped.startswith(FENCES)
                 lines.append(line)  # code is shown as written
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
@@ -388,6 +388,20 @@ def _level(block: str, last: bool = False) -> int:
     return heading_level(heads[-1 if last else 0])
 
 
+FENCES = ("```", "~~~")
+
+
+def code_lines(lines: list[str]) -> list[bool]:
+    """Whether each line is code: a fence line (``` or ~~~) or one between two. Every walk over a text's
+    lines (claims, headings, lists, sections) skips the same lines, so none reads code as prose."""
+    out, inside = [], False
+    for line in lines:
+        fence = line.strip().startswith(FENCES)
+        out.append(inside or fence)
+        inside ^= fence
+    return out
+
+
 def heading_level(line: str) -> int:
     """How many `#` open a Markdown heading line (0 for any other line)."""
     text = line.strip()
@@ -399,12 +413,9 @@ def levelled(markdown: str) -> tuple[str, int]:
     run's writer (854879a) set every section at `###`, a level below a section that is not there. Code is
     left as it is. Returns the text and how many headings moved."""
     lines = markdown.split("\n")
-    in_code, heads = False, []
-    for i, line in enumerate(lines):
-        if line.strip().startswith(("```", "~~~")):
-            in_code = not in_code
-        elif not in_code and re.match(r" {0,3}#{2,6}\s", line):  # four spaces in: indented code
-            heads.append(i)
+    code = code_lines(lines)
+    # four spaces in is indented code
+    heads = [i for i, line in enumerate(lines) if not code[i] and re.match(r" {0,3}#{2,6}\s", line)]
     shift = min((heading_level(lines[i]) for i in heads), default=2) - 2
     if shift <= 0:
         return markdown, 0

@@ -140,10 +140,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             )
         )
     else:
-        args = (state["question"], state.get("plan", []), _last_verdicts(state), qa)
-        cited = facts(*args, counted)  # only passages naming the question's subject give facts
-        if counted is not state.get("sources", {}):
-            off_topic = [f for f in facts(*args, state.get("sources", {})) if f not in cited]
+        cited, off_topic = gathered(state, counted)
         if cited and (how := wanted(deps.config)):
             # supported is not on topic: a fact about another subject that shares a word is left out
             sorted_ = await relevant(state["question"], cited, how, deps.gateway, step_index(state, "report"))
@@ -405,7 +402,7 @@ def prepared(
     its own list of references ("New York: W.W. Norton & Company.") is no claim to check (ours replaces
     it), and with `cite` a sentence the writer left unmarked is cited from the passage it restates."""
     raw, foreign = strip_foreign_urls(strip_sources_section(text), sources)
-    raw, labels = page_labels(raw, [str(r.get("title", "")) for r in sources.values()])
+    raw, labels = page_labels(raw, list(page_titles(sources).values()))
     written, fixes = clean(raw)
     body, attributed = attribute(written, sources, question) if cite else (written, 0)
     return body, fixes + labels, attributed, foreign
@@ -515,6 +512,15 @@ def _open_with(body: str, line: str, own: bool = True) -> str:
     rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln not in labelled).strip()
     answer = own_line.strip() if own_line else f"**Answer:** {line.strip()}"
     return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
+
+
+def gathered(state: ResearchState, counted: dict[str, dict]) -> tuple[list[str], list[str]]:
+    """A report question's facts: those the passages in `counted` give (the ones naming the question's
+    subject, `ttd.subject.evidence_for`), and those only the run's other passages give (left out)."""
+    args = (state["question"], state.get("plan", []), _last_verdicts(state), state.get("qa", []))
+    cited = facts(*args, counted)
+    sources = state.get("sources", {})
+    return cited, [] if counted is sources else [f for f in facts(*args, sources) if f not in cited]
 
 
 def _reusable_verdicts(state: ResearchState, on: dict[str, dict]) -> list[ClaimRecord]:
