@@ -98,7 +98,10 @@ def test_claims_are_sentences_with_their_section_and_citations():
 def test_code_fenced_either_way_holds_no_claim_or_heading():
     from ttd.claims import headings
 
-    text = "## Army\n\n~~~\n# not a heading\nx = the army hired Goths\n~~~\n\n```py\n## Nor this\n```\nPay fell on farmers."
+    text = (
+        "## Army\n\n~~~\n# not a heading\nx = the army hired Goths\n~~~\n\n"
+        "```py\n## Nor this\n```\nPay fell on farmers."
+    )
     assert [c.text for c in split_claims(text)] == ["Pay fell on farmers."]
     assert headings(text) == ["Army"]
 

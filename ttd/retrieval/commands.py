@@ -20,7 +20,9 @@ def index(
     list_: bool = typer.Option(False, "--list", help="List corpora and exit."),
     drop: str | None = typer.Option(None, "--drop", help="Delete the named corpus and exit."),
     dense: bool = typer.Option(
-        True, "--dense/--no-dense", help="Compute embeddings now (when the 'index' extra is installed)."
+        True,
+        "--dense/--no-dense",
+        help="Compute embeddings now (with the 'embed' extra, which .[local] has).",
     ),
 ) -> None:
     """Build or update a local corpus for `ttd research --corpus NAME` (unchanged files are skipped)."""
