@@ -15,9 +15,10 @@ of the Roman question's 11 facts (all on the Western Empire) and only 5 of 24 fa
 (evals/results/longform_noise.md, session 26). With an embedded verifier the facts are instead compared
 with the question by the retriever's sentence embeddings (`far_apart`, no model call): a fact much further
 from the question than the nearest fact is about something else. On the same labelled set that keeps
-77/78 on-topic facts and drops 51/74 off-topic ones (evals/results/relevance_accuracy.md). The model and
-its numpy runtime come with the embedded default (`.[local]`, through the `embed` extra, no torch); an
-install without them ("auto" with no `embed` extra) checks nothing here.
+77/78 on-topic facts and drops 51/74 off-topic ones (evals/results/relevance_accuracy.md). The model comes
+with the `index` extra; without it "auto" checks nothing here, as before. It stays out of `.[local]`: its
+PyPI package requires sentence-transformers, so torch (a multi-GB CUDA build unless pinned first); a numpy
+forward pass matched it to 1e-7 (5d719b0) but could not drop that requirement.
 """
 
 from __future__ import annotations

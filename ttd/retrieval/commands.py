@@ -20,9 +20,7 @@ def index(
     list_: bool = typer.Option(False, "--list", help="List corpora and exit."),
     drop: str | None = typer.Option(None, "--drop", help="Delete the named corpus and exit."),
     dense: bool = typer.Option(
-        True,
-        "--dense/--no-dense",
-        help="Compute embeddings now (with the 'embed' extra, which .[local] has).",
+        True, "--dense/--no-dense", help="Compute embeddings now (when the 'index' extra is installed)."
     ),
 ) -> None:
     """Build or update a local corpus for `ttd research --corpus NAME` (unchanged files are skipped)."""

