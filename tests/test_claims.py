@@ -104,6 +104,18 @@ def test_code_fenced_either_way_holds_no_claim_or_heading():
     )
     assert [c.text for c in split_claims(text)] == ["Pay fell on farmers."]
     assert headings(text) == ["Army"]
+    # a fence closes only on its own character: a Markdown example inside a ``` block stays code
+    nested = (
+        "````md\n~~~\nThe army hired Goths in 376.\n~~~\n```\n## Not a heading\n````\nPay fell on farmers."
+    )
+    assert [c.text for c in split_claims(nested)] == ["Pay fell on farmers."] and headings(nested) == []
+
+
+def test_a_code_block_left_open_is_closed_with_its_own_fence():
+    from ttd.hygiene import clean
+
+    out = clean("# Rome\n\nThe army hired Goths [1].\n\n~~~~\nx = 1")[0]
+    assert out.rstrip().endswith("x = 1\n~~~~")
 
 
 def test_lexical_first_pass_settles_clear_cases_without_a_model_call(scripted):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ttd.hygiene import code_lines
 from ttd.state import CitationStats
 from ttd.terms import SENTENCE, terms
 
@@ -165,8 +166,9 @@ def attribute(
     passages = [(int(r["n"]), terms(f"{r.get('title', '')} {r.get('text', '')}")) for r in sources.values()]
     added = 0
     out_lines = []
-    for line in markdown.split("\n"):
-        if not line.strip() or line.lstrip().startswith(("#", "|", "```", ">")):
+    lines = markdown.split("\n")
+    for line, code in zip(lines, code_lines(lines), strict=True):
+        if code or not line.strip() or line.lstrip().startswith(("#", "|", ">")):
             out_lines.append(line)
             continue
         pieces = []

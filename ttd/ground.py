@@ -26,7 +26,7 @@ from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
-from ttd.hygiene import FENCES, code_lines, heading_level
+from ttd.hygiene import code_lines, heading_level, open_fence
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import terms
 
@@ -58,11 +58,11 @@ def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) 
     if not missing:
         return markdown, 0
     lines = markdown.rstrip().split("\n")
-    if _sections(lines)[1]:
-        lines.append("```")  # a fence a truncated draft left open: the facts go after it, not in it
+    if closing := open_fence(lines):
+        lines.append(closing)  # a fence a truncated draft left open: the facts go after it, not in it
     added = 0
     for area, facts in by_area(missing, plan, question).items():
-        heads = _sections(lines)[0]
+        heads = _sections(lines)
         at = _section_end(lines, heads, area, plan)
         if at is None:  # a section of its own, which the next step's facts of the area join
             tail = [i for k, (i, h) in enumerate(heads) if all(_CLOSING.match(g) for _, g in heads[k:])]
@@ -77,8 +77,8 @@ def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) 
 _CLOSING = re.compile(r"^(?:conclusions?|summary|references|sources|bibliography|further reading)\b", re.I)
 
 
-def _sections(lines: list[str]) -> tuple[list[tuple[int, str]], bool]:
-    """The section headings outside code, as (line, heading text), and whether a code fence is left open.
+def _sections(lines: list[str]) -> list[tuple[int, str]]:
+    """The section headings outside code, as (line, heading text).
     The title (an H1 on the first line) heads no section: it shares words with some plan area."""
     heads: list[tuple[int, str]] = []
     first = True
@@ -90,7 +90,7 @@ def _sections(lines: list[str]) -> tuple[list[tuple[int, str]], bool]:
         if text.startswith("#") and not (first and re.match(r"#\s", text)):
             heads.append((i, text.lstrip("#").strip()))
         first = False
-    return heads, sum(line.strip().startswith(FENCES) for line in lines) % 2 == 1
+    return heads
 
 
 def _section_end(
@@ -143,7 +143,7 @@ def _bare_headings_out(markdown: str) -> str:
     its level or above, or by the end); the title and a parent of a section with text stay."""
     lines = markdown.split("\n")
     while True:
-        heads, _ = _sections(lines)
+        heads = _sections(lines)
         bare = []
         for k, (i, _) in enumerate(heads):
             end = heads[k + 1][0] if k + 1 < len(heads) else len(lines)

@@ -247,13 +247,12 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
     markdown, fixes = _marks_out_of_place(markdown)
     markdown, n = _lead_ins(markdown)
     fixes += n
-    in_code = False
+    fence = Fence()
     for para in re.split(r"\n\s*\n", markdown.strip()):
         lines = []
         for line in para.split("\n"):
             stripped = line.strip()
-            if stripped.startswith(FENCES) or in_code:
-                in_code = in_code != stripped.startswith(FENCES)
+            if fence.code(line):
                 lines.append(line)  # code is shown as written
                 continue
             line, n = _ITEM_LABEL.subn(r"\1", line)
@@ -330,8 +329,8 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
     while kept_paragraphs and _only_headings(kept_paragraphs[-1]) and len(kept_paragraphs) > 1:
         kept_paragraphs.pop()
     text = "\n\n".join(kept_paragraphs)
-    if text.count("```") % 2:
-        text += "\n```"
+    if closing := open_fence(text.split("\n")):
+        text += f"\n{closing}"
         fixes += 1
     return text.strip() + "\n", fixes, droppable, frozenset(said)
 
@@ -388,18 +387,41 @@ def _level(block: str, last: bool = False) -> int:
     return heading_level(heads[-1 if last else 0])
 
 
-FENCES = ("```", "~~~")
+class Fence:
+    """Fenced code, line by line: a fence of three or more ` or ~ opens it, and only a fence of the same
+    character, at least as long and with nothing after it, closes it (CommonMark), so a Markdown example
+    with ~~~ lines inside a ``` block stays code."""
+
+    _LINE = re.compile(r"\s*(`{3,}|~{3,})(.*)$")
+
+    def __init__(self) -> None:
+        self.opened = ""  # the fence of the open block, or ""
+
+    def code(self, line: str) -> bool:
+        """Whether `line` is code (a fence line or one inside a block), read in order."""
+        found = self._LINE.match(line)
+        if not self.opened:
+            self.opened = found[1] if found else ""
+            return bool(found)
+        closing = found and found[1][0] == self.opened[0] and len(found[1]) >= len(self.opened)
+        if closing and not found[2].strip():  # type: ignore[index]
+            self.opened = ""
+        return True
 
 
 def code_lines(lines: list[str]) -> list[bool]:
-    """Whether each line is code: a fence line (``` or ~~~) or one between two. Every walk over a text's
-    lines (claims, headings, lists, sections) skips the same lines, so none reads code as prose."""
-    out, inside = [], False
+    """Whether each line is code. Every walk over a text's lines (claims, headings, lists, sections,
+    citations) skips the same lines, so none reads code as prose."""
+    fence = Fence()
+    return [fence.code(line) for line in lines]
+
+
+def open_fence(lines: list[str]) -> str:
+    """The fence of a code block `lines` leave open ("" if none): what closes it."""
+    fence = Fence()
     for line in lines:
-        fence = line.strip().startswith(FENCES)
-        out.append(inside or fence)
-        inside ^= fence
-    return out
+        fence.code(line)
+    return fence.opened
 
 
 def heading_level(line: str) -> int:
