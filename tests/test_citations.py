@@ -41,6 +41,7 @@ def test_renumbers_in_order_of_first_use_and_lists_sources():
         "hygiene": 0,
         "marks_trimmed": 0,
         "fragments_cited": 0,
+        "facts_added": 0,
         "rewrites": 0,
         "rewrite_kept": 0,
     }

@@ -13,7 +13,7 @@ import ttd
 from tests.conftest import scripted_models
 from tests.test_claims import PASSAGES, Wiki, answer_from_passage
 from ttd.claims import split_claims
-from ttd.ground import graft, prune, step_facts
+from ttd.ground import graft, prune, step_facts, unstated
 
 PLAN = [
     {"title": "Army", "goal": "How the army and its Germanic foederati declined"},
@@ -49,6 +49,20 @@ def test_a_fact_with_no_section_of_its_area_gets_one_after_the_draft():
     again, _ = graft(later, ["The Visigoths won in 378 [4]."], PLAN, "?")
     assert again.count("## Other findings") == 1
     assert "The Huns crossed the Danube in 376 [3].\n\nThe Visigoths won in 378 [4]." in again
+
+
+def test_a_fact_a_claim_states_in_other_words_or_in_part_is_not_added_again():
+    fact = "Heavy taxation drove small farmers off their land in the fifth century [2]."
+    huns = "The Huns crossed the Danube in 376 [3]."
+    report = (
+        "# Rome\n\n### Taxes\n\n- Small farmers were driven off their land by heavy taxation [2].\n"
+        "- Heavy taxation drove small farmers off [2].\n"
+    )
+    assert unstated(report, [fact, huns]) == [huns]  # a paraphrase, and a part of the fact, state it
+    assert unstated("# Rome\n\nThe fifth century was long.\n", [fact]) == [fact]
+    # a page's fact goes under that page's title, at the level of the report's own sections
+    out, added = graft(report, [huns], PLAN, "Why?", {3: "Huns"})
+    assert added == 1 and "\n### Huns\n\nThe Huns crossed the Danube in 376 [3]." in out
 
 
 def test_facts_go_by_section_not_into_the_title_code_or_after_the_conclusion():

@@ -114,7 +114,8 @@ def test_a_hosted_model_over_real_http_with_retries_and_dollars(server, tmp_path
     )  # litellm knows gpt-4.1-mini's price
     plan_request = FakeOpenAI.requests[2]
     assert plan_request["response_format"] == {"type": "json_object"}  # JSON mode where the provider has it
-    assert report.citations.cited == 1
+    # the writer's one cited source, and those of the checked facts it left out (added under their groups)
+    assert report.citations.cited >= 1 and report.citations.cited - 1 <= report.citations.facts_added
 
 
 def test_a_server_that_keeps_failing_surfaces_after_the_retries(server, tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
 from ttd.hygiene import code_lines, heading_level, open_fence
 from ttd.state import ClaimRecord, PlanArea, QARecord
-from ttd.terms import terms
+from ttd.terms import stems, terms
 
 PASSAGE_FACTS = 3  # the step's passages' sentences nearest its question, grafted beside the answer's facts
 
@@ -45,10 +45,39 @@ def step_facts(
     return found + passage_facts(mine, topic, terms(question), limit=PASSAGE_FACTS)
 
 
-def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) -> tuple[str, int]:
+STATED_SHARE = 0.6  # a fact is stated when one claim holds this share of its words
+
+
+def unstated(markdown: str, found: list[str]) -> list[str]:
+    """The facts of `found` no claim of `markdown` states: none holds most of the fact's words (by stem),
+    nor is one mostly made of the fact's words (a writer's part of a fact: adding the whole would repeat
+    it), so a writer's paraphrase of a fact counts as stating it."""
+    claims = [stems(terms(unmarked(c.text))) for c in split_claims(markdown)]
+    out = []
+    for fact in found:
+        words = stems(terms(unmarked(fact)))
+        shared = [(len(words & c), len(c)) for c in claims if c]
+        # most of the fact's words in one claim, or a claim nearly all of the fact's words and half its own
+        said = any(
+            n >= STATED_SHARE * len(words) or (n >= 0.8 * size and n >= 0.4 * len(words))
+            for n, size in shared
+        )
+        if words and not said:
+            out.append(fact)
+    return out
+
+
+def graft(
+    markdown: str,
+    found: list[str],
+    plan: list[PlanArea],
+    question: str,
+    titles: dict[int, str] | None = None,
+) -> tuple[str, int]:
     """`markdown` with each fact of `found` it does not already state appended to its plan area's
     section, else in a section of its own before a closing one (Conclusion, References): (the draft, how
-    many facts went in)."""
+    many facts went in). Given `titles` (source number -> page title), a fact of no plan area goes under
+    the title of the page it cites (`by_area`), as the report's writer was shown it."""
     have = {unmarked(c.text).lower() for c in split_claims(markdown)}
     missing = []
     for fact in found:
@@ -61,13 +90,15 @@ def graft(markdown: str, found: list[str], plan: list[PlanArea], question: str) 
     if closing := open_fence(lines):
         lines.append(closing)  # a fence a truncated draft left open: the facts go after it, not in it
     added = 0
-    for area, facts in by_area(missing, plan, question).items():
+    for area, facts in by_area(missing, plan, question, titles).items():
         heads = _sections(lines)
         at = _section_end(lines, heads, area, plan)
         if at is None:  # a section of its own, which the next step's facts of the area join
             tail = [i for k, (i, h) in enumerate(heads) if all(_CLOSING.match(g) for _, g in heads[k:])]
             at = tail[0] if tail else len(lines)
-            lines[at:at] = ["", f"## {area}", "", " ".join(facts), ""]
+            # at the level of the text's own sections ("###" under a writer's "# Title"), not beside them
+            level = min((heading_level(lines[i]) for i, _ in heads), default=2)
+            lines[at:at] = ["", f"{'#' * level} {area}", "", " ".join(facts), ""]
         else:
             lines[at:at] = ["", " ".join(facts)]
         added += len(facts)
@@ -98,8 +129,10 @@ def _section_end(
 ) -> int | None:
     """Where a new paragraph of `area` goes: the line after its section's last text, or None."""
     for k, (i, heading) in enumerate(heads):
-        # "Other findings" is its own area, whatever words a plan area's title shares with it
-        if heading == area if area == OTHER else heading != OTHER and claim_area(heading, plan) == area:
+        # "Other findings" is its own area, whatever words a plan area's title shares with it; a page's
+        # title is its own section's
+        same = heading.lower() == area.lower()
+        if same or (area != OTHER and heading != OTHER and claim_area(heading, plan) == area):
             return _last_text(lines, i, heads[k + 1][0] if k + 1 < len(heads) else len(lines))
     return None
 

@@ -136,6 +136,7 @@ class CitationSummary(BaseModel):
     hygiene: int = 0
     marks_trimmed: int = 0  # supported claims whose closing marks were cut to the sources their verdicts name
     fragments_cited: int = 0  # list items too short to be claims, cited from a passage their list cites
+    facts_added: int = 0  # checked facts a written report left out, added under their groups
     rewrites: int = 0  # a written report asked for once more, most of its claims being unsupported
     rewrite_kept: int = 0  # ... and the rewrite kept, being better supported
 

@@ -82,6 +82,7 @@ class CitationStats(TypedDict):
     hygiene: int  # broken marks, prompt scaffolding and repeated paragraphs removed from the report
     marks_trimmed: int  # supported claims whose closing marks were cut to the sources their verdicts name
     fragments_cited: int  # list items too short to be claims, cited from a passage their list cites
+    facts_added: int  # checked facts a written report left out, added under their groups
     rewrites: int  # a written report asked for once more, most of its claims being unsupported
     rewrite_kept: int  # ... and the rewrite kept, being better supported
 
