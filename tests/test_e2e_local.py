@@ -59,6 +59,10 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert [r.draft for r in report.trajectory.noise] == [0, 1, 2]
     assert any(r.claims for r in report.trajectory.noise)  # a small model's draft may be a bare heading
     assert report.trajectory.report_noise is not None
+    titles = {a["title"] for a in report.trajectory.plan}
+    for r in report.trajectory.noise:  # beside each figure, the plan areas no supported claim covers
+        assert r.uncovered is not None and set(r.uncovered) <= titles
+        assert not {c.area for c in r.claims if c.status == "supported"} & set(r.uncovered)
     assert report.citations.facts >= 1  # written from cited facts (ttd.facts), not from R_T and the plan
     # every supported claim's closing marks name only the sources its verdict found it in
     run_n = {s.id: {"n": s.n} for s in report.trajectory.retrieved}

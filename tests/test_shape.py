@@ -206,6 +206,11 @@ def test_a_clean_first_hop_does_not_end_a_short_answer_whose_next_hop_it_does_no
     # "Dmytryk or Preminger?": R_1 about Dmytryk alone was clean, and ended the run before Preminger
     report = _one_clean_hop(scripted, tmp_path, "Gothic kings")
     assert report.trajectory.noise[1].noise == 0.0  # low noise alone would have ended it here
+    assert report.trajectory.noise[1].uncovered == ["Gothic kings"]  # ... and the record says why not
+    from ttd.display import noise_table
+
+    saved = json.loads((tmp_path / report.run_id / "report.json").read_text())
+    assert "Gothic kings" in [str(c) for c in noise_table(saved).columns[5]._cells]
     assert len(report.trajectory.steps) == 2  # the second hop was searched
     asked = next(c.prompt for c in scripted.calls if c.role == "question")
     assert "no supported claim yet: Gothic kings" in asked

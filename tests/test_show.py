@@ -156,6 +156,7 @@ def test_noise_records_drive_the_chart_when_the_run_measured_them(evolved):
         {"draft": t, "noise": n, "claims": [{"text": "Rome fell", "status": "unsupported", "source_ids": []}]}
         for t, n in ((0, 0.8), (1, 0.5), (2, 0.25))
     ]
+    records[2]["uncovered"] = ["Barbarian <b>invasions</b>"]
     try:
         noisy.trajectory.noise = records  # type: ignore[attr-defined]
     except ValueError:  # before the noise contract (CONTRACTS.md §1) lands on Trajectory
@@ -164,6 +165,7 @@ def test_noise_records_drive_the_chart_when_the_run_measured_them(evolved):
     assert "noise per draft" in html and "citations per draft" not in html
     assert all(f">{n}</text>" in html for n in ("0.80", "0.50", "0.25"))
     assert html.count('class="unsupported"') == 3
+    assert html.count("No supported claim yet for: Barbarian &lt;b&gt;invasions&lt;/b&gt;") == 1
 
 
 def test_cli_show_writes_the_page_of_a_real_run_directory(scripted, tmp_path):

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from ttd.citations import MARK
 from ttd.formatting import passages_text
 from ttd.hygiene import MARK_AS_SUBJECT, code_lines
+from ttd.shape import uncovered_areas
 from ttd.state import ClaimRecord, NoiseRecord, PlanArea, UsageRecord
 from ttd.terms import SENTENCE, STOPWORDS, stems
 from ttd.terms import terms as _words
@@ -439,8 +440,14 @@ async def _ask(
     return [by_claim.get(i, Verdict(claim=i)) for i in range(1, len(batch) + 1)], usage
 
 
-def noise_record(draft: int, claims: list[ClaimRecord]) -> NoiseRecord:
-    return {"draft": draft, "noise": noise_of(claims), "claims": claims}
+def noise_record(draft: int, claims: list[ClaimRecord], plan: list[PlanArea] | None = None) -> NoiseRecord:
+    """R_t's claim table and noise, with the plan areas (hops) no supported claim covers: noise counts
+    claims, so a draft that drops a hop can read 0.00 (on HotpotQA "Are Sutera and Rhodotypos both
+    shrubs?" revised to a text about Rhodotypos alone); the uncovered areas show it beside the curve."""
+    record: NoiseRecord = {"draft": draft, "noise": noise_of(claims), "claims": claims}
+    if plan:
+        record["uncovered"] = uncovered_areas(claims, plan)
+    return record
 
 
 def _each_sentence(markdown: str, edit: Callable[[str, str], str]) -> str:

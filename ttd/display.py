@@ -71,12 +71,13 @@ class RunView:
 def noise_table(report: dict[str, Any]) -> RenderableType:
     """The noise curve of a saved report.json: per draft R_t, its claims and the share not supported."""
     traj = report.get("trajectory", {})
-    table = Table(
-        "draft", "noise", "supported", "unsupported", "contradicted", "curve", title=report.get("question")
-    )
     rows = list(traj.get("noise") or [])
     if traj.get("report_noise"):
         rows.append({**traj["report_noise"], "draft": "report"})
+    # the plan areas (hops) no supported claim covers, where recorded: noise counts claims, not areas
+    areas = any(r.get("uncovered") is not None for r in rows)
+    heads = ["draft", "noise", "supported", "unsupported", "contradicted", *(["uncovered"] if areas else [])]
+    table = Table(*heads, "curve", title=report.get("question"))
     for r in rows:
         counts = {
             s: sum(c["status"] == s for c in r.get("claims", []))
@@ -91,9 +92,11 @@ def noise_table(report: dict[str, Any]) -> RenderableType:
             label = f"{label} (+{r.get('grafted') or 0} facts, -{len(r.get('pruned') or [])} claims"
             off = r.get("off_subject") or 0
             label += f", {off} off subject)" if off else ")"
-        table.add_row(
-            str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts), "#" * round(20 * r["noise"])
-        )
+        cells = [str(label), f"{r['noise']:.2f}", *(str(counts[s]) for s in counts)]
+        if areas:  # their titles, "-" for none, blank where not recorded (a run from before)
+            named = r.get("uncovered")
+            cells.append("" if named is None else ", ".join(named) or "-")
+        table.add_row(*cells, "#" * round(20 * r["noise"]))
     if not rows:
         table.caption = (
             "no claim checks recorded (a run from before claim verification, or verify.mode = off)"

@@ -66,6 +66,11 @@ class NoiseRecord(BaseModel):
         None, description="claims the evidence replaced, a step left unsupported, or a source contradicts"
     )
     unpruned: float | None = Field(None, description="Noise(R_t) before the pruned claims went")
+    uncovered: list[str] | None = Field(
+        None,
+        description="plan areas (a short answer's hops) no supported claim covers: a draft that drops one"
+        " can reach low noise without answering the question",
+    )
 
 
 class Trajectory(BaseModel):

@@ -116,6 +116,7 @@ class NoiseRecord(TypedDict):
     off_subject: NotRequired[int]  # the step's facts from passages about another subject, not put in
     pruned: NotRequired[list[ClaimRecord]]  # claims the evidence replaced or a step left unsupported
     unpruned: NotRequired[float]  # the noise before they went
+    uncovered: NotRequired[list[str]]  # plan areas (a short answer's hops) no supported claim covers
 
 
 def step_index(state: ResearchState, stage: str) -> int:

@@ -129,6 +129,12 @@ def test_whole_run_summary_matches_the_jsonl(scripted, tmp_path, benchmarks):
     assert full["detail"]["report_fallbacks"] == {
         k: saved["citations"][k] for k in ("from_draft", "from_facts", "few_facts", "evidence_section")
     }
+    # ... and the hops R_T left with no supported claim, which the summary gives per system
+    full_rows = [r for r in rows if r["system"] == "ttd-full"]
+    assert full["detail"]["uncovered"] == len(saved["trajectory"]["noise"][-1]["uncovered"])
+    left = sum(r["detail"]["uncovered"] > 0 for r in full_rows) / len(full_rows)
+    assert table["ttd-full"]["uncovered"] == pytest.approx(left)
+    assert table["rag"]["uncovered"] is None  # no draft, no plan: nothing to cover
 
 
 def test_a_stated_answer_line_is_scored_without_the_extraction_call(scripted, tmp_path, benchmarks):

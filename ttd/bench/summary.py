@@ -28,6 +28,7 @@ COLUMNS = [
     ("Wall s/q", "wall_s_per_q"),
     ("Errors", "errors"),
     ("Noise R0→RT", "noise_curve"),
+    ("Hop left uncovered", "uncovered"),
     ("Report supported", "report_supported"),
     ("Extraction call", "extracted"),
 ]
@@ -57,11 +58,17 @@ def system_row(system: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "wall_s_per_q": mean(r["wall_s"] for r in ok),
         "f1_by_hops": {h: mean(v) for h, v in sorted(by_hops.items())},
         "noise_curve": noise_curve(ok),
+        # share of runs whose R_T left a plan area (a hop) with no supported claim
+        "uncovered": mean(_some((r.get("detail") or {}).get("uncovered")) for r in ok),
         "report_supported": mean((r.get("detail") or {}).get("report_supported") for r in ok),
         # share of answers that needed the extraction call (the rest were read off a stated answer line)
         "extracted": mean((r.get("detail") or {}).get("extracted") for r in ok),
         "unavailable": None,
     }
+
+
+def _some(count: int | None) -> float | None:
+    return None if count is None else float(count > 0)
 
 
 def noise_curve(rows: list[dict[str, Any]]) -> list[float] | None:
@@ -101,7 +108,7 @@ def fmt(key: str, value: Any) -> str:
         return "–"
     if key == "noise_curve":
         return " → ".join(f"{v:.2f}" for v in value)
-    if key in ("em", "f1", "judge", "supporting_recall", "report_supported", "extracted"):
+    if key in ("em", "f1", "judge", "supporting_recall", "uncovered", "report_supported", "extracted"):
         return f"{100 * value:.1f}"
     if key in ("tokens_per_q",):
         return f"{value:,.0f}"

@@ -233,6 +233,8 @@ class TtdResearch(System):
                 "steps": len(report.trajectory.steps),
                 "noise": [r.noise for r in report.trajectory.noise],
                 "rejected_revisions": sum(r.rejected is not None for r in report.trajectory.noise),
+                # plan areas (hops) R_T left with no supported claim: a draft can drop a hop and read 0.00
+                "uncovered": _uncovered_at_end(report),
                 "question_fallbacks": report.trajectory.question_fallbacks,
                 # the report's fallbacks: R_T or the facts stood in for a text with no citation (or for
                 # a writer given too few facts), the step answers were appended (a fallback is not a
@@ -292,3 +294,9 @@ def _supported_share(report: Any) -> float | None:
     """Share of the final report's claims, as written, that a retrieved source supports."""
     rn = report.trajectory.report_noise
     return None if rn is None else round(1.0 - rn.noise, 4)
+
+
+def _uncovered_at_end(report: Any) -> int | None:
+    """How many plan areas R_T leaves with no supported claim (None: not recorded, or no check ran)."""
+    noise = report.trajectory.noise
+    return None if not noise or noise[-1].uncovered is None else len(noise[-1].uncovered)

@@ -259,7 +259,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         }
         return (
             cite_claims(remove_claims(body, drop), marks),
-            noise_record(len(drafts), claims),
+            noise_record(len(drafts), claims, state.get("plan")),
             [c["text"] for c in claims if c["status"] == "unsupported"],
             [f"{c['text']} {marks.get(c['text'], '')}".strip() for c in claims if c["text"] not in drop],
         )

@@ -98,7 +98,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     pruned: list = []
     if grounding:
         text, claims, pruned = prune(text, claims, before["claims"] if before else [])
-    record = noise_record(t, claims)
+    record = noise_record(t, claims, state.get("plan"))
     if lexical:
         record["checked"] = "lexical"
     if grounding:
