@@ -1227,6 +1227,22 @@ def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_ci
     # a fragment of marks left by a sentence split is no answer line
     qa = [{"question": "q", "answer": "It is also known as Tottenham. [1], [3]", "source_ids": []}]
     assert answer_line("What is Tottenham called?", qa, []) is None
+    # a sentence led by its mark ("**Answer:** [1] It is a deciduous shrub ..." opened a HotpotQA report)
+    # has the mark at its end, and its pronoun subject named after its page, or it is no answer line
+    qa = [
+        {
+            "question": "q",
+            "answer": "Shrubs vary. [1] It grows as a deciduous shrub in China.",
+            "source_ids": [],
+        }
+    ]
+    question = "Is Rhodotypos a shrub that grows in China?"
+    assert (
+        answer_line(question, qa, [], {1: "Rhodotypos"})
+        == "Rhodotypos grows as a deciduous shrub in China [1]."
+    )
+    qa[0]["answer"] = "Shrubs vary. [1] It is a deciduous shrub of China."
+    assert answer_line(question, qa, [], {1: "Rhodotypos"}) is None  # "It is ...": no subject to name
 
 
 def test_a_bold_mark_labelling_a_list_item_goes_after_its_claim_and_group_numbers_leave_headings():
@@ -1521,6 +1537,14 @@ def test_what_the_pronoun_and_self_description_rules_leave_alone() -> None:
     )
     assert resolved("It ruled from Constantinople [7].", src) is None
     assert resolved("It endured until 1453 [9][1].", src) == "Byzantine Empire endured until 1453 [9][1]."
+    # its own page named as its speaker (the README run at 9f6136d: "Roman Empire mentions that ...")
+    said = "Byzantine Empire also mentions that the fall of Constantinople came in 1453 [1]."
+    assert resolved(said, src) == "The fall of Constantinople came in 1453 [1]."
+    assert resolved("Byzantine Empire states that it endured until 1453 [1].", src) == (
+        "Byzantine Empire endured until 1453 [1]."
+    )
+    other = "Byzantine Empire mentions that the Goths sacked Rome [7]."  # another page's: left to the check
+    assert resolved(other, src) == other
     assert not is_meta("This document declared the colonies independent of Britain [2].")
     assert not is_meta("This concludes the Roman period in Britain, which ended in 410 [1].")
     assert is_meta("This report charts the landscape of AI agents.")

@@ -106,7 +106,24 @@ def resolved(fact: str, titles: dict[int, str]) -> str | None:
     does not plainly name it (`_named`); the first mark among `titles` (`page_titles`) counts. The README
     run's report listed "He mustered a large Roman ... army" (Flavius Aetius) from a step answer that
     quoted its passage."""
-    return _named(fact, cited_page(fact, titles))
+    page = cited_page(fact, titles)
+    return _named(_unsaid(fact, page), page)
+
+
+def _unsaid(fact: str, title: str) -> str:
+    """`fact` without its own page named as its speaker: "Roman Empire mentions that the Western Roman
+    Empire collapsed in 476 [4]" is "The Western Roman Empire collapsed in 476 [4]" (a 1.5B's step answer
+    names the passage it reads by its title, and the README run's writer kept the "mentions that")."""
+    name = clean_title(bare_title(str(title or "")))
+    if not name:
+        return fact
+    m = re.match(
+        rf"^(?:the )?{re.escape(name)}(?: page| article| passage)? (?:also )?"
+        r"(?:state|say|note|mention|indicate|explain|report|show|confirm)s? that\s+(\S.*)$",
+        fact,
+        re.I,
+    )
+    return m[1][0].upper() + m[1][1:] if m else fact
 
 
 def cited_page(fact: str, titles: dict[int, str]) -> str:

@@ -51,7 +51,7 @@ from ttd.claims import (
 )
 from ttd.config import ResearchConfig
 from ttd.context import Deps
-from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles
+from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles, resolved
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.ground import graft, unstated
@@ -80,17 +80,35 @@ STATED_WORDS = 12  # a stated answer longer than this is a sentence, not a short
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
 
-def answer_line(question: str, qa: list[QARecord], supported: list[str]) -> str | None:
-    """The cited sentence that best answers the question, from verified report claims or the step answers."""
+def answer_line(
+    question: str, qa: list[QARecord], supported: list[str], titles: dict[int, str] | None = None
+) -> str | None:
+    """The cited sentence that best answers the question, from verified report claims or the step answers.
+    A step answer's sentence led by its marks has them moved to its end and, given `titles` (source number
+    -> page title), a pronoun subject named after its page (`facts.resolved`): a HotpotQA report opened
+    "**Answer:** [1] It is a deciduous shrub ..." (1 of 36 recorded answer lines)."""
     words = set(re.findall(r"[a-z0-9]+", question.lower()))
     cited = [c for c in supported if MARK.search(c)]
     for r in reversed(qa):
-        cited += [s.strip() for s in SENTENCE.findall(r["answer"]) if MARK.search(s)]
+        cited += [_marks_last(s.strip()) for s in SENTENCE.findall(r["answer"]) if MARK.search(s)]
+    if titles is not None:
+        cited = [n for c in cited if (n := resolved(c, titles))]
     # "Passage [1] does not answer this" answers nothing, nor does a fragment of marks ("[1], [3]")
     cited = [c for c in cited if not is_meta(c) and len(terms(MARK.sub("", c))) >= 2]
     if not cited:
         return None
     return max(cited, key=lambda s: len(words & set(re.findall(r"[a-z0-9]+", s.lower()))))
+
+
+_LEADING_MARKS = re.compile(r"^((?:\[\d{1,4}\][\s,]*)+)(\S.*?)\s*([.!?]?)$")
+
+
+def _marks_last(sentence: str) -> str:
+    """ "[1] It is a shrub." -> "It is a shrub [1].": a 1.5B's answer leads each sentence with its mark."""
+    if not (m := _LEADING_MARKS.match(sentence)):
+        return sentence
+    marks = "".join(f"[{n}]" for n in MARK.findall(m[1]))
+    return f"{m[2]} {marks}{m[3]}"
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
@@ -326,7 +344,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = f"{body.strip()}\n\n{NO_FACTS}"
     if from_rt:
         body, attributed = attribute(body, sources, state["question"])
-        body = _answer_first(body, state["question"], qa)
+        body = _answer_first(body, state["question"], qa, page_titles(sources))
     # a body too short to hold a claim ("It is also known as Tottenham [2].") is checked through its marks
     elif (
         short
@@ -342,7 +360,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     ):
         body = _open_with(body, f"{stated} {marks}", own=False)
         answer_stated = 1
-    elif short and (line := answer_line(state["question"], qa, kept)):
+    elif short and (line := answer_line(state["question"], qa, kept, page_titles(sources))):
         body = _open_with(body, line)
     body, more = clean(body)
     body, moved = levelled(body)
@@ -503,13 +521,13 @@ def checked_draft(state: ResearchState) -> str:
     return remove_claims(drafts[-1], {c["text"] for c in verdicts if c["status"] != "supported"})
 
 
-def _answer_first(body: str, question: str, qa: list[QARecord]) -> str:
+def _answer_first(body: str, question: str, qa: list[QARecord], titles: dict[int, str]) -> str:
     """R_T as a report: its first claim is its answer sentence (the short draft's shape); cited, it becomes
     the answer line, else the cited sentence that best answers the question does."""
     claims = split_claims(body)
     if claims and MARK.search(claims[0].text):
         return _open_with(remove_claims(body, {claims[0].text}), claims[0].text)
-    line = answer_line(question, qa, [c.text for c in claims])
+    line = answer_line(question, qa, [c.text for c in claims], titles)
     return _open_with(body, line) if line else body
 
 
