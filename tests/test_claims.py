@@ -1241,6 +1241,11 @@ def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_ci
         answer_line(question, qa, [], {1: "Rhodotypos"})
         == "Rhodotypos grows as a deciduous shrub in China [1]."
     )
+    qa[0]["answer"] = "Shrubs vary. [1] It grows as a deciduous shrub in China [2]."  # every mark at its end
+    assert (
+        answer_line(question, qa, [], {1: "Rhodotypos"})
+        == "Rhodotypos grows as a deciduous shrub in China [1][2]."
+    )
     qa[0]["answer"] = "Shrubs vary. [1] It is a deciduous shrub of China."
     assert answer_line(question, qa, [], {1: "Rhodotypos"}) is None  # "It is ...": no subject to name
 
@@ -1545,6 +1550,11 @@ def test_what_the_pronoun_and_self_description_rules_leave_alone() -> None:
     )
     other = "Byzantine Empire mentions that the Goths sacked Rome [7]."  # another page's: left to the check
     assert resolved(other, src) == other
+    wiki = {1: "Byzantine Empire - Wikipedia"}  # the page's name without its site's
+    assert (
+        resolved("Byzantine Empire notes that it fell in 1453 [1].", wiki)
+        == "Byzantine Empire fell in 1453 [1]."
+    )
     assert not is_meta("This document declared the colonies independent of Britain [2].")
     assert not is_meta("This concludes the Roman period in Britain, which ended in 410 [1].")
     assert is_meta("This report charts the landscape of AI agents.")
@@ -1710,6 +1720,15 @@ def test_a_report_mostly_of_the_writers_own_claims_is_asked_for_again_and_the_be
         assert "## Not verified" in report.markdown and "Interest rates rose sharply" in report.markdown
     assert "No fact above says" not in report.markdown
     assert report.citations.from_facts == 0 and report.citations.evidence_section == 0
+
+
+def test_the_facts_put_in_for_the_writer_do_not_lift_its_report_over_the_bar(scripted, tmp_path):
+    """With the army fact put in, 2 of 3 claims are supported, over a bar of 0.6; of the writer's own, 1 of
+    2 are: it is asked again (the facts were checked before it saw them, and would hide its own beliefs)."""
+    scripted.reply("plan", PLAN)
+    scripted.respond("report", own_writer(OWN[:1]))
+    report = run(tmp_path, steps=1, early_exit=False, verify={"rewrite_below": 0.6})
+    assert report.citations.facts_added == 1 and report.citations.rewrites == 1
 
 
 def test_a_rewrite_that_loses_a_supported_claim_is_not_better():

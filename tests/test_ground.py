@@ -63,6 +63,9 @@ def test_a_fact_a_claim_states_in_other_words_or_in_part_is_not_added_again():
     # a page's fact goes under that page's title, at the level of the report's own sections
     out, added = graft(report, [huns], PLAN, "Why?", {3: "Huns"})
     assert added == 1 and "\n### Huns\n\nThe Huns crossed the Danube in 376 [3]." in out
+    # ... and never at the title's level, even where a line before the title makes it a section of its own
+    out, _ = graft(f"Draft\n\n{report}".replace("### Taxes", "Taxes"), [huns], PLAN, "Why?", {3: "Huns"})
+    assert "\n## Huns\n" in out and "\n# Huns" not in out
 
 
 def test_facts_go_by_section_not_into_the_title_code_or_after_the_conclusion():

@@ -114,12 +114,12 @@ def _unsaid(fact: str, title: str) -> str:
     """`fact` without its own page named as its speaker: "Roman Empire mentions that the Western Roman
     Empire collapsed in 476 [4]" is "The Western Roman Empire collapsed in 476 [4]" (a 1.5B's step answer
     names the passage it reads by its title, and the README run's writer kept the "mentions that")."""
-    name = clean_title(bare_title(str(title or "")))
-    if not name:
+    name = _page_name(title)
+    if not title or not name:
         return fact
     m = re.match(
         rf"^(?:the )?{re.escape(name)}(?: page| article| passage)? (?:also )?"
-        r"(?:state|say|note|mention|indicate|explain|report|show|confirm)s? that\s+(\S.*)$",
+        r"(?:state|say|note|mention|indicate|explain|report|show|confirm)s? that\s+([^\W\d_].*)$",
         fact,
         re.I,
     )
@@ -156,14 +156,19 @@ def passage_facts(
     return [f"{s.rstrip('.')} [{n}]." for n, s in named if s]
 
 
+def _page_name(title: str) -> str:
+    """A page's name as a sentence's subject: its bare title without a site's suffix."""
+    name = clean_title(bare_title(str(title or "")))
+    return re.sub(r"\s+[-|–]\s+[^-|–]+$", "", name)  # "Byzantine Empire - Wikipedia"
+
+
 def _named(sentence: str, title: str) -> str | None:
     """A sentence whose subject is a pronoun says nothing out of its passage: "It endured until 1453" is
     named after its page ("Byzantine Empire endured ...", "Its branches" -> "Semiotics's branches") when
     that is plainly its subject, else left out. So is one after a leading phrase: "Having survived the fall
     of the Western Roman Empire, it endured until 1453" is named (a participle's subject is the sentence's),
     "From here, they conducted raids into Roman territory" (the Goths, the README run) is left out."""
-    name = clean_title(bare_title(str(title or "")))
-    name = re.sub(r"\s+[-|–]\s+[^-|–]+$", "", name)  # "Byzantine Empire - Wikipedia"
+    name = _page_name(title)
     plain = (
         bool(re.fullmatch(r"[A-Z][\w'’.,-]*(?: [\w'’.,-]+){0,7}", name))
         and name != "Untitled"

@@ -97,7 +97,7 @@ def graft(
             tail = [i for k, (i, h) in enumerate(heads) if all(_CLOSING.match(g) for _, g in heads[k:])]
             at = tail[0] if tail else len(lines)
             # at the level of the text's own sections ("###" under a writer's "# Title"), not beside them
-            level = min((heading_level(lines[i]) for i, _ in heads), default=2)
+            level = max(2, min((heading_level(lines[i]) for i, _ in heads), default=2))
             lines[at:at] = ["", f"{'#' * level} {area}", "", " ".join(facts), ""]
         else:
             lines[at:at] = ["", " ".join(facts)]

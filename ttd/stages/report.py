@@ -49,6 +49,7 @@ from ttd.claims import (
     settings_for,
     split_claims,
     trim_marks,
+    unmarked,
     verify,
 )
 from ttd.config import ResearchConfig
@@ -86,9 +87,10 @@ def answer_line(
     question: str, qa: list[QARecord], supported: list[str], titles: dict[int, str] | None = None
 ) -> str | None:
     """The cited sentence that best answers the question, from verified report claims or the step answers.
-    A step answer's sentence led by its marks has them moved to its end and, given `titles` (source number
-    -> page title), a pronoun subject named after its page (`facts.resolved`): a HotpotQA report opened
-    "**Answer:** [1] It is a deciduous shrub ..." (1 of 36 recorded answer lines)."""
+    A step answer's sentence led by its marks has them moved to its end, and given `titles` (source number
+    -> page title) any candidate's pronoun subject is named after its page (`facts.resolved`) or the
+    candidate goes ("He ...", "They ..."): a HotpotQA report opened "**Answer:** [1] It is a deciduous
+    shrub ..." (1 of 36 recorded answer lines)."""
     words = set(re.findall(r"[a-z0-9]+", question.lower()))
     cited = [c for c in supported if MARK.search(c)]
     for r in reversed(qa):
@@ -106,11 +108,12 @@ _LEADING_MARKS = re.compile(r"^((?:\[\d{1,4}\][\s,]*)+)(\S.*?)\s*([.!?]?)$")
 
 
 def _marks_last(sentence: str) -> str:
-    """ "[1] It is a shrub." -> "It is a shrub [1].": a 1.5B's answer leads each sentence with its mark."""
+    """ "[1] It is a shrub [2]." -> "It is a shrub [1][2].": a 1.5B's answer leads each sentence with its
+    mark."""
     if not (m := _LEADING_MARKS.match(sentence)):
         return sentence
-    marks = "".join(f"[{n}]" for n in MARK.findall(m[1]))
-    return f"{m[2]} {marks}{m[3]}"
+    marks = "".join(f"[{n}]" for n in dict.fromkeys(MARK.findall(sentence)))
+    return f"{' '.join(MARK.sub('', m[2]).split())} {marks}{m[3]}"
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
@@ -232,11 +235,14 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = facts_report(clean_title(state["question"]), groups)
         from_facts = int(not few)
 
+    added: set[str] = set()  # the claims of the facts put in: the writer's own share leaves them out
+
     def with_facts(body: str) -> tuple[str, int]:
         """A written report with the checked facts it leaves out added under their groups: a 1.5B given 11
         facts used 1 to 4 of them, restating the one page's list of causes (the README run at b097396 and
         its replays), so a report "fully supported" said almost nothing of what the run found."""
         missing = unstated(body, cited)
+        added.update(_key(c.text) for fact in missing for c in split_claims(fact))
         return graft(body, missing, state.get("plan", []), state["question"], page_titles(sources))
 
     facts_added = 0
@@ -286,7 +292,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
 
     body, record, unverified, kept = await check(body)
     rewrites = rewrite_kept = 0
-    below = record is not None and supported_share(record) < deps.config.verify.rewrite_below
+    # judged on the writer's own claims: the facts put in for it were checked already
+    below = record is not None and supported_share(record, added) < deps.config.verify.rewrite_below
     # over budget (the check's own calls may reach it), the report is one plain call
     if (
         out
@@ -444,9 +451,15 @@ def prepared(
     return body, fixes + labels, attributed, foreign
 
 
-def supported_share(record: NoiseRecord) -> float:
-    """The share of a checked text's claims a source supports (1 - its noise)."""
-    return 1 - noise_of(record["claims"])
+def supported_share(record: NoiseRecord, leave_out: set[str] | None = None) -> float:
+    """The share of a checked text's claims a source supports (1 - its noise), without the claims whose
+    `_key` is in `leave_out` (none of the writer's own left: 0)."""
+    return 1 - noise_of([c for c in record["claims"] if _key(c["text"]) not in (leave_out or ())])
+
+
+def _key(claim: str) -> str:
+    """A claim as `supported_share` matches it, whatever marks the check cut or added."""
+    return " ".join(unmarked(claim).lower().split())
 
 
 def better_supported(rewrite: NoiseRecord, first: NoiseRecord) -> bool:
