@@ -105,6 +105,9 @@ def main() -> None:
                 "evidence": report.citations.evidence_section,
                 "rewrites": report.citations.rewrites,
                 "rewrite_kept": report.citations.rewrite_kept,
+                # the facts put in for the writer lift "supported": its own claims' share beside it
+                "facts_added": report.citations.facts_added,
+                "own_supported": report.citations.own_share(),
                 "unverified": 0 if rn is None else sum(c.status != "supported" for c in rn.claims),
                 "calls": report.usage.total.calls,
                 "seconds": time.perf_counter() - started,
@@ -143,6 +146,7 @@ def main() -> None:
         for r in rows
         if r["supported"] is not None and not r["few_facts"] and not r["from_facts"]
     ]
+    own = [r["own_supported"] for r in rows if r.get("own_supported") is not None]
     note = (
         f"# Long-form noise and report hygiene\n\n`PYTHONPATH=. python evals/longform_noise.py --model "
         f"{args.model} --limit {args.limit} --start {args.start}"
@@ -154,7 +158,9 @@ def main() -> None:
         + f"\n\nNoise fell (R_T < R_0) on {fell} of {len(rows)} runs; the reports' claims were "
         f"{mean:.0%} supported on average; the {len(written)} the model wrote (no facts set out): "
         + (f"{sum(written) / len(written):.0%}" if written else "n/a")
-        + ".\n"
+        + "; the writer's own claims (without the checked facts put in for it): "
+        + (f"{sum(own) / len(own):.0%}" if own else "n/a")
+        + f", {sum(r.get('facts_added', 0) for r in rows)} facts put in.\n"
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(note, encoding="utf-8")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from evals.report_replay import final_state
 from ttd.hygiene import problems
+from ttd.report import CitationSummary
 from ttd.run import dependencies, settings
 from ttd.stages import report as report_stage
 
@@ -37,8 +38,8 @@ async def replay(run_dir: Path, rewrite_below: float | None = None) -> dict:
     shares: list[float] = []  # each written sample's supported share, as the stage compared them
     real = report_stage.supported_share
 
-    def share(record):
-        shares.append(round(real(record), 2))
+    def share(record, leave_out=None):
+        shares.append(round(real(record, leave_out), 2))
         return shares[-1]
 
     report_stage.supported_share = share
@@ -59,6 +60,9 @@ async def replay(run_dir: Path, rewrite_below: float | None = None) -> dict:
         "rewrite_kept": out["citations"].get("rewrite_kept", 0),
         "samples": shares[:2],
         "facts": out["citations"].get("facts", 0),
+        # the facts put in for the writer, and the share of its own claims supported (without them)
+        "facts_added": out["citations"].get("facts_added", 0),
+        "own": CitationSummary(**out["citations"]).own_share(),
         "calls": len(out["usage"]),
         "seconds": round(time.perf_counter() - started, 1),
         **problems(out["report"]),
@@ -87,8 +91,10 @@ def main() -> None:
         r = asyncio.run(replay(run_dir, args.rewrite_below))
         done.append(r)
         share = "–" if r["supported"] is None else f"{r['supported']:.2f}"
+        own = "–" if r["own"] is None else f"{r['own']:.2f}"
         print(
-            f"{r['question']} | supported {share} of {r['claims']} | few facts {r['few_facts']} | "
+            f"{r['question']} | supported {share} of {r['claims']} (own {own}, +{r['facts_added']} facts) | "
+            f"few facts {r['few_facts']} | "
             f"rewrites {r['rewrites']} (kept {r['rewrite_kept']}, samples {r['samples']}) | {r['seconds']} s",
             flush=True,
         )

@@ -1714,9 +1714,13 @@ def test_a_report_mostly_of_the_writers_own_claims_is_asked_for_again_and_the_be
         # the rewrite dropped the army fact the first report had, and got it back from the facts)
         assert report.citations.rewrite_kept == 1 and report.citations.facts_added == 1
         assert len(claims) == len(supported) == 2 and "Interest rates" not in report.markdown
+        # the writer's own: the taxation fact (the army fact was put in for it)
+        assert (report.citations.own_claims, report.citations.own_supported) == (1, 1)
     else:  # the rewrite was checked and is not better: the first report stands, its own claims listed
         assert report.citations.rewrite_kept == 0
         assert len(claims) == 5 and "Aqueducts" not in report.markdown
+        assert (report.citations.own_claims, report.citations.own_supported) == (4, 1)
+        assert report.citations.own_share() == 0.25
         assert "## Not verified" in report.markdown and "Interest rates rose sharply" in report.markdown
     assert "No fact above says" not in report.markdown
     assert report.citations.from_facts == 0 and report.citations.evidence_section == 0

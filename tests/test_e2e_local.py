@@ -71,6 +71,9 @@ def test_real_research_run_produces_a_cited_clean_report(report):
     assert supported and not outside, (outside, report.markdown)
     # the main path: the model wrote it (not facts set out because they were few or it cited none)
     assert report.citations.few_facts == 0 and report.citations.from_facts == 0, report.citations
+    # the writer's own claims are counted apart from the checked facts put in for it
+    own = report.citations.own_claims
+    assert report.citations.own_supported <= own <= len(report.trajectory.report_noise.claims)
 
 
 def test_real_report_prose_cites_inline(report):

@@ -142,8 +142,16 @@ class CitationSummary(BaseModel):
     marks_trimmed: int = 0  # supported claims whose closing marks were cut to the sources their verdicts name
     fragments_cited: int = 0  # list items too short to be claims, cited from a passage their list cites
     facts_added: int = 0  # checked facts a written report left out, added under their groups
+    # the checked report's claims that are the writer's own (not those facts), and how many are supported:
+    # the added facts were checked before the writer saw them, so they lift the report's supported share
+    own_claims: int = 0
+    own_supported: int = 0
     rewrites: int = 0  # a written report asked for once more, most of its claims being unsupported
     rewrite_kept: int = 0  # ... and the rewrite kept, being better supported
+
+    def own_share(self) -> float | None:
+        """The supported share of the writer's own claims (None: none checked)."""
+        return round(self.own_supported / self.own_claims, 4) if self.own_claims else None
 
 
 class Report(BaseModel):

@@ -235,19 +235,19 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = facts_report(clean_title(state["question"]), groups)
         from_facts = int(not few)
 
-    added: set[str] = set()  # the claims of the facts put in: the writer's own share leaves them out
-
-    def with_facts(body: str) -> tuple[str, int]:
-        """A written report with the checked facts it leaves out added under their groups: a 1.5B given 11
-        facts used 1 to 4 of them, restating the one page's list of causes (the README run at b097396 and
-        its replays), so a report "fully supported" said almost nothing of what the run found."""
+    def with_facts(body: str) -> tuple[str, int, set[str]]:
+        """A written report with the checked facts it leaves out added under their groups, how many, and
+        their claims (`_key`): a 1.5B given 11 facts used 1 to 4 of them, restating the one page's list of
+        causes (the README run at b097396 and its replays), so a report "fully supported" said almost
+        nothing of what the run found."""
         missing = unstated(body, cited)
-        added.update(_key(c.text) for fact in missing for c in split_claims(fact))
-        return graft(body, missing, state.get("plan", []), state["question"], page_titles(sources))
+        grafted, n = graft(body, missing, state.get("plan", []), state["question"], page_titles(sources))
+        return grafted, n, {_key(c.text) for fact in missing for c in split_claims(fact)}
 
     facts_added = 0
+    added: set[str] = set()  # the claims of the facts put in: the writer's own share leaves them out
     if out and not short and not from_facts and cited:
-        body, facts_added = with_facts(body)
+        body, facts_added, added = with_facts(body)
 
     marks_trimmed = 0
     cited_as_written: list[int] = []  # what the kept claims cited before their marks were cut to verdicts
@@ -315,11 +315,12 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         rewritten, *counts = prepared(clean_markdown(again.value), sources, state["question"])
         checked = None
         if finalize(rewritten, sources).stats["cited"]:
-            rewritten, added = with_facts(rewritten)
+            rewritten, more, more_keys = with_facts(rewritten)
             checked = await check(rewritten)
         if checked and checked[1] and better_supported(checked[1], record):
             body, record, unverified, kept = checked
-            (fixes, attributed, foreign), rewrite_kept, facts_added = counts, 1, added
+            (fixes, attributed, foreign), rewrite_kept = counts, 1
+            facts_added, added = more, more_keys
             marks_trimmed -= before  # the kept report's cuts only
         else:
             marks_trimmed = before
@@ -416,6 +417,9 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["marks_trimmed"] = marks_trimmed
     final.stats["fragments_cited"] = fragments
     final.stats["facts_added"] = facts_added
+    own = [c for c in (record["claims"] if record else []) if _key(c["text"]) not in added]
+    final.stats["own_claims"] = len(own)
+    final.stats["own_supported"] = sum(c["status"] == "supported" for c in own)
     final.stats["rewrites"], final.stats["rewrite_kept"] = rewrites, rewrite_kept
     final.stats["foreign_urls"] += foreign
     return {
