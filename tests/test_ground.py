@@ -62,10 +62,27 @@ def test_a_fact_a_claim_states_in_other_words_or_in_part_is_not_added_again():
     assert unstated("# Rome\n\nThe fifth century was long.\n", [fact]) == [fact]
     # a page's fact goes under that page's title, at the level of the report's own sections
     out, added = graft(report, [huns], PLAN, "Why?", {3: "Huns"})
-    assert added == 1 and "\n### Huns\n\nThe Huns crossed the Danube in 376 [3]." in out
+    assert added == 1 and "\n### Huns\n\n- The Huns crossed the Danube in 376 [3]." in out
     # ... and never at the title's level, even where a line before the title makes it a section of its own
     out, _ = graft(f"Draft\n\n{report}".replace("### Taxes", "Taxes"), [huns], PLAN, "Why?", {3: "Huns"})
     assert "\n## Huns\n" in out and "\n# Huns" not in out
+
+
+HUNS = "The Huns crossed the Danube in 376 [3]."
+
+
+def test_a_text_written_as_lists_gets_its_facts_as_list_items():
+    # the README run at eea7aa6 set a grafted paragraph under sections of bullets
+    listed = "# Rome\n\n## Taxes\n\n- Heavy taxes drove farmers away [1].\n- Estates grew [1].\n"
+    listed += "\n## End\n\nDone.\n"
+    tax = "Heavy taxation drove more farmers off their land in the fifth century [2]."
+    out, added = graft(listed, [tax, HUNS], PLAN, "Why?", {3: "Huns"})
+    assert added == 2
+    assert f"- Estates grew [1].\n- {tax}\n\n## End" in out
+    assert "## Huns\n\n- The Huns crossed the Danube in 376 [3]." in out
+    prose = listed.replace("- ", "")  # written as paragraphs: a paragraph goes in
+    out, _ = graft(prose, [tax], PLAN, "Why?")
+    assert f"Estates grew [1].\n\n{tax}" in out
 
 
 def test_facts_go_by_section_not_into_the_title_code_or_after_the_conclusion():

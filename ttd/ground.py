@@ -90,19 +90,38 @@ def graft(
     if closing := open_fence(lines):
         lines.append(closing)  # a fence a truncated draft left open: the facts go after it, not in it
     added = 0
+    # a text written as lists gets its facts as list items (the README run's report set a grafted
+    # paragraph under a section of bullets)
+    listed = _mostly_listed(lines)
     for area, facts in by_area(missing, plan, question, titles).items():
         heads = _sections(lines)
         at = _section_end(lines, heads, area, plan)
+        text = [f"- {f}" for f in facts] if listed else [" ".join(facts)]
         if at is None:  # a section of its own, which the next step's facts of the area join
             tail = [i for k, (i, h) in enumerate(heads) if all(_CLOSING.match(g) for _, g in heads[k:])]
             at = tail[0] if tail else len(lines)
             # at the level of the text's own sections ("###" under a writer's "# Title"), not beside them
             level = max(2, min((heading_level(lines[i]) for i, _ in heads), default=2))
-            lines[at:at] = ["", f"{'#' * level} {area}", "", " ".join(facts), ""]
+            lines[at:at] = ["", f"{'#' * level} {area}", "", *text, ""]
+        elif listed and _LIST_ITEM.match(lines[at - 1]):
+            lines[at:at] = text  # the section's own list goes on
         else:
-            lines[at:at] = ["", " ".join(facts)]
+            lines[at:at] = ["", *text]
         added += len(facts)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n", added
+
+
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
+
+
+def _mostly_listed(lines: list[str]) -> bool:
+    """Whether most of the text's prose lines (outside code, headings and tables) are list items."""
+    prose = [
+        ln
+        for ln, code in zip(lines, code_lines(lines), strict=True)
+        if ln.strip() and not code and not ln.lstrip().startswith(("#", "|", "```", "~~~"))
+    ]
+    return bool(prose) and sum(bool(_LIST_ITEM.match(ln)) for ln in prose) > len(prose) / 2
 
 
 _CLOSING = re.compile(r"^(?:conclusions?|summary|references|sources|bibliography|further reading)\b", re.I)
