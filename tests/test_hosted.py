@@ -116,6 +116,8 @@ def test_a_hosted_model_over_real_http_with_retries_and_dollars(server, tmp_path
     assert plan_request["response_format"] == {"type": "json_object"}  # JSON mode where the provider has it
     # the writer's one cited source, and those of the checked facts it left out (added under their groups)
     assert report.citations.cited >= 1 and report.citations.cited - 1 <= report.citations.facts_added
+    # "A claim [1]." is too short to be a claim: nothing of the writer's own to ask it again about
+    assert report.citations.own_claims == 0 and report.citations.rewrites == 0
 
 
 def test_a_server_that_keeps_failing_surfaces_after_the_retries(server, tmp_path, monkeypatch):

@@ -457,8 +457,10 @@ def prepared(
 
 def supported_share(record: NoiseRecord, leave_out: set[str] | None = None) -> float:
     """The share of a checked text's claims a source supports (1 - its noise), without the claims whose
-    `_key` is in `leave_out` (none of the writer's own left: 0)."""
-    return 1 - noise_of([c for c in record["claims"] if _key(c["text"]) not in (leave_out or ())])
+    `_key` is in `leave_out`. None left (the writer's text holds only the facts put in for it): 1, as
+    nothing of the writer's own is unsupported to ask it again about."""
+    claims = [c for c in record["claims"] if _key(c["text"]) not in (leave_out or ())]
+    return 1 - noise_of(claims) if claims else 1.0
 
 
 def _key(claim: str) -> str:
