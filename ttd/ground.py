@@ -26,7 +26,7 @@ from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
-from ttd.hygiene import code_lines, heading_level, open_fence
+from ttd.hygiene import LIST_ITEM, code_lines, heading_level, open_fence
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import stems, terms
 
@@ -103,15 +103,12 @@ def graft(
             # at the level of the text's own sections ("###" under a writer's "# Title"), not beside them
             level = max(2, min((heading_level(lines[i]) for i, _ in heads), default=2))
             lines[at:at] = ["", f"{'#' * level} {area}", "", *text, ""]
-        elif listed and _LIST_ITEM.match(lines[at - 1]):
+        elif listed and LIST_ITEM.match(lines[at - 1]):
             lines[at:at] = text  # the section's own list goes on
         else:
             lines[at:at] = ["", *text]
         added += len(facts)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n", added
-
-
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\S")
 
 
 def _mostly_listed(lines: list[str]) -> bool:
@@ -121,7 +118,7 @@ def _mostly_listed(lines: list[str]) -> bool:
         for ln, code in zip(lines, code_lines(lines), strict=True)
         if ln.strip() and not code and not ln.lstrip().startswith(("#", "|", "```", "~~~"))
     ]
-    return bool(prose) and sum(bool(_LIST_ITEM.match(ln)) for ln in prose) > len(prose) / 2
+    return bool(prose) and sum(bool(LIST_ITEM.match(ln)) for ln in prose) > len(prose) / 2
 
 
 _CLOSING = re.compile(r"^(?:conclusions?|summary|references|sources|bibliography|further reading)\b", re.I)

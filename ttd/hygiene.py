@@ -74,7 +74,7 @@ _MARKS_AFTER_STOP = re.compile(
 )
 # "... due to several factors: [1]." closing a line: the list it led into was cut, the lead-in is the claim
 _LEAD_IN_MARKS = re.compile(r"\s*:\s*((?:\[\d{1,4}\])+)(?=[.!?]?\s*$)")
-_ITEM = re.compile(r"(\s*)(?:[-*+]|\d+[.)])\s")  # a list item, with how far in it is
+LIST_ITEM = re.compile(r"(\s*)(?:[-*+]|\d+[.)])\s")  # a list item, with how far in it is
 _EMPTY_ITEM = re.compile(r"^(?:(?:\d+[.)]|[-*+])\s*)+$")  # "1." or "1. 2." left when the items' claims went
 _MARK_RUN = re.compile(r"\[\d{1,4}\](?:[ ,;]*\[\d{1,4}\])+")  # "[3][4][5] [3]": marks side by side
 # A sentence set in bold whole ("- **The Goths were a Germanic people ... [5].**"): the README run's writer
@@ -369,7 +369,7 @@ def _lead_ins(markdown: str) -> tuple[str, int]:
         if not found or len(terms(line[: found.start()])) < 4:
             continue
         below = next((ln for ln in lines[i + 1 :] if ln.strip()), "")
-        own, under = _ITEM.match(line), _ITEM.match(below)
+        own, under = LIST_ITEM.match(line), LIST_ITEM.match(below)
         # its list is below it, or below it and further in when it is an item itself
         if not under or (own and len(under.group(1)) <= len(own.group(1))):
             lines[i] = _LEAD_IN_MARKS.sub(r" \1", line)
