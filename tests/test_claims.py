@@ -1726,6 +1726,23 @@ def test_a_report_mostly_of_the_writers_own_claims_is_asked_for_again_and_the_be
     assert report.citations.from_facts == 0 and report.citations.evidence_section == 0
 
 
+@pytest.mark.parametrize("lead", ["", "[1] "])
+def test_a_written_report_citing_nothing_is_cited_from_its_check_not_set_aside(scripted, tmp_path, lead):
+    """The README's first command in CI (session 38): on another CPU the 1.5B's report kept no mark, and
+    the facts were set out instead. What the writer restated from a fact, unmarked or led by a mark that
+    `hygiene.clean` takes for list numbering ("[1] ..."), is cited from its verdict; only a report whose
+    own claims none bears out gives way to the facts (test_graph)."""
+    scripted.reply("plan", PLAN)
+    unmarked = "Farmers fled the heavy taxes."
+    scripted.respond("report", lambda m: f"# Rome\n\n## Taxes\n\n{lead}{unmarked}\n")
+    report = run(tmp_path, steps=1, early_exit=False)
+    assert report.citations.from_facts == 0 and report.citations.evidence_section == 0
+    body = report.markdown.split("\n## Sources\n")[0]
+    assert re.search(re.escape(unmarked[:-1]) + r" \[\d+\]\.", body), body
+    assert (report.citations.own_claims, report.citations.own_supported) == (1, 1)
+    assert report.citations.rewrites == 0
+
+
 def test_the_facts_put_in_for_the_writer_do_not_lift_its_report_over_the_bar(scripted, tmp_path):
     """With the army fact put in, 2 of 3 claims are supported, over a bar of 0.6; of the writer's own, 1 of
     2 are: it is asked again (the facts were checked before it saw them, and would hide its own beliefs)."""

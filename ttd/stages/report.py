@@ -8,9 +8,10 @@ retrieved passages (`ttd.claims`): claims no source supports are dropped or list
 A report question's report is written from cited facts (`ttd.facts`: R_T's supported claims, the answers'
 cited sentences, the passages' nearest sentences) grouped under the plan areas they are about
 (`prompts/report_long.md`): shown R_T and the plan's goals, a small model copies their unchecked claims
-back in and fills every area. Its length is bounded by its facts, and a written report that keeps no
-citation is replaced by the facts themselves under their topics (`from_facts`), not by R_T, whose claims
-are mostly the model's own beliefs. The facts a written report leaves out go in under their groups before
+back in and fills every area. Its length is bounded by its facts. A written report citing nothing has
+the claims its check supports cited from their verdicts; one whose own claims none bears out is replaced
+by the facts themselves under their topics (`from_facts`), not by R_T, whose claims are mostly the
+model's own beliefs. The facts a written report leaves out go in under their groups before
 its check (`ground.unstated`, `ground.graft`; `facts_added`): a 1.5B given 11 facts used 1 to 4.
 Facts come only from passages that name the question's subject
 (`ttd.subject`, `verify.subject`): a 1.5B's report on America's aging population was "100% supported"
@@ -49,7 +50,6 @@ from ttd.claims import (
     settings_for,
     split_claims,
     trim_marks,
-    unmarked,
     verify,
 )
 from ttd.config import ResearchConfig
@@ -58,7 +58,7 @@ from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.ground import graft, unstated
-from ttd.hygiene import clean, is_meta, levelled, page_labels
+from ttd.hygiene import clean, is_meta, levelled, norm, page_labels
 from ttd.reader import Reading, clean_stated, read
 from ttd.relevance import relevant, wanted
 from ttd.resources import load_prompt
@@ -229,24 +229,23 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         written_by_model or fallback, sources, state["question"], cite=not from_rt
     )
     from_draft = from_facts = answer_stated = 0
-    if few or (bool(out) and not short and cited and finalize(body, sources).stats["cited"] == 0):
-        # Few facts, or a written report that kept no citation (a report's R_T is mostly the model's own
-        # beliefs): the checked facts themselves are the report.
+    if few:  # a few facts are the report as they are
         body = facts_report(clean_title(state["question"]), groups)
-        from_facts = int(not few)
+    # a written report citing nothing: its claims the check supports are cited from their verdicts
+    uncited = bool(out) and not short and bool(cited) and finalize(body, sources).stats["cited"] == 0
 
     def with_facts(body: str) -> tuple[str, int, set[str]]:
         """A written report with the checked facts it leaves out added under their groups, how many, and
-        their claims (`_key`): a 1.5B given 11 facts used 1 to 4 of them, restating the one page's list of
-        causes (the README run at b097396 and its replays), so a report "fully supported" said almost
-        nothing of what the run found."""
+        their claims (by `hygiene.norm`): a 1.5B given 11 facts used 1 to 4 of them, restating the one
+        page's list of causes (the README run at b097396 and its replays), so a report "fully supported"
+        said almost nothing of what the run found."""
         missing = unstated(body, cited)
         grafted, n = graft(body, missing, state.get("plan", []), state["question"], page_titles(sources))
-        return grafted, n, {_key(c.text) for fact in missing for c in split_claims(fact)}
+        return grafted, n, {norm(c.text) for fact in missing for c in split_claims(fact)}
 
     facts_added = 0
     added: set[str] = set()  # the claims of the facts put in: the writer's own share leaves them out
-    if out and not short and not from_facts and cited:
+    if out and not short and cited:
         body, facts_added, added = with_facts(body)
 
     marks_trimmed = 0
@@ -295,15 +294,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     # judged on the writer's own claims: the facts put in for it were checked already
     below = record is not None and supported_share(record, added) < deps.config.verify.rewrite_below
     # over budget (the check's own calls may reach it), the report is one plain call
-    if (
-        out
-        and record
-        and not short
-        and not from_facts
-        and below
-        and not budget
-        and not deps.gateway.budget_reached()
-    ):
+    if out and record and not short and below and not budget and not deps.gateway.budget_reached():
         # Most of what the writer wrote is its own: asked once more, shown what no fact says, and the
         # rewrite kept if it is better supported (a 1.5B given 5 facts on America's aging population wrote
         # 16 claims, 13 of its own)
@@ -324,6 +315,16 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             marks_trimmed -= before  # the kept report's cuts only
         else:
             marks_trimmed = before
+    if (
+        uncited
+        and not rewrite_kept
+        and not any(c["status"] == "supported" for c in own_claims(record, added))
+    ):
+        # Nothing the writer wrote cited or borne out (a report's R_T is mostly the model's own beliefs):
+        # the checked facts themselves are the report.
+        body, from_facts = facts_report(clean_title(state["question"]), groups), 1
+        facts_added, added, marks_trimmed = 0, set(), 0
+        body, record, unverified, kept = await check(body)
     if (
         short
         and out
@@ -417,7 +418,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["marks_trimmed"] = marks_trimmed
     final.stats["fragments_cited"] = fragments
     final.stats["facts_added"] = facts_added
-    own = [c for c in (record["claims"] if record else []) if _key(c["text"]) not in added]
+    own = [] if few or from_facts else own_claims(record, added)  # set-out facts are none of the writer's
     final.stats["own_claims"] = len(own)
     final.stats["own_supported"] = sum(c["status"] == "supported" for c in own)
     final.stats["rewrites"], final.stats["rewrite_kept"] = rewrites, rewrite_kept
@@ -457,15 +458,15 @@ def prepared(
 
 def supported_share(record: NoiseRecord, leave_out: set[str] | None = None) -> float:
     """The share of a checked text's claims a source supports (1 - its noise), without the claims whose
-    `_key` is in `leave_out`. None left (the writer's text holds only the facts put in for it): 1, as
+    `hygiene.norm` is in `leave_out`. None left (the writer's text holds only the facts put in for it): 1, as
     nothing of the writer's own is unsupported to ask it again about."""
-    claims = [c for c in record["claims"] if _key(c["text"]) not in (leave_out or ())]
+    claims = own_claims(record, leave_out or set())
     return 1 - noise_of(claims) if claims else 1.0
 
 
-def _key(claim: str) -> str:
-    """A claim as `supported_share` matches it, whatever marks the check cut or added."""
-    return " ".join(unmarked(claim).lower().split())
+def own_claims(record: NoiseRecord | None, added: set[str]) -> list[ClaimRecord]:
+    """A checked report's claims without those of the facts put in for its writer (by `hygiene.norm`)."""
+    return [c for c in (record["claims"] if record else []) if norm(c["text"]) not in added]
 
 
 def better_supported(rewrite: NoiseRecord, first: NoiseRecord) -> bool:
