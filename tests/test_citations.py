@@ -1,6 +1,7 @@
 """Citation validation and repair, on hand-written cases."""
 
 from ttd.citations import finalize, strip_sources_section
+from ttd.hygiene import clean
 
 
 def sources(*numbers):
@@ -53,6 +54,19 @@ def test_repairs_the_forms_small_models_write():
     assert out.body == "a [1]. b [2]. c [1]. d [1][2]. e [2]. f [1][2]."
     assert out.stats["repaired"] == 6
     assert out.stats["dropped"] == 0
+
+
+def test_grouped_marks_survive_the_cleaning_before_them():
+    """ "[3, 4]" and "[3-4]" read as broken marks ("[3" and "4]"): the report's cleaning made "f , 4]." of
+    them before `finalize` could repair them, and the sentence cited nothing."""
+    text = "# R\n\na [S3]. b [source 4]. d [3-4]. e [wiki:004]. f [3, 4]. g [4; 3].\n\n```\nx = [3, 4]\n```\n"
+    cleaned, fixes = clean(text)
+    assert cleaned.split("\n\n")[1] == "a [3]. b [4]. d [3][4]. e [wiki:004]. f [3][4]. g [4][3]."
+    assert "x = [3, 4]" in cleaned and fixes == 5  # code stays as written
+    assert (
+        finalize(cleaned, sources(3, 4)).body.split("\n\n")[1]
+        == "a [1]. b [2]. d [1][2]. e [2]. f [1][2]. g [2][1]."
+    )
 
 
 def test_drops_what_does_not_resolve_and_counts_it():

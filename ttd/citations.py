@@ -12,17 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ttd.hygiene import code_lines
+from ttd.hygiene import BRACKET, code_lines, mark_numbers
 from ttd.state import CitationStats
 from ttd.terms import SENTENCE, terms
 
 # One normalised inline citation mark, "[3]" (group 1: the number): what attribution, the claim check and
 # the report stage find, count and strip
 MARK = re.compile(r"\[(\d{1,4})\]")
-_BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")
-_PLAIN = re.compile(r"^\d{1,4}$")
-_RANGE = re.compile(r"^(\d{1,4})\s*[-–]\s*(\d{1,4})$")
-_PREFIXED = re.compile(r"^(?:\^|s|src|source|sources|ref|passage|doc|citation)\s*[:#]?\s*(\d{1,4})$", re.I)
 _SOURCES_HEADING = re.compile(
     r"^\s*(?:#{1,6}\s*|\*\*)?(?:sources|references|bibliography|citations|works cited)"
     r"(?: and (?:further reading|references|sources)| cited| consulted| used)?\s*(?:\([^)\n]*\))?\s*[.:]?\s*"
@@ -44,15 +40,9 @@ def _tokens(inner: str, ids: dict[str, int]) -> list[tuple[int, bool]] | None:
     out: list[tuple[int, bool]] = []
     for raw in re.split(r"[,;]", inner):
         tok = raw.strip()
-        if _PLAIN.match(tok):
-            out.append((int(tok), False))
-        elif m := _RANGE.match(tok):
-            lo, hi = int(m.group(1)), int(m.group(2))
-            if not 0 < hi - lo < 20:
-                return None
-            out.extend((n, True) for n in range(lo, hi + 1))
-        elif m := _PREFIXED.match(tok):
-            out.append((int(m.group(1)), True))
+        if found := mark_numbers(tok):
+            numbers, repaired = found
+            out.extend((n, repaired) for n in numbers)
         elif tok in ids:
             out.append((ids[tok], True))
         else:
@@ -93,7 +83,7 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
         return lead + "".join(f"[{k}]" for k in kept)
 
     body, stats["foreign_urls"] = strip_foreign_urls(strip_sources_section(markdown), sources)
-    body = _BRACKET.sub(replace, body).strip()
+    body = BRACKET.sub(replace, body).strip()
     stats["cited"] = len(order)
     report_sources = []
     for run_n, new in sorted(order.items(), key=lambda kv: kv[1]):

@@ -28,6 +28,10 @@ _KNOWN = (
     "research notes",
     "two-sentence summary",  # prompts/shape.md's report words, a writer's heading (session 35)
 )
+BRACKET = re.compile(r"[ \t]?\[([^\[\]\n]{1,80})\](?!\()")  # a bracket that is no Markdown link
+_PLAIN = re.compile(r"^\d{1,4}$")
+_RANGE = re.compile(r"^(\d{1,4})\s*[-–]\s*(\d{1,4})$")
+_PREFIXED = re.compile(r"^(?:\^|s|src|source|sources|ref|passage|doc|citation)\s*[:#]?\s*(\d{1,4})$", re.I)
 _BROKEN = re.compile(r"\[\d{1,4}(?![\d\]])|\[\s*\]|\[n\]")
 _CITES = re.compile(r"\s?\[\d{1,4}\]")
 # "Case Study: [1] demonstrated how ..." / "[7][8] discussed shifts": a mark standing as the subject of a
@@ -210,6 +214,42 @@ def problems(markdown: str) -> dict[str, int]:
     }
 
 
+def mark_numbers(token: str) -> tuple[list[int], bool] | None:
+    """The source numbers one comma-separated piece of a bracket names ("3", "2-4", "Source 3") and whether
+    it was written otherwise than "3"; None when it names none."""
+    if _PLAIN.match(token):
+        return [int(token)], False
+    if m := _RANGE.match(token):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        return (list(range(lo, hi + 1)), True) if 0 < hi - lo < 20 else None
+    if m := _PREFIXED.match(token):
+        return [int(m.group(1))], True
+    return None
+
+
+def split_marks(markdown: str) -> tuple[str, int]:
+    """ "[1, 2]", "[1-3]" and "[Source 2]" outside code written as "[1][2]", "[1][2][3]" and "[2]", and how
+    many: read as they stand, the first two are broken marks ("[1" and "2]"), and "The army weakened [1,
+    2]." was cleaned to "The army weakened , 2].", citing nothing."""
+    fixes = 0
+
+    def split(match: re.Match[str]) -> str:
+        nonlocal fixes
+        found = [mark_numbers(t.strip()) for t in re.split(r"[,;]", match[1])]
+        if not all(found) or _PLAIN.match(match[1]):
+            return match[0]
+        fixes += 1
+        lead = " " if match[0][0] in " \t" else ""
+        return lead + "".join(f"[{n}]" for f in found if f for n in f[0])
+
+    lines = markdown.split("\n")
+    out = [
+        line if code else BRACKET.sub(split, line)
+        for line, code in zip(lines, code_lines(lines), strict=True)
+    ]
+    return "\n".join(out), fixes
+
+
 def clean(markdown: str) -> tuple[str, int]:
     """Remove scaffolding, broken marks and repeats; close an open code fence. Returns text and fixes made.
     A cited sentence that a later, longer one citing its source holds goes too (the README run's "Military
@@ -244,7 +284,9 @@ def _clean(markdown: str, held: frozenset[int]) -> tuple[str, int, Held, frozens
     seen_paragraphs: list[str] = []
     seen_sentences: dict[str, None] = {}  # in order, for the near-duplicate check
     seen_claims: list[tuple[set[str], set[str]]] = []  # each cited sentence's words and marks
-    markdown, fixes = _marks_out_of_place(markdown)
+    markdown, fixes = split_marks(markdown)
+    markdown, n = _marks_out_of_place(markdown)
+    fixes += n
     markdown, n = _lead_ins(markdown)
     fixes += n
     fence = Fence()
