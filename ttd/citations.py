@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ttd.hygiene import BRACKET, code_lines, mark_numbers
+from ttd.hygiene import BRACKET, bracket_numbers, code_lines
 from ttd.state import CitationStats
 from ttd.terms import SENTENCE, terms
 
@@ -35,21 +35,6 @@ class Finalized:
     body: str = field(default="")
 
 
-def _tokens(inner: str, ids: dict[str, int]) -> list[tuple[int, bool]] | None:
-    """Cited numbers in a bracket with whether each needed repair, or None if it is not a citation."""
-    out: list[tuple[int, bool]] = []
-    for raw in re.split(r"[,;]", inner):
-        tok = raw.strip()
-        if found := mark_numbers(tok):
-            numbers, repaired = found
-            out.extend((n, repaired) for n in numbers)
-        elif tok in ids:
-            out.append((ids[tok], True))
-        else:
-            return None
-    return out or None
-
-
 def strip_sources_section(markdown: str) -> str:
     """Remove a Sources/References list the model wrote itself; ours replaces it."""
     matches = [m for m in _SOURCES_HEADING.finditer(markdown) if m.start() > len(markdown) // 3]
@@ -64,7 +49,7 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
     stats = CitationStats(**dict.fromkeys(CitationStats.__annotations__, 0))  # every counter starts at 0
 
     def replace(match: re.Match[str]) -> str:
-        cited = _tokens(match.group(1), ids)
+        cited = bracket_numbers(match.group(1), ids)
         if cited is None:
             return match.group(0)
         kept: list[int] = []
@@ -77,13 +62,17 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
             new = order.setdefault(n, len(order) + 1)
             if new not in kept:
                 kept.append(new)
-        if not kept:
-            return ""
         lead = " " if match.group(0)[0] in " \t" else ""
+        if not kept:  # a dropped mark leading a group leaves its space to the next: "g [9][1]" -> "g [1]"
+            return lead if match.string.startswith("[", match.end()) else ""
         return lead + "".join(f"[{k}]" for k in kept)
 
     body, stats["foreign_urls"] = strip_foreign_urls(strip_sources_section(markdown), sources)
-    body = BRACKET.sub(replace, body).strip()
+    lines = body.split("\n")  # brackets in code are code ("x = [3, 4]"), not marks
+    body = "\n".join(
+        line if code else BRACKET.sub(replace, line)
+        for line, code in zip(lines, code_lines(lines), strict=True)
+    ).strip()
     stats["cited"] = len(order)
     report_sources = []
     for run_n, new in sorted(order.items(), key=lambda kv: kv[1]):

@@ -214,7 +214,7 @@ def problems(markdown: str) -> dict[str, int]:
     }
 
 
-def mark_numbers(token: str) -> tuple[list[int], bool] | None:
+def _mark_numbers(token: str) -> tuple[list[int], bool] | None:
     """The source numbers one comma-separated piece of a bracket names ("3", "2-4", "Source 3") and whether
     it was written otherwise than "3"; None when it names none."""
     if _PLAIN.match(token):
@@ -227,6 +227,22 @@ def mark_numbers(token: str) -> tuple[list[int], bool] | None:
     return None
 
 
+def bracket_numbers(inner: str, ids: dict[str, int] | None = None) -> list[tuple[int, bool]] | None:
+    """The source numbers a bracket's text names, each with whether it was written otherwise than "3"
+    ("1, 2", "1-3", "Source 2", or a passage id found in `ids`); None when any piece names none, so the
+    bracket is no citation."""
+    out: list[tuple[int, bool]] = []
+    for raw in re.split(r"[,;]", inner):
+        tok = raw.strip()
+        if found := _mark_numbers(tok):
+            out.extend((n, found[1]) for n in found[0])
+        elif ids and tok in ids:
+            out.append((ids[tok], True))
+        else:
+            return None
+    return out or None
+
+
 def split_marks(markdown: str) -> tuple[str, int]:
     """ "[1, 2]", "[1-3]" and "[Source 2]" outside code written as "[1][2]", "[1][2][3]" and "[2]", and how
     many: read as they stand, the first two are broken marks ("[1" and "2]"), and "The army weakened [1,
@@ -235,12 +251,12 @@ def split_marks(markdown: str) -> tuple[str, int]:
 
     def split(match: re.Match[str]) -> str:
         nonlocal fixes
-        found = [mark_numbers(t.strip()) for t in re.split(r"[,;]", match[1])]
-        if not all(found) or _PLAIN.match(match[1]):
+        found = bracket_numbers(match[1])
+        if not found or _PLAIN.match(match[1]):
             return match[0]
         fixes += 1
         lead = " " if match[0][0] in " \t" else ""
-        return lead + "".join(f"[{n}]" for f in found if f for n in f[0])
+        return lead + "".join(f"[{n}]" for n, _ in found)
 
     lines = markdown.split("\n")
     out = [
