@@ -48,10 +48,14 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
     order: dict[int, int] = {}  # run-wide number -> report number
     stats = CitationStats(**dict.fromkeys(CitationStats.__annotations__, 0))  # every counter starts at 0
 
+    spaced = -1  # where a dropped mark's space waits for the mark right after it: "g [9][1]" -> "g [1]"
+
     def replace(match: re.Match[str]) -> str:
+        nonlocal spaced
+        lead = " " if match.group(0)[0] in " \t" or match.start() == spaced else ""
         cited = bracket_numbers(match.group(1), ids)
         if cited is None:
-            return match.group(0)
+            return (" " if match.start() == spaced else "") + match.group(0)  # no citation: as written
         kept: list[int] = []
         for n, repaired in cited:
             if n not in by_n:
@@ -62,16 +66,20 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
             new = order.setdefault(n, len(order) + 1)
             if new not in kept:
                 kept.append(new)
-        lead = " " if match.group(0)[0] in " \t" else ""
-        if not kept:  # a dropped mark leading a group leaves its space to the next: "g [9][1]" -> "g [1]"
-            return lead if match.string.startswith("[", match.end()) else ""
+        if not kept:
+            spaced = match.end() if lead else -1
+            return ""
         return lead + "".join(f"[{k}]" for k in kept)
+
+    def marked(line: str) -> str:
+        nonlocal spaced
+        spaced = -1
+        return BRACKET.sub(replace, line)
 
     body, stats["foreign_urls"] = strip_foreign_urls(strip_sources_section(markdown), sources)
     lines = body.split("\n")  # brackets in code are code ("x = [3, 4]"), not marks
     body = "\n".join(
-        line if code else BRACKET.sub(replace, line)
-        for line, code in zip(lines, code_lines(lines), strict=True)
+        line if code else marked(line) for line, code in zip(lines, code_lines(lines), strict=True)
     ).strip()
     stats["cited"] = len(order)
     report_sources = []
