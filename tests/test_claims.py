@@ -647,7 +647,7 @@ def test_scaffolding_phrases_come_from_the_prompt_files():
 
 
 def test_sentences_about_the_passages_are_not_report_text():
-    from ttd.stages.report import answer_line
+    from ttd.answer_line import answer_line
 
     text = (
         "# Spurs\n\nThe passage does not mention Leonard Francis. Passage [1] discusses a mule film.\n\n"
@@ -1167,7 +1167,7 @@ def test_marks_after_a_full_stop_go_back_into_the_sentence_they_cite():
         clean("# T\n\nBorn in 1909. [1] He died in 2003 [2].\n")[0]
         == "# T\n\nBorn in 1909 [1]. He died in 2003 [2].\n"
     )
-    from ttd.stages.report import split_stated_answer
+    from ttd.answer_line import split_stated_answer
 
     assert split_stated_answer("Known as Tottenham. [2], [5] Answer: Spurs") == (
         "Known as Tottenham. [2], [5]",
@@ -1213,7 +1213,7 @@ def test_a_mark_repeated_after_the_full_stop_is_kept_once_and_counted_until_then
 
 
 def test_a_stated_answer_is_borne_out_by_a_checked_sentence_or_the_passage_it_cites():
-    from ttd.stages.report import answer_line, grounded_marks
+    from ttd.answer_line import answer_line, grounded_marks
 
     kept = ["It is also known as Tottenham [2][5]."]
     texts = {

@@ -306,7 +306,7 @@ def test_a_short_answer_searches_each_hop_anchored_to_the_question(scripted, tmp
 
 
 def test_the_reports_own_answer_line_goes_first_else_the_best_cited_sentence() -> None:
-    from ttd.stages.report import _open_with
+    from ttd.answer_line import open_with as _open_with
 
     body = "# Rome\n\n## Battle\n\nThe Goths won at Adrianople [1].\n\n**Answer:** The Goths [1]\n"
     opened = _open_with(body, "The Huns pushed the Goths [2].")

@@ -37,8 +37,17 @@ sentence or a passage it was shown holds X (see evals/results/bench_hotpotqa_den
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+from ttd.answer_line import (
+    STATED_WORDS,
+    answer_first,
+    answer_line,
+    grounded_marks,
+    open_with,
+    split_stated_answer,
+)
 from ttd.citations import MARK, attribute, finalize, strip_foreign_urls, strip_sources_section
 from ttd.claims import (
     cite_claims,
@@ -54,18 +63,17 @@ from ttd.claims import (
 )
 from ttd.config import ResearchConfig
 from ttd.context import Deps
-from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles, resolved
+from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_titles
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.ground import graft, unstated
 from ttd.hygiene import clean, is_meta, levelled, norm, page_labels
-from ttd.reader import Reading, clean_stated, read
+from ttd.reader import Reading, read
 from ttd.relevance import relevant, wanted
 from ttd.resources import load_prompt
 from ttd.shape import instructions, max_tokens, short_answer
-from ttd.state import ClaimRecord, NoiseRecord, QARecord, ResearchState, UsageRecord, step_index
+from ttd.state import ClaimRecord, NoiseRecord, ResearchState, UsageRecord, step_index
 from ttd.subject import evidence_for
-from ttd.terms import SENTENCE, terms
 
 NOT_VERIFIED = "## Not verified"
 # A report question's report is as long as its facts allow: a title and summary, then room to restate each
@@ -79,41 +87,68 @@ FEW_FACTS = (
     "> Note: the sources searched hold only {n} checked fact{s} on this question, set out below as {they} "
     "{are}, without a written summary. Search other sources (`--search`, `--corpus`) for more."
 )
-STATED_WORDS = 12  # a stated answer longer than this is a sentence, not a short answer
 LISTED = 10  # unsupported claims shown under it; the claim table in report.json has them all
 
 
-def answer_line(
-    question: str, qa: list[QARecord], supported: list[str], titles: dict[int, str] | None = None
-) -> str | None:
-    """The cited sentence that best answers the question, from verified report claims or the step answers.
-    A step answer's sentence led by its marks has them moved to its end, and given `titles` (source number
-    -> page title) any candidate's pronoun subject is named after its page (`facts.resolved`) or the
-    candidate goes ("He ...", "They ..."): a HotpotQA report opened "**Answer:** [1] It is a deciduous
-    shrub ..." (1 of 36 recorded answer lines)."""
-    words = set(re.findall(r"[a-z0-9]+", question.lower()))
-    cited = [c for c in supported if MARK.search(c)]
-    for r in reversed(qa):
-        cited += [_marks_last(s.strip()) for s in SENTENCE.findall(r["answer"]) if MARK.search(s)]
-    if titles is not None:
-        cited = [n for c in cited if (n := resolved(c, titles))]
-    # "Passage [1] does not answer this" answers nothing, nor does a fragment of marks ("[1], [3]")
-    cited = [c for c in cited if not is_meta(c) and len(terms(MARK.sub("", c))) >= 2]
-    if not cited:
-        return None
-    return max(cited, key=lambda s: len(words & set(re.findall(r"[a-z0-9]+", s.lower()))))
+@dataclass
+class Facts:
+    """A report question's facts: those its writer is given (`kept`, under `groups`), those about another
+    subject and those the check turned away before the writer saw them, with the calls it took."""
+
+    kept: list[str] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    off_topic: list[str] = field(default_factory=list)  # left out by `ttd.subject`, `ttd.relevance`
+    unchecked: list[str] = field(default_factory=list)
+    usage: list[UsageRecord] = field(default_factory=list)
 
 
-_LEADING_MARKS = re.compile(r"^((?:\[\d{1,4}\][\s,]*)+)(\S.*?)\s*([.!?]?)$")
+async def report_facts(
+    state: ResearchState, deps: Deps, counted: dict[str, dict], checking: dict[str, Any]
+) -> Facts:
+    """The facts a report question's report is written from: gathered from the run (`gathered`), those on
+    the question's subject (`ttd.relevance`), and of those the ones the claim check bears out."""
+    kept, off_topic = gathered(state, counted)
+    usage: list[UsageRecord] = []
+    unchecked: list[str] = []
+    step = step_index(state, "report")
+    if kept and (how := wanted(deps.config)):
+        # supported is not on topic: a fact about another subject that shares a word is left out
+        sorted_ = await relevant(state["question"], kept, how, deps.gateway, step)
+        kept, off_topic, usage = sorted_.kept, off_topic + sorted_.off_topic, list(sorted_.usage)
+    if kept and deps.config.verify.mode != "off":
+        # the writer is given only the facts the check bears out, or it restates what it turns away
+        kept, unchecked, more = await borne_out(
+            kept,
+            counted,
+            **checking,
+            step=step,
+            known=[v for v in _reusable_verdicts(state, counted) if v["status"] == "supported"],
+        )
+        usage += more
+    groups = by_area(kept, state.get("plan", []), state["question"], page_titles(state.get("sources", {})))
+    return Facts(kept, groups, off_topic, unchecked, usage)
 
 
-def _marks_last(sentence: str) -> str:
-    """ "[1] It is a shrub [2]." -> "It is a shrub [1][2].": a 1.5B's answer leads each sentence with its
-    mark."""
-    if not (m := _LEADING_MARKS.match(sentence)):
-        return sentence
-    marks = "".join(f"[{n}]" for n in dict.fromkeys(MARK.findall(sentence)))
-    return f"{' '.join(MARK.sub('', m[2]).split())} {marks}{m[3]}"
+def short_writer(state: ResearchState, config: ResearchConfig, shape: str) -> tuple[str, dict[str, str], str]:
+    """A short answer's writer prompt, its variables and its evidence context: the notes, the passages they
+    cite and the checked R_T (with `short_report = "evidence"`, the run's passages alone)."""
+    notes = history_text(state.get("qa", []), max_chars=9000)
+    draft_text = checked_draft(state)
+    read_only = config.short_report == "evidence"
+    evidence = cited_passages(
+        f"{notes}\n{draft_text}", state.get("sources", {}), config, most=8 if read_only else 6, fill=read_only
+    )
+    context = f"Research notes:\n{notes}\n\nPassages:\n{evidence}"
+    if read_only:
+        return "report_evidence", {"question": state["question"], "passages": evidence}, context
+    variables = {
+        "question": state["question"],
+        "draft": draft_text or "(no draft)",
+        "history": notes,
+        "passages": evidence,
+        "shape": shape,
+    }
+    return "report", variables, context
 
 
 async def run(state: ResearchState, deps: Deps) -> dict:
@@ -121,12 +156,6 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     qa = state.get("qa", [])
     short = short_answer(state["question"])
     shape = instructions("report", state["question"])
-    cited: list[str] = []  # a report question's facts
-    off_topic: list[str] = []  # facts about another subject: left out by `ttd.subject`, `ttd.relevance`
-    relevance_usage: list[UsageRecord] = []
-    unchecked: list[str] = []  # facts the check turned away before the writer saw them
-    fact_usage: list[UsageRecord] = []
-    groups: dict[str, list[str]] = {}
     cap = max_tokens("report", state["question"], deps.config)
     # what every claim check of this stage is given
     checking = {
@@ -137,57 +166,17 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     }
     # what a report question's claims may rest on: the passages about its subject (`ttd.subject`)
     counted = evidence_for(state["question"], state.get("sources", {}), deps.config)
+    found = Facts()
     if short:
-        notes = history_text(qa, max_chars=9000)
-        draft_text = checked_draft(state)
-        read_only = deps.config.short_report == "evidence"
-        evidence = cited_passages(
-            f"{notes}\n{draft_text}",
-            state.get("sources", {}),
-            deps.config,
-            most=8 if read_only else 6,
-            fill=read_only,
-        )
-        context = f"Research notes:\n{notes}\n\nPassages:\n{evidence}"
-        template, variables = (
-            ("report_evidence", {"question": state["question"], "passages": evidence})
-            if read_only
-            else (
-                "report",
-                {
-                    "question": state["question"],
-                    "draft": draft_text or "(no draft)",
-                    "history": notes,
-                    "passages": evidence,
-                    "shape": shape,
-                },
-            )
-        )
+        template, variables, context = short_writer(state, deps.config, shape)
     else:
-        cited, off_topic = gathered(state, counted)
-        if cited and (how := wanted(deps.config)):
-            # supported is not on topic: a fact about another subject that shares a word is left out
-            sorted_ = await relevant(state["question"], cited, how, deps.gateway, step_index(state, "report"))
-            cited, off_topic, relevance_usage = sorted_.kept, off_topic + sorted_.off_topic, sorted_.usage
-        if cited and deps.config.verify.mode != "off":
-            # the writer is given only the facts the check bears out, or it restates what it turns away
-            cited, unchecked, fact_usage = await borne_out(
-                cited,
-                counted,
-                **checking,
-                step=step_index(state, "report"),
-                known=[v for v in _reusable_verdicts(state, counted) if v["status"] == "supported"],
-            )
-        groups = by_area(
-            cited, state.get("plan", []), state["question"], page_titles(state.get("sources", {}))
-        )
-        template, variables = (
-            "report_long",
-            {"question": state["question"], "facts": facts_text(groups), "shape": shape},
-        )
+        found = await report_facts(state, deps, counted, checking)
+        template = "report_long"
+        variables = {"question": state["question"], "facts": facts_text(found.groups), "shape": shape}
         context = f"Facts:\n{variables['facts']}"
-        cap = REPORT_TOKENS + FACT_TOKENS * len(cited)
+        cap = REPORT_TOKENS + FACT_TOKENS * len(found.kept)
         cap = min(cap, deps.config.max_tokens.get("report") or cap)
+    cited, groups = found.kept, found.groups  # a report question's facts, under their groups
     step = step_index(state, "report")
     from_rt = short and bool(drafts) and deps.config.denoise and deps.config.short_report == "draft"
     sources = state.get("sources", {})
@@ -204,9 +193,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     request = Request("report", template, variables, step=step, context=context, max_tokens=cap)
     if not from_rt and not no_facts and not few and reading is None:
         out = await generate(deps, request)
-    usage = (
-        relevance_usage + fact_usage + (list(out.usage) if out else (list(reading.usage) if reading else []))
-    )
+    usage = found.usage + (list(out.usage) if out else (list(reading.usage) if reading else []))
     budget = state.get("budget_reached") or deps.gateway.budget_reached()
     note = (
         f"\n\n> Note: the research budget was reached ({budget}); self-evolution and denoising stopped "
@@ -342,20 +329,13 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if few:
         # the count the reader is told is of the facts the check kept (with it off, of all of them)
         left = len(cited) if record is None else sum(bool(MARK.search(t)) for t in kept)
-        one = left == 1
-        thin = FEW_FACTS.format(
-            n=left, s="s" * (not one), they="it" if one else "they", are="is" if one else "are"
-        )
-        title, _, rest = body.strip().partition("\n\n")
-        # none kept: nothing retrieved bears on the question (the facts turned away are listed as such)
-        body = f"{title}\n\n{thin}\n\n{rest}" if left else f"{title}\n\n{NO_FACTS}"
-        bare = not left
+        body, bare = with_few_note(body, left), not left
     if no_facts:
         unverified = [c["text"] for c in _last_verdicts(state) if c["status"] != "supported"]
         body = f"{body.strip()}\n\n{NO_FACTS}"
     if from_rt:
         body, attributed = attribute(body, sources, state["question"])
-        body = _answer_first(body, state["question"], qa, page_titles(sources))
+        body = answer_first(body, state["question"], qa, page_titles(sources))
     # a body too short to hold a claim ("It is also known as Tottenham [2].") is checked through its marks
     elif (
         short
@@ -369,10 +349,10 @@ async def run(state: ResearchState, deps: Deps) -> dict:
             )
         )
     ):
-        body = _open_with(body, f"{stated} {marks}", own=False)
+        body = open_with(body, f"{stated} {marks}", own=False)
         answer_stated = 1
     elif short and (line := answer_line(state["question"], qa, kept, page_titles(sources))):
-        body = _open_with(body, line)
+        body = open_with(body, line)
     body, more = clean(body)
     body, moved = levelled(body)
     fixes += more + moved
@@ -384,20 +364,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         body = f"# {clean_title(state['question'])}\n\n{body.lstrip()}"
         fixes += 1
     if unverified and deps.config.verify.unverified == "list":
-        # "[3] The decline ..." lists as "The decline ...", not "-  The decline ..."
-        bare_claims = (_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)).strip() for t in unverified)
-        # R_T's notes are no claims
-        claims = list(dict.fromkeys(t for t in bare_claims if t and not is_meta(t)))
-        listed = "\n".join("- " + t for t in claims[:LISTED])
-        rest = (
-            f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
-            if len(claims) > LISTED
-            else ""
-        )
-        body = (
-            f"{body.rstrip()}\n\n{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n"
-            f"{listed}{rest}\n"
-        )
+        body = with_not_verified(body, unverified)
     final = finalize(body + note, sources)
     if final.stats["cited"] == 0 and not bare and any(MARK.search(r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
@@ -411,8 +378,8 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     final.stats["compared"] = int(bool(reading and reading.compared))
     final.stats["attributed"] = attributed
     final.stats["facts"] = 0 if short else len(cited)
-    final.stats["off_topic"] = len(off_topic)
-    final.stats["facts_unchecked"] = len(unchecked)
+    final.stats["off_topic"] = len(found.off_topic)
+    final.stats["facts_unchecked"] = len(found.unchecked)
     final.stats["unverified"] = len(unverified)
     final.stats["hygiene"] = fixes
     final.stats["marks_trimmed"] = marks_trimmed
@@ -428,7 +395,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "report_sources": final.sources,
         "citations": final.stats,
         "report_noise": record,
-        "off_topic": off_topic,
+        "off_topic": found.off_topic,
         "exit_reason": state.get("exit_reason") or "steps",
         "budget_reached": budget,
         "usage": usage,
@@ -437,10 +404,35 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     }
 
 
+def with_few_note(body: str, left: int) -> str:
+    """A few facts set out as the report, under a note saying how few the sources hold; none left, the
+    note that nothing retrieved bears on the question (the facts turned away are listed as such)."""
+    title, _, rest = body.strip().partition("\n\n")
+    if not left:
+        return f"{title}\n\n{NO_FACTS}"
+    one = left == 1
+    they, are = ("it", "is") if one else ("they", "are")
+    thin = FEW_FACTS.format(n=left, s="s" * (not one), they=they, are=are)
+    return f"{title}\n\n{thin}\n\n{rest}"
+
+
+def with_not_verified(body: str, unverified: list[str]) -> str:
+    """The report with the claims no source supports listed under "Not verified" (`verify.unverified =
+    "list"`), without their marks or answer labels, R_T's notes left out, at most `LISTED` of them."""
+    # "[3] The decline ..." lists as "The decline ...", not "-  The decline ..."
+    bare_claims = (_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)).strip() for t in unverified)
+    claims = list(dict.fromkeys(t for t in bare_claims if t and not is_meta(t)))  # R_T's notes are no claims
+    listed = "\n".join("- " + t for t in claims[:LISTED])
+    rest = (
+        f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
+        if len(claims) > LISTED
+        else ""
+    )
+    heading = f"{NOT_VERIFIED}\n\nNo retrieved source supports these claims:"
+    return f"{body.rstrip()}\n\n{heading}\n\n{listed}{rest}\n"
+
+
 _ANSWER_LABEL = re.compile(r"^\W*(?:final |short )?answer\W*:\W*", re.I)
-# "Answer: X" closing the text, on its own line or after the last sentence ("... [2]. Answer: X"); marks
-# before it stay with the sentence they follow ("Tottenham. [2], [5] Answer: Spurs")
-_STATED = re.compile(r"(?:^|(?<=[.!?\]]) )[^\w\[]*(?:final |short )?answer\W*:\W*(.+)$", re.I | re.M)
 
 
 def prepared(
@@ -476,43 +468,6 @@ def better_supported(rewrite: NoiseRecord, first: NoiseRecord) -> bool:
     return supported_share(rewrite) > supported_share(first) and held[0] >= held[1]
 
 
-def split_stated_answer(text: str, most_words: int = STATED_WORDS) -> tuple[str, str | None]:
-    """The text without its closing "Answer: X" line, and X without marks or quotes (None when there is
-    no such line or X is a sentence rather than a short answer)."""
-    found = list(_STATED.finditer(text))
-    if not found:
-        return text, None
-    last = found[-1]
-    stated = clean_stated(last.group(1))
-    if not stated or len(stated.split()) > most_words:
-        return text, None
-    return (text[: last.start()] + text[last.end() :]).strip(), stated
-
-
-def grounded_marks(
-    stated: str, kept: list[str], passages: dict[int, str], shown: list[int] | None = None
-) -> str | None:
-    """The marks that bear out the stated answer, or None: those of the report's supported sentences
-    that hold every word of it together, else those of the passages these sentences cite (then of the
-    `shown` ones: those they cited as written, before their marks were cut to their verdicts, and those
-    the reader was shown) that hold every word of it ("Spurs" beside the checked "It is also
-    known as Tottenham [2]", whose passage says "Tottenham or Spurs"). A yes/no answer needs one
-    supported sentence. The answer line is a conclusion from the evidence, so it is shown only with a
-    checked sentence or a passage (cited by one, or read by the reader) that holds it."""
-    words = terms(stated) or {stated.lower()}
-    if stated.lower() in ("yes", "no"):
-        bearing = kept
-    else:
-        held = {k: terms(k) | {k.lower()} for k in kept}
-        bearing = [k for k in kept if words & held[k]]
-        if not words <= set().union(*(held[k] for k in bearing)):
-            cited = dict.fromkeys([*(int(n) for n in MARK.findall(" ".join(kept))), *(shown or [])])
-            holding = [n for n in cited if words <= terms(passages.get(n, ""))]
-            return "".join(f"[{n}]" for n in holding[:3]) or None
-    marks = list(dict.fromkeys(re.findall(r"\[\d{1,4}\]", " ".join(bearing))))
-    return "".join(marks[:3]) or None
-
-
 def _texts(sources: dict[str, dict]) -> dict[int, str]:
     return {int(r["n"]): f"{r.get('title', '')} {r.get('text', '')}" for r in sources.values()}
 
@@ -541,33 +496,6 @@ def checked_draft(state: ResearchState) -> str:
     if not drafts or not verdicts:
         return drafts[-1] if drafts else ""
     return remove_claims(drafts[-1], {c["text"] for c in verdicts if c["status"] != "supported"})
-
-
-def _answer_first(body: str, question: str, qa: list[QARecord], titles: dict[int, str]) -> str:
-    """R_T as a report: its first claim is its answer sentence (the short draft's shape); cited, it becomes
-    the answer line, else the cited sentence that best answers the question does."""
-    claims = split_claims(body)
-    if claims and MARK.search(claims[0].text):
-        return _open_with(remove_claims(body, {claims[0].text}), claims[0].text)
-    line = answer_line(question, qa, [c.text for c in claims], titles)
-    return _open_with(body, line) if line else body
-
-
-def _open_with(body: str, line: str, own: bool = True) -> str:
-    """Open with the answer line (after the title): the report's own "**Answer:**" line wherever the model
-    put it (with `own`), else `line`, the cited sentence from the evidence that best answers the question
-    or the stated answer the report's supported sentences bear out."""
-    lines = body.strip().split("\n")
-    title = lines[0] if lines and lines[0].startswith("# ") else ""
-    labelled = [ln for ln in lines if re.match(r"\s*\*\*Answer:\*\*", ln)]
-    # an answer line left with nothing but marks (its claim was dropped as unsupported) answers nothing
-    own_line = next(
-        (ln for ln in labelled if own and re.search(r"[^\W\d_]", re.sub(r"\*\*Answer:\*\*|\[\d+\]", "", ln))),
-        None,
-    )
-    rest = "\n".join(ln for ln in (lines[1:] if title else lines) if ln not in labelled).strip()
-    answer = own_line.strip() if own_line else f"**Answer:** {line.strip()}"
-    return re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in (title, answer, rest) if p))
 
 
 def gathered(state: ResearchState, counted: dict[str, dict]) -> tuple[list[str], list[str]]:
