@@ -1786,3 +1786,16 @@ def test_a_report_supported_up_to_the_bar_is_not_asked_for_again(scripted, tmp_p
     assert sum(c.role == "report" for c in scripted.calls) == 1
     assert report.citations.rewrites == 0 and report.citations.rewrite_kept == 0
     assert f"- {OWN[0]}" in report.markdown.split("## Not verified")[1]  # listed, not asked about
+
+
+def test_unverified_notes_alone_get_no_empty_not_verified_list():
+    """R_T's notes about the passages are no claims: left out of the list, a list of none had its heading
+    and "No retrieved source supports these claims:" over nothing."""
+    from ttd.stages.report import NOT_VERIFIED, with_not_verified
+
+    body = "# Rome\n\nThe Goths won at Adrianople [1]."
+    assert with_not_verified(body, ["The passages above do not name a cause."]) == body
+    listed = with_not_verified(body, ["The passages above do not name a cause.", "[2] Rome fell in 410."])
+    assert listed.endswith(
+        f"{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n- Rome fell in 410.\n"
+    )

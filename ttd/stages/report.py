@@ -422,6 +422,8 @@ def with_not_verified(body: str, unverified: list[str]) -> str:
     # "[3] The decline ..." lists as "The decline ...", not "-  The decline ..."
     bare_claims = (_ANSWER_LABEL.sub("", re.sub(r" ?\[\d+\]", "", t)).strip() for t in unverified)
     claims = list(dict.fromkeys(t for t in bare_claims if t and not is_meta(t)))  # R_T's notes are no claims
+    if not claims:  # only notes: no heading over an empty list
+        return body
     listed = "\n".join("- " + t for t in claims[:LISTED])
     rest = (
         f"\n\n({len(claims) - LISTED} more in report.json: `trajectory.report_noise`.)"
