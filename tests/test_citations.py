@@ -79,11 +79,12 @@ def test_drops_what_does_not_resolve_and_counts_it():
 def test_a_dropped_first_mark_leaves_its_space_and_code_keeps_its_brackets():
     """A fabricated [9] leading "[9][1]" made "g[1]" of "g [9][1]"; finalize read "x = [3, 4]" in a code
     block as marks and rewrote the code."""
-    text = "g [9][1]. h[9] [2]. i [9][8]. j [9][8][2].\n\n```python\nx = [1, 2]\ny = a[1]\n```\n"
+    marks = "g [9][1]. h[9] [2]. i [9][8]. j [9][8][2]. k [9] [x]. l [9][x]."
+    text = marks + "\n\n```python\nx = [1, 2]\ny = a[1]\n```\n"
     out = finalize(text, sources(1, 2))
-    assert out.body.split("\n\n")[0] == "g [1]. h [2]. i. j [2]."
+    assert out.body.split("\n\n")[0] == "g [1]. h [2]. i. j [2]. k [x]. l [x]."
     assert "x = [1, 2]\ny = a[1]" in out.body
-    assert out.stats["dropped"] == 6 and out.stats["resolved"] == 3
+    assert out.stats["dropped"] == 8 and out.stats["resolved"] == 3
 
 
 def test_leaves_source_links_and_other_brackets_alone():

@@ -1799,3 +1799,16 @@ def test_unverified_notes_alone_get_no_empty_not_verified_list():
     assert listed.endswith(
         f"{NOT_VERIFIED}\n\nNo retrieved source supports these claims:\n\n- Rome fell in 410.\n"
     )
+
+
+def test_a_step_answer_leaving_a_code_block_open_does_not_make_the_next_answers_code():
+    """The evidence section joins the step answers after the report's cleaning: a stray fence in one made
+    every answer after it code, whose marks `finalize` leaves with the run's numbers."""
+    from ttd.citations import finalize
+    from ttd.stages.report import closed
+
+    answers = ["Rome taxed farmers [4].\n```", "The Goths won at Adrianople [7]."]
+    sources = {f"doc:{n}": {"n": n, "title": f"P{n}", "location": f"x://{n}", "text": ""} for n in (4, 7)}
+    body = finalize("\n\n".join(closed(a) for a in answers), sources).body
+    assert body.endswith("The Goths won at Adrianople [2].") and "[7]" not in body
+    assert closed(answers[1]) == answers[1]

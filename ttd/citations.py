@@ -55,7 +55,10 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
         lead = " " if match.group(0)[0] in " \t" or match.start() == spaced else ""
         cited = bracket_numbers(match.group(1), ids)
         if cited is None:
-            return (" " if match.start() == spaced else "") + match.group(0)  # no citation: as written
+            # no citation: as written, with the space of a dropped mark before it if it has none
+            return (
+                " " if match.start() == spaced and lead and match.group(0)[0] not in " \t" else ""
+            ) + match.group(0)
         kept: list[int] = []
         for n, repaired in cited:
             if n not in by_n:
