@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ttd.hygiene import BRACKET, bracket_numbers, code_lines
+from ttd.hygiene import BRACKET, bracket_numbers, code_lines, prose_lines
 from ttd.state import CitationStats
 from ttd.terms import SENTENCE, terms
 
@@ -56,9 +56,8 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
         cited = bracket_numbers(match.group(1), ids)
         if cited is None:
             # no citation: as written, with the space of a dropped mark before it if it has none
-            return (
-                " " if match.start() == spaced and lead and match.group(0)[0] not in " \t" else ""
-            ) + match.group(0)
+            spaceless = match.start() == spaced and match.group(0)[0] not in " \t"
+            return " " * spaceless + match.group(0)
         kept: list[int] = []
         for n, repaired in cited:
             if n not in by_n:
@@ -80,10 +79,7 @@ def finalize(markdown: str, sources: dict[str, dict[str, Any]]) -> Finalized:
         return BRACKET.sub(replace, line)
 
     body, stats["foreign_urls"] = strip_foreign_urls(strip_sources_section(markdown), sources)
-    lines = body.split("\n")  # brackets in code are code ("x = [3, 4]"), not marks
-    body = "\n".join(
-        line if code else marked(line) for line, code in zip(lines, code_lines(lines), strict=True)
-    ).strip()
+    body = prose_lines(body, marked).strip()  # brackets in code are code ("x = [3, 4]"), not marks
     stats["cited"] = len(order)
     report_sources = []
     for run_n, new in sorted(order.items(), key=lambda kv: kv[1]):

@@ -26,7 +26,7 @@ from typing import Any
 
 from ttd.claims import claim_area, remove_claims, split_claims, unmarked
 from ttd.facts import OTHER, answer_facts, by_area, passage_facts
-from ttd.hygiene import LIST_ITEM, code_lines, heading_level, open_fence
+from ttd.hygiene import LIST_ITEM, close_fence, code_lines, heading_level
 from ttd.state import ClaimRecord, PlanArea, QARecord
 from ttd.terms import stems, terms
 
@@ -86,9 +86,8 @@ def graft(
             missing.append(fact)
     if not missing:
         return markdown, 0
-    lines = markdown.rstrip().split("\n")
-    if closing := open_fence(lines):
-        lines.append(closing)  # a fence a truncated draft left open: the facts go after it, not in it
+    # a fence a truncated draft left open is closed: the facts go after it, not in it
+    lines = close_fence(markdown.rstrip()).split("\n")
     added = 0
     # a text written as lists gets its facts as list items (the README run's report set a grafted
     # paragraph under a section of bullets)

@@ -9,6 +9,7 @@ new or edited prompt is covered without a hand-kept list.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from difflib import SequenceMatcher
 from functools import cache
 
@@ -258,12 +259,7 @@ def split_marks(markdown: str) -> tuple[str, int]:
         lead = " " if match[0][0] in " \t" else ""
         return lead + "".join(f"[{n}]" for n, _ in found)
 
-    lines = markdown.split("\n")
-    out = [
-        line if code else BRACKET.sub(split, line)
-        for line, code in zip(lines, code_lines(lines), strict=True)
-    ]
-    return "\n".join(out), fixes
+    return prose_lines(markdown, lambda line: BRACKET.sub(split, line)), fixes
 
 
 def clean(markdown: str) -> tuple[str, int]:
@@ -472,6 +468,19 @@ def code_lines(lines: list[str]) -> list[bool]:
     citations) skips the same lines, so none reads code as prose."""
     fence = Fence()
     return [fence.code(line) for line in lines]
+
+
+def prose_lines(markdown: str, change: Callable[[str], str]) -> str:
+    """`markdown` with `change` made to each line outside fenced code, code left as written."""
+    lines = markdown.split("\n")
+    return "\n".join(
+        line if code else change(line) for line, code in zip(lines, code_lines(lines), strict=True)
+    )
+
+
+def close_fence(text: str) -> str:
+    """`text` with a code block it leaves open closed by its own fence (unchanged when none is open)."""
+    return f"{text.rstrip()}\n{fence}" if (fence := open_fence(text.split("\n"))) else text
 
 
 def open_fence(lines: list[str]) -> str:

@@ -67,7 +67,7 @@ from ttd.facts import borne_out, by_area, facts, facts_report, facts_text, page_
 from ttd.formatting import clean_markdown, clean_title, history_text, passages_text
 from ttd.generate import Request, generate
 from ttd.ground import graft, unstated
-from ttd.hygiene import clean, is_meta, levelled, norm, open_fence, page_labels
+from ttd.hygiene import clean, close_fence, is_meta, levelled, norm, page_labels
 from ttd.reader import Reading, read
 from ttd.relevance import relevant, wanted
 from ttd.resources import load_prompt
@@ -369,7 +369,7 @@ async def run(state: ResearchState, deps: Deps) -> dict:
     if final.stats["cited"] == 0 and not bare and any(MARK.search(r["answer"]) for r in qa):
         # Still nothing cited: keep the cited answers of the research steps, so every claim drawn from the
         # sources stays traceable to them.
-        evidence = "\n\n".join(f"**{r['question']}**\n{closed(r['answer'])}" for r in qa)
+        evidence = "\n\n".join(f"**{r['question']}**\n{close_fence(r['answer'])}" for r in qa)
         final = finalize(f"{body}\n\n## Evidence from the research steps\n\n{evidence}{note}", sources)
         final.stats["evidence_section"] = 1
     final.stats["from_draft"], final.stats["from_facts"] = from_draft, from_facts
@@ -402,13 +402,6 @@ async def run(state: ResearchState, deps: Deps) -> dict:
         "evolution": out.evolution if out else (reading.evolution if reading else []),
         **({"sources": reading.new_sources} if reading and reading.new_sources else {}),
     }
-
-
-def closed(text: str) -> str:
-    """`text` with a code block it leaves open closed: a stray fence in one step answer made the answers
-    after it code, whose marks `finalize` leaves as written (pointing at the run's numbers, not the
-    report's)."""
-    return f"{text.rstrip()}\n{fence}" if (fence := open_fence(text.split("\n"))) else text
 
 
 def with_few_note(body: str, left: int) -> str:
