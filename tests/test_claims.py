@@ -1805,10 +1805,10 @@ def test_a_step_answer_leaving_a_code_block_open_does_not_make_the_next_answers_
     """The evidence section joins the step answers after the report's cleaning: a stray fence in one made
     every answer after it code, whose marks `finalize` leaves with the run's numbers."""
     from ttd.citations import finalize
-    from ttd.hygiene import close_fence as closed
+    from ttd.hygiene import close_fence
 
     answers = ["Rome taxed farmers [4].\n```", "The Goths won at Adrianople [7]."]
     sources = {f"doc:{n}": {"n": n, "title": f"P{n}", "location": f"x://{n}", "text": ""} for n in (4, 7)}
-    body = finalize("\n\n".join(closed(a) for a in answers), sources).body
+    body = finalize("\n\n".join(close_fence(a) for a in answers), sources).body
     assert body.endswith("The Goths won at Adrianople [2].") and "[7]" not in body
-    assert closed(answers[1]) == answers[1]
+    assert close_fence(answers[1]) == answers[1]
